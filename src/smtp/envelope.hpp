@@ -1,0 +1,52 @@
+// The envelope of one message: what MAIL FROM and RCPT TO said, with their
+// ESMTP parameters, plus who sent it. Shared by the session, the spool and
+// delivery; plain data, no behaviour.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smtp/address.hpp"
+
+namespace petrel::smtp {
+
+enum class BodyType : std::uint8_t { unspecified, seven_bit, eight_bit_mime, binary_mime };
+enum class DsnRet : std::uint8_t { unspecified, full, headers };  // RFC 3461 §4.3
+
+// RFC 3461 §4.1 NOTIFY: a bit set, or never.
+enum DsnNotify : std::uint8_t {
+  notify_unspecified = 0,
+  notify_never = 1,
+  notify_success = 2,
+  notify_failure = 4,
+  notify_delay = 8,
+};
+
+struct MailParams {
+  std::optional<std::uint64_t> declared_size;  // SIZE= (RFC 1870)
+  BodyType body = BodyType::unspecified;       // BODY= (RFC 6152, RFC 3030)
+  bool smtputf8 = false;                       // RFC 6531
+  DsnRet ret = DsnRet::unspecified;            // RET= (RFC 3461)
+  std::string envid;                           // ENVID=, xtext-decoded
+};
+
+struct Recipient {
+  Address forward_path;
+  std::uint8_t notify = notify_unspecified;  // RFC 3461 NOTIFY=
+  std::string orcpt;                         // ORCPT= as "addr-type;address", decoded
+};
+
+struct Envelope {
+  Path reverse_path;
+  MailParams params;
+  std::vector<Recipient> recipients;
+
+  // Who handed the message to us.
+  std::string client_address;  // IP literal, no port
+  std::string helo_name;       // as given in HELO/EHLO
+  std::string protocol;        // "SMTP", "ESMTP", "UTF8SMTP" ... (RFC 3848)
+};
+
+}  // namespace petrel::smtp

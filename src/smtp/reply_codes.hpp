@@ -1,0 +1,54 @@
+// Every reply code Petrel sends, named for what it means, with the RFC it
+// comes from. This is the only file in which a numeric SMTP code appears.
+#pragma once
+
+#include "smtp/reply.hpp"
+
+namespace petrel::smtp::codes {
+
+// RFC 2034 §3: no enhanced code on the greeting or on HELO/EHLO replies.
+inline constexpr Status k220Greeting{220, ""};
+inline constexpr Status k250Helo{250, ""};
+inline constexpr Status k221Closing{221, "2.0.0"};
+
+// 2xx
+inline constexpr Status k250Ok{250, "2.0.0"};
+inline constexpr Status k250SenderOk{250, "2.1.0"};        // RFC 3463 X.1.0
+inline constexpr Status k250RecipientOk{250, "2.1.5"};     // RFC 3463 X.1.5
+inline constexpr Status k250Queued{250, "2.0.0"};
+inline constexpr Status k250ChunkOk{250, "2.0.0"};          // RFC 3030 §2
+inline constexpr Status k214Help{214, "2.0.0"};
+inline constexpr Status k252CannotVrfy{252, "2.5.0"};      // RFC 5321 §3.5.3
+inline constexpr Status k354StartMail{354, ""};             // RFC 2034: no code on 354
+
+// 4xx
+inline constexpr Status k421ShuttingDown{421, "4.3.2"};     // RFC 3463 X.3.2 system not accepting
+inline constexpr Status k421TooManyConnections{421, "4.7.0"};
+inline constexpr Status k421TooManyErrors{421, "4.7.0"};
+inline constexpr Status k421Timeout{421, "4.4.2"};          // RFC 3463 X.4.2 bad connection
+inline constexpr Status k451LocalError{451, "4.3.0"};       // RFC 3463 X.3.0 mail system problem
+inline constexpr Status k452StorageFull{452, "4.3.1"};      // RFC 3463 X.3.1 mail system full
+inline constexpr Status k452TooManyRecipients{452, "4.5.3"};  // RFC 5321 §4.5.3.1.10
+
+// 5xx: syntax and sequence (RFC 5321 §4.2.4, RFC 3463 X.5.x)
+inline constexpr Status k500Unrecognized{500, "5.5.2"};
+inline constexpr Status k500LineTooLong{500, "5.5.2"};      // RFC 5321 §4.2.2
+inline constexpr Status k501Syntax{501, "5.5.4"};
+inline constexpr Status k501BadSenderSyntax{501, "5.1.7"};     // RFC 3463 X.1.7
+inline constexpr Status k501BadRecipientSyntax{501, "5.1.3"};  // RFC 3463 X.1.3
+inline constexpr Status k502NotImplemented{502, "5.5.1"};
+inline constexpr Status k503BadSequence{503, "5.5.1"};
+inline constexpr Status k504ParamNotImplemented{504, "5.5.4"};
+inline constexpr Status k555ParamNotRecognized{555, "5.5.4"};  // RFC 5321 §4.1.1.11
+
+// 5xx: policy and content
+inline constexpr Status k550NoSuchUser{550, "5.1.1"};
+inline constexpr Status k553NonAsciiAddress{553, "5.6.7"};   // RFC 6531 §3.5
+inline constexpr Status k554RelayDenied{554, "5.7.1"};
+inline constexpr Status k554NoValidRecipients{554, "5.5.1"};  // RFC 5321 §3.3
+inline constexpr Status k552MessageTooBig{552, "5.3.4"};     // RFC 1870 §6
+inline constexpr Status k550BareLineEnding{550, "5.6.0"};     // smuggling defence
+inline constexpr Status k554LineTooLong{554, "5.6.0"};        // RFC 5321 §4.5.3.1.6 text line
+inline constexpr Status k554BadBody{554, "5.6.1"};            // RFC 3463 X.6.1 media not supported
+
+}  // namespace petrel::smtp::codes

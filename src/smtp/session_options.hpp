@@ -1,0 +1,33 @@
+// What a server session needs to know about limits and local policy. Filled
+// from the configuration by the server; defaults here are the product's
+// defaults (docs/config.md) and are the only place they are written down.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace petrel::smtp {
+
+enum class BareLineEndingPolicy { reject, normalize };
+enum class ExpnPolicy { refuse, answer_252 };
+
+struct SessionLimits {
+  std::size_t max_command_line = 512;        // RFC 5321 §4.5.3.1.4, incl. CRLF
+  std::size_t max_text_line = 1000;          // RFC 5321 §4.5.3.1.6, incl. CRLF; 0 = no limit
+  std::uint64_t max_message_size = 50ull * 1024 * 1024;
+  std::size_t max_recipients = 1000;
+  std::size_t max_errors = 20;               // then 421 and close
+  std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};  // RFC 5321 §4.5.3.2.7
+  std::chrono::milliseconds data_timeout{std::chrono::minutes(3)};     // RFC 5321 §4.5.3.2.5
+};
+
+struct SessionOptions {
+  std::string hostname = "localhost";
+  SessionLimits limits;
+  BareLineEndingPolicy bare_line_endings = BareLineEndingPolicy::reject;
+  ExpnPolicy expn = ExpnPolicy::refuse;
+};
+
+}  // namespace petrel::smtp

@@ -1,0 +1,53 @@
+// The spool: where an accepted message lives, durably, until it is
+// delivered. An interface so that a second backend (in memory for tests, a
+// different store) slots in without touching its callers.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "spool/spooled_message.hpp"
+
+namespace petrel::spool {
+
+class Spool {
+ public:
+  using StoreDone = std::function<void(std::error_code)>;
+
+  virtual ~Spool() = default;
+
+  // Stores message and envelope durably (fsync'ed) and then calls done, on a
+  // spool thread, with no error; only then may the server say 250.
+  // Concurrent stores share one sync (group commit). A full disk reports
+  // std::errc::no_space_on_device.
+  virtual void store(std::shared_ptr<const SpooledMessage> message, StoreDone done) = 0;
+
+  // Every message still in the spool, for recovery at start-up.
+  virtual std::vector<std::shared_ptr<SpooledMessage>> load_all() = 0;
+
+  // Records the attempt count after a failed delivery attempt (durability
+  // of this update is best-effort).
+  virtual void update_attempts(const QueueId& id, std::uint32_t attempts) = 0;
+
+  // The messages are delivered: forget them. Need not be synced: a message
+  // that reappears after a crash is delivered again, and local delivery
+  // recognises what it already delivered.
+  virtual void remove(const std::vector<QueueId>& ids) = 0;
+
+  // Number of messages stored and not removed.
+  virtual std::size_t size() const = 0;
+};
+
+struct RocksDbSpoolOptions {
+  std::string directory;
+  std::size_t max_batch_messages = 1024;  // per group commit
+};
+
+// Opens (creating if needed) the RocksDB spool. Throws std::runtime_error
+// with a clear message when the directory cannot be opened.
+std::unique_ptr<Spool> open_rocksdb_spool(const RocksDbSpoolOptions& options);
+
+}  // namespace petrel::spool
