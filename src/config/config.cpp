@@ -1,1 +1,591 @@
-// placeholder
+// Loading petreld's TOML configuration over the defaults of config.hpp.
+//
+// Each section is a list of keys, each with a small function that checks
+// the value's type and range and stores it. Every complaint names the file,
+// the line of the offending value and what was expected, so an operator can
+// fix the file without reading this code. docs/config.md is the reference.
+#include "config/config.hpp"
+
+#include <arpa/inet.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <set>
+#include <span>
+
+namespace petrel::config {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string where(const std::string& file, std::size_t line) {
+  return line == 0 ? file : file + ":" + std::to_string(line);
+}
+
+// ---- Syntax checks shared by the TOML loader and validate() ----
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Decimal digits only (no sign, no spaces); false on overflow.
+bool parse_unsigned(std::string_view s, std::uint64_t& out) {
+  if (!all_digits(s)) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    const auto digit = static_cast<std::uint64_t>(c - '0');
+    if (v > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return false;
+    v = v * 10 + digit;
+  }
+  out = v;
+  return true;
+}
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return r;
+}
+
+// A domain name as RFC 5321 §4.1.2 "Domain" allows: dot-separated labels of
+// letters, digits and inner hyphens, 1-63 characters each, 253 in all. One
+// trailing dot (the root) is allowed. Internationalized names go in as
+// A-labels ("xn--...").
+bool valid_domain(std::string_view d) {
+  if (!d.empty() && d.back() == '.') d.remove_suffix(1);
+  if (d.empty() || d.size() > 253) return false;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = d.find('.', start);
+    const std::string_view label = d.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+      if (!ok) return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+std::string normalize_domain(std::string_view d) {
+  if (!d.empty() && d.back() == '.') d.remove_suffix(1);
+  return lower(d);
+}
+
+// "ADDR:PORT" where ADDR is an IPv4 literal, "[IPv6]" or "localhost", and
+// PORT is 1-65535.
+bool valid_listen(std::string_view s) {
+  const std::size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  const std::string addr(s.substr(0, colon));
+  std::uint64_t port = 0;
+  if (!parse_unsigned(s.substr(colon + 1), port) || port < 1 || port > 65535) return false;
+  unsigned char buf[16];
+  if (addr == "localhost") return true;
+  if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']') {
+    return inet_pton(AF_INET6, addr.substr(1, addr.size() - 2).c_str(), buf) == 1;
+  }
+  return inet_pton(AF_INET, addr.c_str(), buf) == 1;
+}
+
+// One printable ASCII character that can sit inside a local part ("+", "-").
+bool valid_delimiter(std::string_view s) {
+  if (s.empty()) return true;
+  const char c = s[0];
+  return s.size() == 1 && c > ' ' && c < 0x7f && c != '@' && c != '"' && c != '\\';
+}
+
+bool valid_user(std::string_view u) {
+  return !u.empty() && std::none_of(u.begin(), u.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= ' ' || c == '@' || c == 0x7f;
+  });
+}
+
+constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
+
+bool valid_log_level(std::string_view s) {
+  return std::find(std::begin(kLogLevels), std::end(kLogLevels), s) != std::end(kLogLevels);
+}
+
+// ---- "Did you mean" ----
+
+// Edits (insert, delete, substitute, swap two neighbours) from a to b.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// "Max-Sessions" and "max_sessions" are the same mistake-free intent.
+std::string fold(std::string_view s) {
+  std::string r = lower(s);
+  std::replace(r.begin(), r.end(), '-', '_');
+  return r;
+}
+
+// The closest candidate, if it is close enough to be a likely typo.
+std::string_view closest(std::string_view word, std::span<const std::string_view> candidates) {
+  std::string_view best;
+  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+  for (std::string_view c : candidates) {
+    const std::size_t d = edit_distance(fold(word), c);
+    if (d < best_distance) best = c, best_distance = d;
+  }
+  const std::size_t allowed = std::max<std::size_t>(1, word.size() / 3);
+  return best_distance <= allowed ? best : std::string_view{};
+}
+
+// ---- Reading TOML values ----
+
+std::size_t line_of(const toml::node& n) { return n.source().begin.line; }
+
+// The value as the operator wrote it, for "got ..." in messages.
+std::string describe(const toml::node& n) {
+  if (auto s = n.as_string()) {
+    std::string v = s->get();
+    if (v.size() > 60) v = v.substr(0, 57) + "...";
+    return "\"" + v + "\"";
+  }
+  if (auto i = n.as_integer()) return std::to_string(i->get());
+  if (auto f = n.as_floating_point()) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%g", f->get());
+    return buf;
+  }
+  if (auto b = n.as_boolean()) return b->get() ? "true" : "false";
+  if (n.is_array()) return "an array";
+  if (n.is_table()) return "a table";
+  return "a date/time";
+}
+
+// One key's value being read, with what is needed to complain about it.
+struct Field {
+  const std::string& file;
+  std::string_view section;
+  std::string_view key;
+  const toml::node& value;
+
+  [[noreturn]] void fail(const toml::node& at, std::string_view expected) const {
+    throw ConfigError(file, line_of(at),
+                      "[" + std::string(section) + "] " + std::string(key) + " must be " + std::string(expected) +
+                          ", got " + describe(at));
+  }
+  [[noreturn]] void fail(std::string_view expected) const { fail(value, expected); }
+};
+
+std::string read_string(const Field& f, const toml::node& n, bool (*valid)(std::string_view),
+                        std::string_view expected) {
+  auto s = n.as_string();
+  if (!s || !valid(s->get())) f.fail(n, expected);
+  return s->get();
+}
+
+bool non_empty(std::string_view s) { return !s.empty(); }
+
+std::string read_path(const Field& f) { return read_string(f, f.value, non_empty, "a non-empty path"); }
+
+std::uint64_t read_count(const Field& f, std::uint64_t min,
+                         std::uint64_t max = std::numeric_limits<std::int64_t>::max()) {
+  auto i = f.value.as_integer();
+  if (!i || i->get() < 0 || static_cast<std::uint64_t>(i->get()) < min || static_cast<std::uint64_t>(i->get()) > max) {
+    std::string expected = "a whole number ≥ " + std::to_string(min);
+    if (max < static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      expected = "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+    }
+    f.fail(expected);
+  }
+  return static_cast<std::uint64_t>(i->get());
+}
+
+// A duration string ("300s", "5m", "1500ms") or whole seconds; > 0.
+milliseconds read_duration(const Field& f, const toml::node& n) {
+  constexpr std::string_view expected = "a duration > 0 such as \"30s\", \"5m\", \"1h\" or whole seconds";
+  milliseconds d{0};
+  if (auto i = n.as_integer()) {
+    if (i->get() <= 0 || !parse_duration(std::to_string(i->get()), d)) f.fail(n, expected);
+  } else if (auto s = n.as_string()) {
+    if (!parse_duration(s->get(), d)) f.fail(n, expected);
+  }
+  if (d.count() <= 0) f.fail(n, expected);
+  return d;
+}
+
+// Whole bytes or a size string ("50M", "50MiB", "1G"); at least min.
+std::uint64_t read_size(const Field& f, std::uint64_t min) {
+  const std::string expected = "a size ≥ " + std::to_string(min) + " bytes, in bytes or like \"50M\" or \"1G\"";
+  std::uint64_t size = 0;
+  if (auto i = f.value.as_integer()) {
+    if (i->get() < 0) f.fail(expected);
+    size = static_cast<std::uint64_t>(i->get());
+  } else if (auto s = f.value.as_string()) {
+    if (!parse_size(s->get(), size)) f.fail(expected);
+  } else {
+    f.fail(expected);
+  }
+  if (size < min) f.fail(expected);
+  return size;
+}
+
+// One of a fixed set of words; returns its index.
+std::size_t read_choice(const Field& f, std::span<const std::string_view> choices) {
+  std::string expected = "one of";
+  for (std::size_t k = 0; k < choices.size(); ++k) {
+    expected += (k == 0 ? " \"" : ", \"") + std::string(choices[k]) + "\"";
+  }
+  if (auto s = f.value.as_string()) {
+    for (std::size_t k = 0; k < choices.size(); ++k) {
+      if (s->get() == choices[k]) return k;
+    }
+  }
+  f.fail(expected);
+}
+
+// Each element of an array through read_one, which receives the element.
+template <typename T, typename ReadOne>
+std::vector<T> read_array(const Field& f, std::string_view what, bool allow_empty, ReadOne read_one) {
+  auto a = f.value.as_array();
+  if (!a) f.fail("an array of " + std::string(what));
+  if (a->empty() && !allow_empty) f.fail("a non-empty array of " + std::string(what));
+  std::vector<T> out;
+  for (const toml::node& element : *a) out.push_back(read_one(element));
+  return out;
+}
+
+// ---- The keys of each section ----
+
+using Apply = void (*)(const Field&, Config&);
+struct Key {
+  std::string_view name;
+  Apply apply;
+};
+
+const Key kServerKeys[] = {
+    {"hostname",
+     [](const Field& f, Config& c) {
+       c.hostname = read_string(f, f.value, valid_domain, "a domain name such as \"mx.example.com\"");
+       c.session.hostname = c.hostname;
+     }},
+    {"listen",
+     [](const Field& f, Config& c) {
+       constexpr std::string_view what = "\"ADDR:PORT\" strings (\"0.0.0.0:25\", \"[::1]:25\", \"localhost:2525\")";
+       std::set<std::string> seen;
+       c.listen = read_array<std::string>(f, what, false, [&](const toml::node& n) {
+         std::string s = read_string(f, n, valid_listen,
+                                     "\"ADDR:PORT\" with an IPv4 address, [IPv6] address or "
+                                     "localhost and a port from 1 to 65535");
+         if (!seen.insert(s).second) f.fail(n, "free of duplicates");
+         return s;
+       });
+     }},
+    {"max_sessions", [](const Field& f, Config& c) { c.max_sessions = read_count(f, 1); }},
+    {"max_sessions_per_ip", [](const Field& f, Config& c) { c.max_sessions_per_ip = read_count(f, 1); }},
+    {"threads",
+     [](const Field& f, Config& c) {
+       c.threads = static_cast<unsigned>(read_count(f, 0, std::numeric_limits<unsigned>::max()));
+     }},
+};
+
+const Key kLimitsKeys[] = {
+    {"max_message_size", [](const Field& f, Config& c) { c.session.limits.max_message_size = read_size(f, 1024); }},
+    {"max_recipients", [](const Field& f, Config& c) { c.session.limits.max_recipients = read_count(f, 1); }},
+    {"max_command_line", [](const Field& f, Config& c) { c.session.limits.max_command_line = read_count(f, 512); }},
+    {"max_text_line",
+     [](const Field& f, Config& c) {
+       auto i = f.value.as_integer();
+       if (!i || (i->get() != 0 && i->get() < 1000)) f.fail("0 (no limit) or a whole number ≥ 1000");
+       c.session.limits.max_text_line = static_cast<std::size_t>(i->get());
+     }},
+    {"max_errors", [](const Field& f, Config& c) { c.session.limits.max_errors = read_count(f, 1); }},
+};
+
+const Key kTimeoutsKeys[] = {
+    {"command", [](const Field& f, Config& c) { c.session.limits.command_timeout = read_duration(f, f.value); }},
+    {"data", [](const Field& f, Config& c) { c.session.limits.data_timeout = read_duration(f, f.value); }},
+};
+
+constexpr std::string_view kBareLineEndings[] = {"reject", "normalize"};
+constexpr std::string_view kExpn[] = {"refuse", "252"};
+constexpr std::string_view kUnknownRecipient[] = {"accept", "reject"};
+
+const Key kSmtpKeys[] = {
+    {"bare_line_endings",
+     [](const Field& f, Config& c) {
+       c.session.bare_line_endings = read_choice(f, kBareLineEndings) == 0 ? smtp::BareLineEndingPolicy::reject
+                                                                           : smtp::BareLineEndingPolicy::normalize;
+     }},
+    {"expn",
+     [](const Field& f, Config& c) {
+       // expn = 252 (unquoted) means the same as "252".
+       if (auto i = f.value.as_integer(); i && i->get() == 252) {
+         c.session.expn = smtp::ExpnPolicy::answer_252;
+         return;
+       }
+       c.session.expn = read_choice(f, kExpn) == 0 ? smtp::ExpnPolicy::refuse : smtp::ExpnPolicy::answer_252;
+     }},
+};
+
+const Key kLocalKeys[] = {
+    {"domains",
+     [](const Field& f, Config& c) {
+       c.local_domains = read_array<std::string>(f, "domain names", false, [&](const toml::node& n) {
+         return normalize_domain(read_string(f, n, valid_domain, "a domain name such as \"example.com\""));
+       });
+     }},
+    {"maildir", [](const Field& f, Config& c) { c.maildir = read_path(f); }},
+    {"users",
+     [](const Field& f, Config& c) {
+       c.local_users = read_array<std::string>(f, "user names", true, [&](const toml::node& n) {
+         // Mailbox names are looked up lower-cased (delivery/local_routing.hpp).
+         return lower(read_string(f, n, valid_user, "a user name (local part) without spaces or '@'"));
+       });
+     }},
+    {"unknown_recipient",
+     [](const Field& f, Config& c) {
+       c.unknown_local_recipient =
+           read_choice(f, kUnknownRecipient) == 0 ? UnknownLocalRecipient::accept : UnknownLocalRecipient::reject;
+     }},
+    {"recipient_delimiter",
+     [](const Field& f, Config& c) {
+       c.recipient_delimiter =
+           read_string(f, f.value, valid_delimiter, "\"\" or one printable ASCII character such as \"+\"");
+     }},
+};
+
+const Key kSpoolKeys[] = {
+    {"dir", [](const Field& f, Config& c) { c.spool_dir = read_path(f); }},
+};
+
+const Key kDeliveryKeys[] = {
+    {"retry_intervals",
+     [](const Field& f, Config& c) {
+       c.retry_intervals = read_array<milliseconds>(f, "durations such as \"30s\" or \"5m\"", false,
+                                                    [&](const toml::node& n) { return read_duration(f, n); });
+     }},
+};
+
+const Key kLogKeys[] = {
+    {"level", [](const Field& f, Config& c) { c.log_level = kLogLevels[read_choice(f, kLogLevels)]; }},
+};
+
+struct Section {
+  std::string_view name;
+  std::span<const Key> keys;
+};
+
+const Section kSections[] = {
+    {"server", kServerKeys}, {"limits", kLimitsKeys}, {"timeouts", kTimeoutsKeys}, {"smtp", kSmtpKeys},
+    {"local", kLocalKeys},   {"spool", kSpoolKeys},   {"delivery", kDeliveryKeys}, {"log", kLogKeys},
+};
+
+template <typename T>
+std::vector<std::string_view> names_of(std::span<const T> items) {
+  std::vector<std::string_view> names;
+  for (const T& item : items) names.push_back(item.name);
+  return names;
+}
+
+// Where an unknown key would have been right, if anywhere.
+std::string hint_for_key(std::string_view key, const Section& in) {
+  if (auto guess = closest(key, names_of(in.keys)); !guess.empty()) {
+    return " (did you mean '" + std::string(guess) + "'?)";
+  }
+  for (const Section& other : kSections) {
+    for (const Key& k : other.keys) {
+      if (fold(key) == k.name) return " ('" + std::string(k.name) + "' belongs in [" + std::string(other.name) + "])";
+    }
+  }
+  return "";
+}
+
+std::size_t line_of_key(const toml::key& k, const toml::node& value) {
+  return k.source().begin.line != 0 ? k.source().begin.line : line_of(value);
+}
+
+void apply_section(const std::string& file, const Section& section, const toml::table& table, Config& c) {
+  for (const auto& [key, value] : table) {
+    const std::string_view name = key.str();  // (clang 14 cannot capture a structured binding)
+    auto known = std::find_if(section.keys.begin(), section.keys.end(), [&](const Key& k) { return k.name == name; });
+    if (known == section.keys.end()) {
+      const std::string what =
+          value.is_table() ? "unknown table [" + std::string(section.name) + "." + std::string(key.str()) + "]"
+                           : "unknown key '" + std::string(key.str()) + "' in [" + std::string(section.name) + "]";
+      throw ConfigError(file, line_of_key(key, value), what + hint_for_key(key.str(), section));
+    }
+    known->apply(Field{file, section.name, known->name, value}, c);
+  }
+}
+
+void apply_document(const std::string& file, const toml::table& root, Config& c) {
+  const std::vector<std::string_view> section_names = names_of(std::span<const Section>(kSections));
+  for (const auto& [key, value] : root) {
+    const std::string_view name = key.str();
+    auto section =
+        std::find_if(std::begin(kSections), std::end(kSections), [&](const Section& s) { return s.name == name; });
+    if (section == std::end(kSections)) {
+      std::string message = "unknown " + std::string(value.is_table() ? "table [" : "key '") + std::string(key.str()) +
+                            (value.is_table() ? "]" : "'");
+      if (auto guess = closest(key.str(), section_names); !guess.empty()) {
+        message += " (did you mean [" + std::string(guess) + "]?)";
+      } else if (!value.is_table()) {
+        message += " (settings go in a section such as [server])";
+      }
+      throw ConfigError(file, line_of_key(key, value), message);
+    }
+    auto table = value.as_table();
+    if (!table) {
+      throw ConfigError(file, line_of_key(key, value),
+                        "'" + std::string(key.str()) + "' must be a table ([" + std::string(key.str()) + "]), got " +
+                            describe(value));
+    }
+    apply_section(file, *section, *table, c);
+  }
+}
+
+std::string host_name() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::string file, std::size_t line, const std::string& message)
+    : std::runtime_error(where(file, line) + ": " + message), file_(std::move(file)), line_(line) {}
+
+Config default_config() {
+  Config c;
+  c.hostname = host_name();
+  c.session.hostname = c.hostname;
+  return c;
+}
+
+Config load_config_text(std::string_view toml, const std::string& name) {
+  toml::table root;
+  try {
+    root = toml::parse(toml, name);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(name, e.source().begin.line, std::string(e.description()));
+  }
+  Config c = default_config();
+  apply_document(name, root, c);
+  return c;
+}
+
+Config load_config_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw ConfigError(path, 0, "cannot read " + path + ": " + std::strerror(errno));
+  std::string text;
+  char buf[8192];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  const int read_errno = std::ferror(f) ? errno : 0;
+  std::fclose(f);
+  if (read_errno != 0) throw ConfigError(path, 0, "cannot read " + path + ": " + std::strerror(read_errno));
+  return load_config_text(text, path);
+}
+
+bool parse_duration(std::string_view text, milliseconds& out) {
+  struct Unit {
+    std::string_view suffix;
+    std::uint64_t ms;
+  };
+  // "ms" before "m" so that "1500ms" is not read as minutes.
+  constexpr Unit kUnits[] = {{"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+  std::uint64_t factor = 1000;  // a bare number is seconds
+  std::string_view digits = text;
+  for (const Unit& u : kUnits) {
+    if (text.size() > u.suffix.size() && text.ends_with(u.suffix)) {
+      digits = text.substr(0, text.size() - u.suffix.size());
+      factor = u.ms;
+      break;
+    }
+  }
+  std::uint64_t value = 0;
+  if (!parse_unsigned(digits, value)) return false;
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<milliseconds::rep>::max());
+  if (value > kMax / factor) return false;
+  out = milliseconds(static_cast<milliseconds::rep>(value * factor));
+  return true;
+}
+
+bool parse_size(std::string_view text, std::uint64_t& out) {
+  // K, M, G are powers of 1024, with or without "B"/"iB": "50M" = "50MB" = "50MiB".
+  std::size_t end = text.size();
+  while (end > 0 && !(text[end - 1] >= '0' && text[end - 1] <= '9')) --end;
+  const std::string suffix = lower(text.substr(end));
+  std::uint64_t factor = 0;
+  if (suffix.empty() || suffix == "b") factor = 1;
+  constexpr std::pair<char, std::uint64_t> kMultipliers[] = {{'k', 1ull << 10}, {'m', 1ull << 20}, {'g', 1ull << 30}};
+  for (const auto& [letter, multiplier] : kMultipliers) {
+    const std::string s(1, letter);
+    if (suffix == s || suffix == s + "b" || suffix == s + "ib") factor = multiplier;
+  }
+  std::uint64_t value = 0;
+  if (factor == 0 || !parse_unsigned(text.substr(0, end), value)) return false;
+  if (value > std::numeric_limits<std::uint64_t>::max() / factor) return false;
+  out = value * factor;
+  return true;
+}
+
+void validate(const Config& c, const std::string& name) {
+  auto fail = [&](const std::string& message) { throw ConfigError(name, 0, message); };
+  if (c.hostname.empty() || !valid_domain(c.hostname)) {
+    fail("[server] hostname must be a domain name, got \"" + c.hostname + "\"");
+  }
+  if (c.listen.empty()) fail("[server] listen must name at least one \"ADDR:PORT\"");
+  for (const std::string& l : c.listen) {
+    if (!valid_listen(l)) fail("[server] listen entries must be \"ADDR:PORT\", got \"" + l + "\"");
+  }
+  if (c.max_sessions < 1) fail("[server] max_sessions must be ≥ 1");
+  if (c.max_sessions_per_ip < 1) fail("[server] max_sessions_per_ip must be ≥ 1");
+
+  const smtp::SessionLimits& l = c.session.limits;
+  if (l.max_message_size < 1024) fail("[limits] max_message_size must be ≥ 1024 bytes");
+  if (l.max_recipients < 1) fail("[limits] max_recipients must be ≥ 1");
+  if (l.max_command_line < 512) fail("[limits] max_command_line must be ≥ 512 (RFC 5321 §4.5.3.1.4)");
+  if (l.max_text_line != 0 && l.max_text_line < 1000) {
+    fail("[limits] max_text_line must be 0 or ≥ 1000 (RFC 5321 §4.5.3.1.6)");
+  }
+  if (l.max_errors < 1) fail("[limits] max_errors must be ≥ 1");
+  if (l.command_timeout.count() <= 0) fail("[timeouts] command must be > 0");
+  if (l.data_timeout.count() <= 0) fail("[timeouts] data must be > 0");
+
+  if (c.local_domains.empty()) fail("[local] domains must name at least one domain");
+  for (const std::string& d : c.local_domains) {
+    if (!valid_domain(d)) fail("[local] domains entries must be domain names, got \"" + d + "\"");
+  }
+  if (c.maildir.empty()) fail("[local] maildir must not be empty");
+  for (const std::string& u : c.local_users) {
+    if (!valid_user(u)) fail("[local] users entries must be user names without spaces or '@', got \"" + u + "\"");
+  }
+  if (!valid_delimiter(c.recipient_delimiter)) {
+    fail("[local] recipient_delimiter must be \"\" or one printable character, got \"" + c.recipient_delimiter + "\"");
+  }
+  if (c.spool_dir.empty()) fail("[spool] dir must not be empty");
+  if (c.retry_intervals.empty()) fail("[delivery] retry_intervals must not be empty");
+  for (milliseconds d : c.retry_intervals) {
+    if (d.count() <= 0) fail("[delivery] retry_intervals entries must be > 0");
+  }
+  if (!valid_log_level(c.log_level)) {
+    fail("[log] level must be one of trace, debug, info, warn, error, got \"" + c.log_level + "\"");
+  }
+}
+
+}  // namespace petrel::config

@@ -1,1 +1,149 @@
-int main() { return 0; }
+// petreld: the Petrel mail server. Reads the configuration (or the embedded
+// defaults), lets flags override it, opens the spool, starts delivery and
+// serves SMTP until SIGTERM.
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <optional>
+
+#include "config/config.hpp"
+#include "delivery/queue_manager.hpp"
+#include "server/server.hpp"
+#include "spool/spool.hpp"
+
+namespace {
+
+using petrel::config::Config;
+
+constexpr int kExitConfigError = 2;
+constexpr int kExitStartupError = 1;
+
+struct Overrides {
+  std::string config_file;
+  std::vector<std::string> listen;
+  std::vector<std::string> local_domains;
+  std::optional<std::string> spool, maildir, hostname, log_level, bare_line_endings;
+  std::optional<std::string> max_message_size, command_timeout, data_timeout;
+  std::optional<std::size_t> max_recipients, max_sessions, max_sessions_per_ip, max_errors;
+  std::optional<unsigned> threads;
+  bool check_config = false;
+};
+
+void add_flags(CLI::App& app, Overrides& o) {
+  app.add_option("-c,--config", o.config_file, "TOML configuration file (default: the embedded defaults)");
+  app.add_option("--listen", o.listen, "Listen on ADDR:PORT ([v6]:PORT for IPv6); repeatable")->type_name("ADDR:PORT");
+  app.add_option("--spool", o.spool, "Spool directory")->type_name("DIR");
+  app.add_option("--local-domain", o.local_domains, "A domain delivered locally; repeatable")->type_name("DOMAIN");
+  app.add_option("--maildir", o.maildir, "Local delivery root: user@domain goes to DIR/domain/user/")->type_name("DIR");
+  app.add_option("--hostname", o.hostname, "Name in the greeting and Received: headers")->type_name("NAME");
+  app.add_option("--max-message-size", o.max_message_size, "Largest message accepted (52428800, 50M, 1G)")
+      ->type_name("BYTES");
+  app.add_option("--max-recipients", o.max_recipients, "Recipients per message (default 1000)")->type_name("N");
+  app.add_option("--max-sessions", o.max_sessions, "Concurrent sessions in all (default 1000)")->type_name("N");
+  app.add_option("--max-sessions-per-ip", o.max_sessions_per_ip, "Concurrent sessions per client IP (default 50)")
+      ->type_name("N");
+  app.add_option("--max-errors", o.max_errors, "Errors per session before 421 and close (default 20)")->type_name("N");
+  app.add_option("--command-timeout", o.command_timeout, "Wait for a command (default 5m)")->type_name("DURATION");
+  app.add_option("--data-timeout", o.data_timeout, "Wait for each block of DATA (default 3m)")->type_name("DURATION");
+  app.add_option("--bare-line-endings", o.bare_line_endings, "Bare CR/LF in DATA: reject (default) or normalize")
+      ->check(CLI::IsMember({"reject", "normalize"}));
+  app.add_option("--threads", o.threads, "I/O threads (default: one per core)")->type_name("N");
+  app.add_option("--log-level", o.log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.add_flag("--check-config", o.check_config, "Load and check the configuration, then exit");
+}
+
+// Flags win over the file; each goes through the same checks as the file.
+void apply(const Overrides& o, Config& c) {
+  using petrel::config::ConfigError;
+  if (!o.listen.empty()) c.listen = o.listen;
+  if (!o.local_domains.empty()) c.local_domains = o.local_domains;
+  if (o.spool) c.spool_dir = *o.spool;
+  if (o.maildir) c.maildir = *o.maildir;
+  if (o.hostname) c.hostname = *o.hostname;
+  if (o.log_level) c.log_level = *o.log_level;
+  if (o.bare_line_endings) {
+    c.session.bare_line_endings = *o.bare_line_endings == "normalize" ? petrel::smtp::BareLineEndingPolicy::normalize
+                                                                      : petrel::smtp::BareLineEndingPolicy::reject;
+  }
+  if (o.max_message_size && !petrel::config::parse_size(*o.max_message_size, c.session.limits.max_message_size)) {
+    throw ConfigError("--max-message-size", 0, "expected a size such as 52428800 or 50M, got '" + *o.max_message_size + "'");
+  }
+  if (o.command_timeout && !petrel::config::parse_duration(*o.command_timeout, c.session.limits.command_timeout)) {
+    throw ConfigError("--command-timeout", 0, "expected a duration such as 300s or 5m, got '" + *o.command_timeout + "'");
+  }
+  if (o.data_timeout && !petrel::config::parse_duration(*o.data_timeout, c.session.limits.data_timeout)) {
+    throw ConfigError("--data-timeout", 0, "expected a duration such as 180s or 3m, got '" + *o.data_timeout + "'");
+  }
+  if (o.max_recipients) c.session.limits.max_recipients = *o.max_recipients;
+  if (o.max_sessions) c.max_sessions = *o.max_sessions;
+  if (o.max_sessions_per_ip) c.max_sessions_per_ip = *o.max_sessions_per_ip;
+  if (o.max_errors) c.session.limits.max_errors = *o.max_errors;
+  if (o.threads) c.threads = *o.threads;
+  c.session.hostname = c.hostname;
+}
+
+int serve(const Config& config) {
+  std::unique_ptr<petrel::spool::Spool> spool;
+  std::unique_ptr<petrel::delivery::QueueManager> queue;
+  std::unique_ptr<petrel::server::Server> server;
+  try {
+    spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir});
+    petrel::delivery::QueueOptions queue_options;
+    for (const auto& d : config.local_domains) queue_options.routing.local_domains.push_back(petrel::smtp::normalize_domain(d));
+    queue_options.routing.maildir_root = config.maildir;
+    queue_options.routing.recipient_delimiter = config.recipient_delimiter;
+    queue_options.hostname = config.hostname;
+    queue_options.retry_intervals = config.retry_intervals;
+    queue = std::make_unique<petrel::delivery::QueueManager>(*spool, queue_options);
+    server = std::make_unique<petrel::server::Server>(config, *spool, *queue);
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return kExitStartupError;
+  }
+  queue->start();
+  spdlog::info("petreld started: hostname={} spool={} maildir={} local_domains={}", config.hostname,
+               config.spool_dir, config.maildir, fmt::join(config.local_domains, ","));
+  server->run();
+  // Order matters: the spool's last callbacks post into the server's
+  // (stopped) io_contexts, so those outlive the spool.
+  queue->stop();
+  spool.reset();
+  server.reset();
+  spdlog::info("petreld stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"petreld: the Petrel mail server (SMTP, RFC 5321 ESMTP) with a durable spool and Maildir delivery"};
+  app.footer("Without --config, petreld runs on embedded defaults: 127.0.0.1:2525, spool ./var/spool, "
+             "Maildirs under ./var/mail, local domain 'localhost'. Every key: docs/config.md.");
+  Overrides overrides;
+  add_flags(app, overrides);
+  CLI11_PARSE(app, argc, argv);
+
+  Config config;
+  try {
+    config = overrides.config_file.empty() ? petrel::config::default_config()
+                                           : petrel::config::load_config_file(overrides.config_file);
+    apply(overrides, config);
+    petrel::config::validate(config, overrides.config_file.empty() ? "(flags)" : overrides.config_file);
+  } catch (const petrel::config::ConfigError& e) {
+    std::fprintf(stderr, "petreld: %s\n", e.what());
+    return kExitConfigError;
+  }
+  if (overrides.check_config) {
+    std::printf("configuration ok\n");
+    return 0;
+  }
+
+  auto logger = spdlog::stderr_color_mt("petreld");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  return serve(config);
+}

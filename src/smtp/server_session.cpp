@@ -1,1 +1,249 @@
-// placeholder
+// The session's byte handling: assembling command lines, the DATA and BDAT
+// phases, replies and closing. The command handlers are in session_commands.cpp.
+#include "smtp/server_session.hpp"
+
+#include "smtp/command.hpp"
+#include "smtp/reply_codes.hpp"
+
+namespace petrel::smtp {
+namespace {
+
+// RFC 1869 §4.1.2 and RFC 3461 §5: each MAIL/RCPT parameter may lengthen the
+// line; this covers SIZE, BODY, SMTPUTF8, RET, ENVID, NOTIFY and ORCPT together.
+constexpr std::size_t kParameterAllowance = 1024;
+
+}  // namespace
+
+ServerSession::ServerSession(const SessionOptions& options, const RecipientPolicy& policy,
+                             std::string client_address)
+    : options_(options), policy_(policy), client_address_(std::move(client_address)) {}
+
+ServerSession::~ServerSession() = default;
+
+void ServerSession::greet() {
+  reply(codes::k220Greeting, options_.hostname + " ESMTP Petrel");
+}
+
+void ServerSession::refuse(Reply r) {
+  reply(r);
+  phase_ = Phase::closed;
+  need_ = Need::close;
+  stats_.close_reason = "refused";
+}
+
+void ServerSession::reply(const Reply& r) { r.append_wire(output_); }
+
+void ServerSession::reply(Status s, std::string text) { reply(Reply(s, std::move(text))); }
+
+void ServerSession::error_reply(Status s, std::string text) {
+  ++stats_.errors;
+  if (stats_.errors >= options_.limits.max_errors) {
+    reply(s, std::move(text));
+    close_with(codes::k421TooManyErrors, options_.hostname + " Too many errors, closing connection",
+               "too many errors");
+    return;
+  }
+  reply(s, std::move(text));
+}
+
+void ServerSession::close_with(Status s, std::string text, std::string reason) {
+  reply(s, std::move(text));
+  phase_ = Phase::closed;
+  need_ = Need::close;
+  stats_.close_reason = std::move(reason);
+}
+
+void ServerSession::timed_out() {
+  if (phase_ == Phase::closed) return;
+  close_with(codes::k421Timeout, options_.hostname + " Timeout exceeded, closing connection", "timeout");
+}
+
+void ServerSession::connection_lost(std::string_view reason) {
+  if (phase_ == Phase::closed) return;
+  phase_ = Phase::closed;
+  need_ = Need::close;
+  stats_.close_reason = std::string(reason);
+}
+
+std::chrono::milliseconds ServerSession::read_timeout() const {
+  return (phase_ == Phase::data || phase_ == Phase::bdat) ? options_.limits.data_timeout
+                                                          : options_.limits.command_timeout;
+}
+
+void ServerSession::reset_transaction() {
+  envelope_ = Envelope{};
+  recipients_refused_ = 0;
+  content_.clear();
+  content_.shrink_to_fit();
+  dot_reader_.reset();
+  bdat_in_progress_ = false;
+  bdat_failure_.reset();
+  if (phase_ != Phase::greeting && phase_ != Phase::closed) phase_ = Phase::ready;
+}
+
+std::string ServerSession::protocol_name() const {
+  // RFC 3848 / RFC 6531 §3.7.3 "with" protocol types.
+  if (envelope_.params.smtputf8) return "UTF8SMTP";
+  return esmtp_ ? "ESMTP" : "SMTP";
+}
+
+std::size_t ServerSession::feed(std::string_view bytes) {
+  std::size_t pos = 0;
+  while (pos < bytes.size() && need_ == Need::input) {
+    std::string_view rest = bytes.substr(pos);
+    switch (phase_) {
+      case Phase::data: pos += feed_data(rest); break;
+      case Phase::bdat: pos += feed_bdat(rest); break;
+      case Phase::closed: return bytes.size();
+      default: pos += feed_command_bytes(rest); break;
+    }
+  }
+  return pos;
+}
+
+std::size_t ServerSession::feed_command_bytes(std::string_view bytes) {
+  const std::size_t hard_limit = options_.limits.max_command_line + kParameterAllowance;
+  const auto newline = bytes.find('\n');
+  const std::string_view chunk = newline == std::string_view::npos ? bytes : bytes.substr(0, newline + 1);
+
+  if (discarding_line_) {
+    // The rest of an overlong line: skipped. An endless line costs one
+    // error per hard_limit octets, so it ends at max_errors instead of never.
+    line_.append(chunk.size(), '\0');
+    if (newline != std::string_view::npos) {
+      discarding_line_ = false;
+      line_.clear();
+    } else if (line_.size() > hard_limit) {
+      line_.clear();
+      ++stats_.errors;
+      if (stats_.errors >= options_.limits.max_errors) {
+        close_with(codes::k421TooManyErrors, options_.hostname + " Too many errors, closing connection",
+                   "too many errors");
+      }
+    }
+    return chunk.size();
+  }
+
+  if (line_.size() + chunk.size() > hard_limit) {
+    line_.clear();
+    discarding_line_ = newline == std::string_view::npos;
+    error_reply(codes::k500LineTooLong, "Line too long");
+    return chunk.size();
+  }
+  if (newline == std::string_view::npos) {
+    line_.append(chunk);
+    return chunk.size();
+  }
+
+  // A whole line: use it in place when nothing was buffered before it.
+  std::string_view line = chunk;
+  if (!line_.empty()) {
+    line_.append(chunk);
+    line = line_;
+  }
+  line.remove_suffix(1);                                   // LF
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CR (a bare LF is tolerated in commands)
+  on_command(line);
+  line_.clear();
+  return chunk.size();
+}
+
+std::size_t ServerSession::feed_data(std::string_view bytes) {
+  const std::size_t used = dot_reader_->feed(bytes, content_);
+  if (dot_reader_->done()) finish_data();
+  return used;
+}
+
+void ServerSession::finish_data() {
+  const DotReader::Verdict verdict = dot_reader_->verdict();
+  dot_reader_.reset();
+  phase_ = Phase::mail;
+  switch (verdict) {
+    case DotReader::Verdict::ok:
+      message_complete();
+      return;
+    case DotReader::Verdict::too_big:
+      reply(codes::k552MessageTooBig, "Message size exceeds fixed maximum message size");
+      break;
+    case DotReader::Verdict::bare_line_ending:
+      reply(codes::k550BareLineEnding,
+            "Message refused: bare CR or LF in DATA; lines must end with CRLF (RFC 5321 section 2.3.8)");
+      break;
+    case DotReader::Verdict::line_too_long:
+      reply(codes::k554LineTooLong,
+            "Message refused: a line is longer than " + std::to_string(options_.limits.max_text_line) +
+                " octets (RFC 5321 section 4.5.3.1.6)");
+      break;
+  }
+  ++stats_.messages_rejected;
+  reset_transaction();
+}
+
+std::size_t ServerSession::feed_bdat(std::string_view bytes) {
+  const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(bdat_remaining_, bytes.size()));
+  if (!bdat_failure_) {
+    if (content_.size() + take > options_.limits.max_message_size) {
+      bdat_failure_ = Reply(codes::k552MessageTooBig, "Message size exceeds fixed maximum message size");
+      content_.clear();
+      content_.shrink_to_fit();
+    } else {
+      content_.append(bytes.substr(0, take));
+    }
+  }
+  bdat_remaining_ -= take;
+  if (bdat_remaining_ == 0) finish_bdat_chunk();
+  return take;
+}
+
+void ServerSession::finish_bdat_chunk() {
+  phase_ = bdat_return_phase_;
+  if (bdat_failure_) {
+    // RFC 3030 §2: after a failed chunk the client sends no more; the
+    // transaction is over.
+    Reply failure = *bdat_failure_;
+    bdat_failure_.reset();
+    reply(failure);
+    if (phase_ == Phase::mail) {
+      ++stats_.messages_rejected;
+      reset_transaction();
+    }
+    return;
+  }
+  if (bdat_last_) {
+    message_complete();
+    return;
+  }
+  reply(codes::k250ChunkOk, "Ok: " + std::to_string(content_.size()) + " octets received");
+}
+
+void ServerSession::message_complete() {
+  need_ = Need::store_message;
+}
+
+ReceivedMessage ServerSession::take_message() {
+  ReceivedMessage m;
+  envelope_.protocol = protocol_name();
+  m.envelope = std::move(envelope_);
+  m.content = std::move(content_);
+  return m;
+}
+
+void ServerSession::message_stored(std::string_view queue_id) {
+  ++stats_.messages_accepted;
+  reply(codes::k250Queued, "Ok: queued as " + std::string(queue_id));
+  need_ = Need::input;
+  reset_transaction();
+}
+
+void ServerSession::message_failed(const Reply& r) {
+  ++stats_.messages_rejected;
+  need_ = Need::input;
+  reset_transaction();
+  if (r.code() == 421) {
+    close_with(r.status, r.lines.front(), "storage failure");
+    return;
+  }
+  reply(r);
+}
+
+}  // namespace petrel::smtp

@@ -1,0 +1,39 @@
+// petreld's network front: listeners, one I/O thread per core, and a
+// session per connection. Asio stays behind this header.
+#pragma once
+
+#include <memory>
+
+namespace petrel::config {
+struct Config;
+}
+namespace petrel::spool {
+class Spool;
+}
+namespace petrel::delivery {
+class QueueManager;
+}
+
+namespace petrel::server {
+
+class Server {
+ public:
+  // Binds every listen address; throws std::runtime_error naming the
+  // address when one cannot be bound.
+  Server(const config::Config& config, spool::Spool& spool, delivery::QueueManager& queue);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Serves until SIGTERM/SIGINT or stop(); then stops accepting and returns.
+  // Sessions in progress are dropped (nothing they had not been told 250
+  // for is lost: the client retries).
+  void run();
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace petrel::server

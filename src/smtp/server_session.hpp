@@ -1,0 +1,141 @@
+// The server side of one SMTP session as a state machine without I/O: bytes
+// from the client go in, reply bytes and requests to the caller come out.
+// The caller (src/server/) owns the socket, the clock and the spool.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "smtp/dot_reader.hpp"
+#include "smtp/envelope.hpp"
+#include "smtp/recipient_policy.hpp"
+#include "smtp/reply.hpp"
+#include "smtp/session_options.hpp"
+
+namespace petrel::smtp {
+
+struct CommandLine;
+
+// A complete message, handed to the caller to store.
+struct ReceivedMessage {
+  Envelope envelope;
+  std::string content;  // CRLF line endings, dot-unstuffed, without our Received:
+};
+
+struct SessionStats {
+  std::uint32_t messages_accepted = 0;
+  std::uint32_t messages_rejected = 0;
+  std::uint32_t recipients_accepted = 0;
+  std::uint32_t errors = 0;
+  std::string close_reason;  // "QUIT", "timeout", "too many errors", "client closed"...
+};
+
+class ServerSession {
+ public:
+  // What the session waits for from the caller.
+  enum class Need {
+    input,          // more bytes from the client
+    store_message,  // take_message(), store it, then message_stored()/message_failed()
+    close,          // send output() and close the connection
+  };
+
+  ServerSession(const SessionOptions& options, const RecipientPolicy& policy, std::string client_address);
+  ~ServerSession();
+  ServerSession(const ServerSession&) = delete;
+  ServerSession& operator=(const ServerSession&) = delete;
+
+  void greet();                 // queues the 220 greeting
+  void refuse(Reply reply);     // queues reply (e.g. 421 too many connections) and closes
+
+  // Consumes client bytes until all are taken or need() is no longer input.
+  // Returns how many bytes were consumed; the caller keeps the rest and feeds
+  // them again after satisfying need().
+  std::size_t feed(std::string_view bytes);
+
+  Need need() const { return need_; }
+
+  // Replies to send. RFC 2920: the caller sends them when it has fed all the
+  // bytes it has, before waiting for more, so pipelined replies go out in one write.
+  std::string& output() { return output_; }
+
+  ReceivedMessage take_message();
+  void message_stored(std::string_view queue_id);
+  void message_failed(const Reply& reply);
+
+  // The client sent nothing for read_timeout(): 421 and close.
+  void timed_out();
+  // The client closed or the connection broke.
+  void connection_lost(std::string_view reason);
+  std::chrono::milliseconds read_timeout() const;
+
+  const SessionStats& stats() const { return stats_; }
+  const std::string& helo_name() const { return helo_name_; }
+  const std::string& client_address() const { return client_address_; }
+
+ private:
+  enum class Phase { greeting, ready, mail, data, bdat, closed };
+
+  // Command handlers, named after their verbs (session_commands.cpp).
+  void on_command(std::string_view line);
+  void helo(const CommandLine& cmd, bool extended);
+  void mail(const CommandLine& cmd);
+  void rcpt(const CommandLine& cmd);
+  void data(const CommandLine& cmd);
+  void bdat(const CommandLine& cmd);
+  void rset(const CommandLine& cmd);
+  void vrfy(const CommandLine& cmd);
+  void expn(const CommandLine& cmd);
+  void help(const CommandLine& cmd);
+  void quit(const CommandLine& cmd);
+
+  std::size_t feed_command_bytes(std::string_view bytes);
+  std::size_t feed_data(std::string_view bytes);
+  std::size_t feed_bdat(std::string_view bytes);
+  void finish_data();
+  void finish_bdat_chunk();
+  void message_complete();
+
+  void reply(const Reply& r);
+  void reply(Status s, std::string text);
+  void error_reply(Status s, std::string text);  // counts towards max_errors
+  void close_with(Status s, std::string text, std::string reason);
+  void reset_transaction();
+  bool has_transaction() const { return phase_ == Phase::mail; }
+  std::string protocol_name() const;
+
+  const SessionOptions& options_;
+  const RecipientPolicy& policy_;
+  std::string client_address_;
+
+  Phase phase_ = Phase::greeting;
+  Need need_ = Need::input;
+  bool esmtp_ = false;
+  std::string helo_name_;
+  std::string output_;
+
+  // Command line being assembled, and whether we are skipping the rest of an
+  // overlong one.
+  std::string line_;
+  bool discarding_line_ = false;
+
+  // The transaction.
+  Envelope envelope_;
+  std::size_t recipients_refused_ = 0;
+  std::string content_;
+  std::unique_ptr<DotReader> dot_reader_;
+  // BDAT (RFC 3030): bytes of the current chunk still to read, whether it is
+  // the last, and whether an earlier chunk already failed the transaction.
+  std::uint64_t bdat_remaining_ = 0;
+  bool bdat_last_ = false;
+  bool bdat_in_progress_ = false;
+  Phase bdat_return_phase_ = Phase::ready;
+  std::optional<Reply> bdat_failure_;
+
+  SessionStats stats_;
+};
+
+}  // namespace petrel::smtp
