@@ -1,0 +1,115 @@
+#include "spool/envelope_codec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "sample_message.hpp"
+
+namespace petrel::spool {
+namespace {
+
+using testing::sample_message;
+
+void expect_same_envelope(const SpooledMessage& a, const SpooledMessage& b) {
+  const smtp::Envelope& x = a.envelope;
+  const smtp::Envelope& y = b.envelope;
+  EXPECT_EQ(x.reverse_path.mailbox, y.reverse_path.mailbox);
+  EXPECT_EQ(x.params.declared_size, y.params.declared_size);
+  EXPECT_EQ(x.params.body, y.params.body);
+  EXPECT_EQ(x.params.smtputf8, y.params.smtputf8);
+  EXPECT_EQ(x.params.ret, y.params.ret);
+  EXPECT_EQ(x.params.envid, y.params.envid);
+  ASSERT_EQ(x.recipients.size(), y.recipients.size());
+  for (std::size_t i = 0; i < x.recipients.size(); ++i) {
+    EXPECT_EQ(x.recipients[i].forward_path, y.recipients[i].forward_path);
+    EXPECT_EQ(x.recipients[i].notify, y.recipients[i].notify);
+    EXPECT_EQ(x.recipients[i].orcpt, y.recipients[i].orcpt);
+  }
+  EXPECT_EQ(x.client_address, y.client_address);
+  EXPECT_EQ(x.helo_name, y.helo_name);
+  EXPECT_EQ(x.protocol, y.protocol);
+  EXPECT_EQ(a.arrival_unix_seconds, b.arrival_unix_seconds);
+  EXPECT_EQ(a.attempts, b.attempts);
+}
+
+TEST(EnvelopeCodec, round_trips_every_field) {
+  auto m = sample_message();
+  m->attempts = 7;
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(encode_envelope(*m), back));
+  expect_same_envelope(*m, back);
+}
+
+TEST(EnvelopeCodec, round_trips_null_reverse_path_and_absent_size) {
+  auto m = sample_message();
+  m->envelope.reverse_path.mailbox.reset();
+  m->envelope.params = {};
+  m->envelope.recipients.clear();
+  m->arrival_unix_seconds = -1;
+  SpooledMessage back;
+  back.envelope.reverse_path.mailbox = smtp::Address{"stale", "x"};
+  ASSERT_TRUE(decode_envelope(encode_envelope(*m), back));
+  EXPECT_TRUE(back.envelope.reverse_path.is_null());
+  EXPECT_FALSE(back.envelope.params.declared_size.has_value());
+  expect_same_envelope(*m, back);
+}
+
+TEST(EnvelopeCodec, round_trips_any_octet_in_strings) {
+  auto m = sample_message();
+  std::string every_octet;
+  for (int c = 0; c < 256; ++c) every_octet.push_back(static_cast<char>(c));
+  m->envelope.helo_name = every_octet;
+  m->envelope.recipients[1].forward_path.local_part = every_octet;
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(encode_envelope(*m), back));
+  expect_same_envelope(*m, back);
+}
+
+TEST(EnvelopeCodec, rejects_every_truncation) {
+  const std::string record = encode_envelope(*sample_message());
+  for (std::size_t n = 0; n < record.size(); ++n) {
+    SpooledMessage back;
+    EXPECT_FALSE(decode_envelope(std::string_view(record).substr(0, n), back)) << "length " << n;
+  }
+}
+
+TEST(EnvelopeCodec, rejects_trailing_bytes_and_unknown_version) {
+  const std::string record = encode_envelope(*sample_message());
+  SpooledMessage back;
+  EXPECT_FALSE(decode_envelope(record + "x", back));
+  std::string other_version = record;
+  other_version[0] = 2;
+  EXPECT_FALSE(decode_envelope(other_version, back));
+}
+
+TEST(EnvelopeCodec, rejects_huge_recipient_count_without_allocating) {
+  auto m = sample_message();
+  m->envelope.recipients.clear();
+  std::string record = encode_envelope(*m);
+  // The count follows: version, flag, sender, size flag+u64, body, utf8, ret, envid.
+  const std::size_t at = 1 + 1 + (4 + 6) + (4 + 11) + 1 + 8 + 1 + 1 + 1 + (4 + 6);
+  ASSERT_EQ(record.substr(at, 4), std::string(4, '\0'));
+  record.replace(at, 4, "\xff\xff\xff\xff");
+  SpooledMessage back;
+  EXPECT_FALSE(decode_envelope(record, back));
+}
+
+TEST(EnvelopeCodec, random_corruption_never_crashes) {
+  const std::string record = encode_envelope(*sample_message());
+  std::mt19937 random(42);
+  for (int round = 0; round < 20000; ++round) {
+    std::string corrupt = record;
+    const int flips = 1 + static_cast<int>(random() % 4);
+    for (int i = 0; i < flips; ++i) {
+      corrupt[random() % corrupt.size()] = static_cast<char>(random() & 0xff);
+    }
+    corrupt.resize(random() % (corrupt.size() + 1));
+    SpooledMessage back;
+    (void)decode_envelope(corrupt, back);  // must neither crash nor read out of bounds
+  }
+  SUCCEED();
+}
+
+}  // namespace
+}  // namespace petrel::spool
