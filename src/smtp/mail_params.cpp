@@ -96,7 +96,8 @@ std::optional<Reply> parse_notify(const Param& p, Recipient& out) {
   if (out.notify != notify_unspecified) return duplicate(p);
   std::string_view rest = p.value;
   std::uint8_t notify = 0;
-  while (!rest.empty() || notify == 0) {
+  // Every comma-separated item must be a keyword, so "SUCCESS," is refused.
+  for (;;) {
     auto comma = rest.find(',');
     Param item{p.keyword, rest.substr(0, comma), true};
     if (value_is(item, "NEVER")) notify |= notify_never;

@@ -107,14 +107,17 @@ std::size_t ServerSession::feed_command_bytes(std::string_view bytes) {
   const std::string_view chunk = newline == std::string_view::npos ? bytes : bytes.substr(0, newline + 1);
 
   if (discarding_line_) {
-    // The rest of an overlong line: skipped. An endless line costs one
-    // error per hard_limit octets, so it ends at max_errors instead of never.
-    line_.append(chunk.size(), '\0');
+    // The rest of an overlong line: skipped and only counted, never kept. An
+    // endless line costs one error per hard_limit octets, so it ends at
+    // max_errors instead of never.
     if (newline != std::string_view::npos) {
       discarding_line_ = false;
-      line_.clear();
-    } else if (line_.size() > hard_limit) {
-      line_.clear();
+      discarded_ = 0;
+      return chunk.size();
+    }
+    discarded_ += chunk.size();
+    while (discarded_ > hard_limit && need_ == Need::input) {
+      discarded_ -= hard_limit;
       ++stats_.errors;
       if (stats_.errors >= options_.limits.max_errors) {
         close_with(codes::k421TooManyErrors, options_.hostname + " Too many errors, closing connection",
@@ -127,6 +130,7 @@ std::size_t ServerSession::feed_command_bytes(std::string_view bytes) {
   if (line_.size() + chunk.size() > hard_limit) {
     line_.clear();
     discarding_line_ = newline == std::string_view::npos;
+    discarded_ = 0;
     error_reply(codes::k500LineTooLong, "Line too long");
     return chunk.size();
   }
@@ -202,7 +206,13 @@ void ServerSession::finish_bdat_chunk() {
     // transaction is over.
     Reply failure = *bdat_failure_;
     bdat_failure_.reset();
-    reply(failure);
+    // An out-of-sequence BDAT is an error like any other: it spends the
+    // error budget and may end the session.
+    if (failure.code() == codes::k503BadSequence.code) {
+      error_reply(failure.status, failure.lines.front());
+    } else {
+      reply(failure);
+    }
     if (phase_ == Phase::mail) {
       ++stats_.messages_rejected;
       reset_transaction();

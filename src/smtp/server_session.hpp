@@ -121,6 +121,7 @@ class ServerSession {
   // overlong one.
   std::string line_;
   bool discarding_line_ = false;
+  std::uint64_t discarded_ = 0;  // octets of the overlong line skipped so far
 
   // The transaction.
   Envelope envelope_;

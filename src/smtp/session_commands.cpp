@@ -176,8 +176,12 @@ void ServerSession::rcpt(const CommandLine& cmd) {
     ++recipients_refused_;
     return error_reply(refusal->status, refusal->lines.front());
   }
-  const bool duplicate = std::any_of(envelope_.recipients.begin(), envelope_.recipients.end(),
-                                     [&](const Recipient& r) { return r.forward_path == recipient.forward_path; });
+  // The local part is case-sensitive (RFC 5321 §2.4), the domain is not.
+  const auto same_mailbox = [&](const Recipient& r) {
+    return r.forward_path.local_part == recipient.forward_path.local_part &&
+           normalize_domain(r.forward_path.domain) == normalize_domain(recipient.forward_path.domain);
+  };
+  const bool duplicate = std::any_of(envelope_.recipients.begin(), envelope_.recipients.end(), same_mailbox);
   if (!duplicate) {
     envelope_.recipients.push_back(std::move(recipient));
     ++stats_.recipients_accepted;
@@ -228,11 +232,10 @@ void ServerSession::bdat(const CommandLine& cmd) {
   bdat_remaining_ = size;
   bdat_last_ = last;
   bdat_failure_.reset();
+  // A 503 is counted as an error when it is sent, after the chunk.
   if (phase_ == Phase::greeting) {
-    ++stats_.errors;
     bdat_failure_ = Reply(codes::k503BadSequence, "Send HELO or EHLO first");
   } else if (phase_ != Phase::mail) {
-    ++stats_.errors;
     bdat_failure_ = Reply(codes::k503BadSequence, "Need MAIL command");
   } else if (envelope_.recipients.empty()) {
     bdat_failure_ = Reply(codes::k554NoValidRecipients, "No valid recipients");
