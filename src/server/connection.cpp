@@ -132,9 +132,11 @@ class Connection {
         co_await store_message();
         continue;
       }
-      if (!co_await flush()) co_return;
-      if (session_.need() == Need::close) co_return;
-      if (!co_await read_more()) {
+      // GCC 12 miscompiles co_await inside a condition: await into locals.
+      const bool flushed = co_await flush();
+      if (!flushed || session_.need() == Need::close) co_return;
+      const bool got_input = co_await read_more();
+      if (!got_input) {
         co_await flush();
         co_return;
       }
