@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
   CLI::App app{"petreld: the Petrel mail server (SMTP, RFC 5321 ESMTP) with a durable spool and Maildir delivery"};
   app.footer("Without --config, petreld runs on embedded defaults: 127.0.0.1:2525, spool ./var/spool, "
              "Maildirs under ./var/mail, local domain 'localhost'. Every key: docs/config.md.");
+  app.set_version_flag("--version", "petreld " PETREL_VERSION);
   Overrides overrides;
   add_flags(app, overrides);
   CLI11_PARSE(app, argc, argv);
