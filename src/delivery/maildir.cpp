@@ -185,7 +185,7 @@ std::vector<Job> write_to_tmp(std::vector<MaildirFile>& files,
       f.result = job.mailbox->error;
       continue;
     }
-    if (!job.mailbox->is_new && already_delivered(f.mailbox_dir, f.file_name)) continue;
+    if (f.may_exist && !job.mailbox->is_new && already_delivered(f.mailbox_dir, f.file_name)) continue;
     const std::string_view content = f.content ? std::string_view(*f.content) : std::string_view();
     job.in_tmp = true;  // possibly partly written: removed on failure
     const bool sync_now = files.size() <= sync_each_file_up_to;

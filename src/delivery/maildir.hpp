@@ -14,6 +14,9 @@ struct MaildirFile {
                             // redelivery after a crash finds it already there
   std::string header;       // prepended (Return-Path:, Delivered-To:)
   const std::string* content = nullptr;  // the message, not owned
+  // False for a message this process accepted and has not tried before: it
+  // cannot be in the Maildir yet, so the look-ups for a copy are skipped.
+  bool may_exist = true;
   std::error_code result;   // out: empty on success
 };
 
@@ -22,8 +25,8 @@ std::string unique_name(std::int64_t arrival_unix_seconds, std::string_view queu
                         std::size_t recipient_index, std::string_view hostname);
 
 // Writes every file to tmp/, makes the data durable, renames into new/ and
-// makes the renames durable. A file that already exists in new/ or cur/ is
-// counted as delivered and not written again. Each file's result says how
+// makes the renames durable. A file that may_exist and is found in new/ or
+// cur/ is counted as delivered and not written again. Each file's result says how
 // it went; one failure does not stop the others.
 void deliver_batch(std::vector<MaildirFile>& files);
 

@@ -5,6 +5,7 @@
 #include "delivery/queue_manager.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +30,9 @@ struct Item {
   std::uint32_t attempts = 0;
   std::vector<bool> delivered;  // per recipient, so a retry skips them
   bool warned_no_transport = false;
+  // False only for a message accepted by this process and not yet tried:
+  // no copy of it can be in a Maildir, so delivery skips looking for one.
+  bool may_be_delivered = true;
 };
 
 // One recipient of one message in the batch being delivered.
@@ -77,7 +81,7 @@ struct QueueManager::Impl {
     if (options.max_batch == 0) options.max_batch = 1;
   }
 
-  void enqueue(std::shared_ptr<const spool::SpooledMessage> message);
+  void enqueue(std::shared_ptr<const spool::SpooledMessage> message, bool fresh);
   void run();
   std::vector<Item> next_batch(std::unique_lock<std::mutex>& lock);
   void deliver(std::vector<Item>& batch);
@@ -95,7 +99,8 @@ struct QueueManager::Impl {
   std::thread thread;
 };
 
-void QueueManager::Impl::enqueue(std::shared_ptr<const spool::SpooledMessage> message) {
+void QueueManager::Impl::enqueue(std::shared_ptr<const spool::SpooledMessage> message, bool fresh) {
+  bool wake_now = false;
   {
     std::lock_guard lock(mutex);
     // Recovery and a fresh submit may both see a message stored during start().
@@ -103,13 +108,21 @@ void QueueManager::Impl::enqueue(std::shared_ptr<const spool::SpooledMessage> me
     Item item;
     item.attempts = message->attempts;
     item.delivered.assign(message->envelope.recipients.size(), false);
+    item.may_be_delivered = !fresh;
     item.message = std::move(message);
     ready.push_back(std::move(item));
+    // The thread needs waking when work appears and when a batch is full;
+    // in between it is either busy or waiting out the batch window.
+    wake_now = ready.size() == 1 || ready.size() >= options.max_batch;
   }
-  wake.notify_one();
+  if (wake_now) wake.notify_one();
 }
 
 void QueueManager::Impl::run() {
+  // Reception first: a message is safe once spooled, so under a burst the
+  // CPU goes to the sessions (whose clients wait) and delivery catches up
+  // in the gaps. Linux applies nice to the calling thread only.
+  if (options.nice > 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options.nice);
   std::unique_lock lock(mutex);
   while (!stopping) {
     std::vector<Item> batch = next_batch(lock);
@@ -135,6 +148,10 @@ std::vector<Item> QueueManager::Impl::next_batch(std::unique_lock<std::mutex>& l
     }
     return {};
   }
+  if (ready.size() < options.max_batch && options.batch_window.count() > 0) {
+    wake.wait_for(lock, options.batch_window, [this] { return stopping || ready.size() >= options.max_batch; });
+    if (stopping) return {};
+  }
   std::vector<Item> batch;
   while (!ready.empty() && batch.size() < options.max_batch) {
     batch.push_back(std::move(ready.front()));
@@ -155,13 +172,15 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
       if (!a.mailbox.empty()) {
         a.file = files.size();
         files.push_back({a.mailbox, unique_name(m.arrival_unix_seconds, m.id.value, r, options.hostname),
-                         delivery_header(m.envelope, rcpt, options.routing), &m.content});
+                         delivery_header(m.envelope, rcpt, options.routing), &m.content,
+                         batch[i].may_be_delivered});
       }
       attempts.push_back(std::move(a));
     }
   }
 
   deliver_batch(files);
+  for (Item& item : batch) item.may_be_delivered = true;
 
   for (const Attempt& a : attempts) {
     Item& item = batch[a.item];
@@ -219,7 +238,7 @@ void QueueManager::start() {
   }
   const auto recovered = impl_->spool.load_all();
   if (!recovered.empty()) spdlog::info("queue: {} message(s) recovered from the spool", recovered.size());
-  for (auto& m : recovered) impl_->enqueue(std::move(m));
+  for (auto& m : recovered) impl_->enqueue(std::move(m), /*fresh=*/false);
   impl_->thread = std::thread([this] { impl_->run(); });
 }
 
@@ -233,7 +252,7 @@ void QueueManager::stop() {
 }
 
 void QueueManager::submit(std::shared_ptr<const spool::SpooledMessage> message) {
-  impl_->enqueue(std::move(message));
+  impl_->enqueue(std::move(message), /*fresh=*/true);
 }
 
 std::size_t QueueManager::pending() const {

@@ -16,10 +16,15 @@ struct QueueOptions {
   LocalRouting routing;
   std::string hostname;  // for Maildir file names
   // Waits between attempts after a failed local delivery; the last repeats.
-  std::vector<std::chrono::milliseconds> retry_intervals{
-      std::chrono::seconds(30), std::chrono::minutes(5), std::chrono::minutes(10),
-      std::chrono::minutes(20), std::chrono::minutes(40), std::chrono::hours(1)};
+  // Filled from config::Config::retry_intervals, where the default lives.
+  std::vector<std::chrono::milliseconds> retry_intervals;
+  // How long the first ready message waits for others to share its batch's
+  // syncs; a full batch goes at once.
+  std::chrono::milliseconds batch_window{10};
   std::size_t max_batch = 512;
+  // Scheduling priority of the delivery thread relative to the sessions
+  // (0 = equal; 10: sessions first under load).
+  int nice = 10;
 };
 
 class QueueManager {
