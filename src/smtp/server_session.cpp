@@ -4,6 +4,7 @@
 
 #include "smtp/command.hpp"
 #include "smtp/reply_codes.hpp"
+#include "smtp/text_lines.hpp"
 
 namespace petrel::smtp {
 namespace {
@@ -162,9 +163,13 @@ void ServerSession::finish_data() {
   const DotReader::Verdict verdict = dot_reader_->verdict();
   dot_reader_.reset();
   phase_ = Phase::mail;
+  if (verdict == DotReader::Verdict::ok) return message_complete();
+  refuse_content(verdict);
+}
+
+void ServerSession::refuse_content(DotReader::Verdict verdict) {
   switch (verdict) {
     case DotReader::Verdict::ok:
-      message_complete();
       return;
     case DotReader::Verdict::too_big:
       reply(codes::k552MessageTooBig, "Message size exceeds fixed maximum message size");
@@ -220,6 +225,10 @@ void ServerSession::finish_bdat_chunk() {
     return;
   }
   if (bdat_last_) {
+    if (envelope_.params.body != BodyType::binary_mime) {
+      const auto verdict = check_text_lines(content_, options_.limits.max_text_line, options_.bare_line_endings);
+      if (verdict != DotReader::Verdict::ok) return refuse_content(verdict);
+    }
     message_complete();
     return;
   }

@@ -96,6 +96,7 @@ class ServerSession {
   std::size_t feed_data(std::string_view bytes);
   std::size_t feed_bdat(std::string_view bytes);
   void finish_data();
+  void refuse_content(DotReader::Verdict verdict);  // 552/550/554 after the end of a message
   void finish_bdat_chunk();
   void message_complete();
 

@@ -242,7 +242,7 @@ void ServerSession::bdat(const CommandLine& cmd) {
   } else {
     if (!bdat_in_progress_) content_.clear();
     bdat_in_progress_ = true;
-    if (content_.size() + size > options_.limits.max_message_size) {
+    if (size > options_.limits.max_message_size - std::min<std::uint64_t>(content_.size(), options_.limits.max_message_size)) {
       bdat_failure_ = Reply(codes::k552MessageTooBig, "Message size exceeds fixed maximum message size");
       content_.clear();
       content_.shrink_to_fit();

@@ -25,7 +25,7 @@ TEST(Bdat, chunks_are_joined_into_one_message) {
 
 TEST(Bdat, chunk_octets_are_never_interpreted) {
   Dialogue d;
-  d.send(kEnvelope);
+  d.send("EHLO client.test\r\nMAIL FROM:<a@client.test> BODY=BINARYMIME\r\nRCPT TO:<b@example.test>\r\n");
   const std::string chunk = "QUIT\r\n.\r\nRSET\r\n..x\n\r";
   EXPECT_EQ(d.send("BDAT " + std::to_string(chunk.size()) + " LAST\r\n" + chunk).statuses(), "250 2.0.0");
   ASSERT_EQ(d.stored.size(), 1u);
@@ -143,7 +143,10 @@ TEST(Bdat, exactly_max_size_is_accepted) {
   options.limits.max_message_size = 1024;
   Dialogue d(options);
   d.send(kEnvelope);
-  EXPECT_EQ(d.send("BDAT 1024 LAST\r\n" + std::string(1024, 'a')).statuses(), "250 2.0.0");
+  std::string body;
+  while (body.size() < 1024) body += std::string(62, 'a') + "\r\n";  // 16 lines of 64
+  ASSERT_EQ(body.size(), 1024u);
+  EXPECT_EQ(d.send("BDAT 1024 LAST\r\n" + body).statuses(), "250 2.0.0");
   EXPECT_EQ(d.stored.size(), 1u);
 }
 
@@ -178,6 +181,51 @@ TEST(Bdat, pipelined_chunks_answered_in_order) {
   EXPECT_EQ(r.statuses(), "250 | 250 2.1.0 | 250 2.1.5 | 250 2.0.0 | 250 2.0.0 | 250 2.0.0 | 221 2.0.0");
   ASSERT_EQ(d.stored.size(), 1u);
   EXPECT_EQ(d.stored[0].content, "abcdef");
+}
+
+}  // namespace
+}  // namespace petrel::smtp
+
+namespace petrel::smtp {
+namespace {
+
+TEST(BdatText, bare_lf_in_a_text_body_sent_by_bdat_is_refused_like_data) {
+  testing::Dialogue d;
+  d.send("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@example.test>\r\n");
+  const std::string body = "Subject: x\r\n\r\nhidden\n.\nMAIL FROM:<x@y>\r\n";
+  const auto r = d.send("BDAT " + std::to_string(body.size()) + " LAST\r\n" + body);
+  EXPECT_EQ(r.statuses(), "550 5.6.0");
+  EXPECT_TRUE(d.stored.empty());
+}
+
+TEST(BdatText, bare_lf_in_a_binarymime_body_is_content) {
+  testing::Dialogue d;
+  d.send("EHLO client.test\r\nMAIL FROM:<a@client.test> BODY=BINARYMIME\r\nRCPT TO:<b@example.test>\r\n");
+  const std::string body("binary\n\r\x00\xff", 10);
+  const auto r = d.send("BDAT " + std::to_string(body.size()) + " LAST\r\n" + body);
+  EXPECT_EQ(r.statuses(), "250 2.0.0");
+  ASSERT_EQ(d.stored.size(), 1u);
+  EXPECT_EQ(d.stored[0].content, body);
+}
+
+TEST(BdatText, normalize_policy_rewrites_bare_line_endings_in_bdat_content) {
+  SessionOptions options;
+  options.bare_line_endings = BareLineEndingPolicy::normalize;
+  testing::Dialogue d(options);
+  d.send("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@example.test>\r\n");
+  const std::string body = "one\ntwo\rthree\r\n";
+  EXPECT_EQ(d.send("BDAT " + std::to_string(body.size()) + " LAST\r\n" + body).statuses(), "250 2.0.0");
+  ASSERT_EQ(d.stored.size(), 1u);
+  EXPECT_EQ(d.stored[0].content, "one\r\ntwo\r\nthree\r\n");
+}
+
+TEST(BdatText, a_crlf_split_across_two_chunks_is_one_line_ending) {
+  testing::Dialogue d;
+  d.send("EHLO client.test\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@example.test>\r\n");
+  EXPECT_EQ(d.send("BDAT 4\r\nabc\r").statuses(), "250 2.0.0");
+  EXPECT_EQ(d.send("BDAT 1 LAST\r\n\n").statuses(), "250 2.0.0");
+  ASSERT_EQ(d.stored.size(), 1u);
+  EXPECT_EQ(d.stored[0].content, "abc\r\n");
 }
 
 }  // namespace
