@@ -26,7 +26,9 @@ using Clock = std::chrono::steady_clock;
 
 // A message in the queue, with what this process learnt about it.
 struct Item {
+  // The content may be left in the spool (content_in_memory false).
   std::shared_ptr<const spool::SpooledMessage> message;
+  bool content_in_memory = false;
   std::uint32_t attempts = 0;
   std::vector<bool> delivered;  // per recipient, so a retry skips them
   bool warned_no_transport = false;
@@ -81,7 +83,9 @@ struct QueueManager::Impl {
     if (options.max_batch == 0) options.max_batch = 1;
   }
 
-  void enqueue(std::shared_ptr<const spool::SpooledMessage> message, bool fresh);
+  void enqueue(std::shared_ptr<const spool::SpooledMessage> message, bool fresh, bool with_content);
+  bool load_contents(std::vector<Item>& batch);
+  void release_content(Item& item);
   void run();
   std::vector<Item> next_batch(std::unique_lock<std::mutex>& lock);
   void deliver(std::vector<Item>& batch);
@@ -95,17 +99,35 @@ struct QueueManager::Impl {
   std::deque<Item> ready;                       // guarded by mutex
   std::multimap<Clock::time_point, Item> later;  // guarded by mutex
   std::unordered_set<std::string> queued;       // queue IDs in either; guarded by mutex
+  std::size_t content_bytes = 0;                // of items with content_in_memory; guarded by mutex
   bool stopping = false;                        // guarded by mutex
   std::thread thread;
 };
 
-void QueueManager::Impl::enqueue(std::shared_ptr<const spool::SpooledMessage> message, bool fresh) {
+// Only the envelope: what a message waits as when its content stays in the spool.
+std::shared_ptr<const spool::SpooledMessage> envelope_only(const spool::SpooledMessage& m) {
+  auto light = std::make_shared<spool::SpooledMessage>();
+  light->id = m.id;
+  light->envelope = m.envelope;
+  light->arrival_unix_seconds = m.arrival_unix_seconds;
+  light->attempts = m.attempts;
+  return light;
+}
+
+void QueueManager::Impl::enqueue(std::shared_ptr<const spool::SpooledMessage> message, bool fresh,
+                                 bool with_content) {
   bool wake_now = false;
   {
     std::lock_guard lock(mutex);
     // Recovery and a fresh submit may both see a message stored during start().
     if (!queued.insert(message->id.value).second) return;
     Item item;
+    if (with_content && content_bytes + message->content.size() > options.max_content_in_memory) {
+      message = envelope_only(*message);
+      with_content = false;
+    }
+    item.content_in_memory = with_content;
+    if (with_content) content_bytes += message->content.size();
     item.attempts = message->attempts;
     item.delivered.assign(message->envelope.recipients.size(), false);
     item.may_be_delivered = !fresh;
@@ -160,7 +182,42 @@ std::vector<Item> QueueManager::Impl::next_batch(std::unique_lock<std::mutex>& l
   return batch;
 }
 
+// Reads back the contents left in the spool. A message the spool no longer
+// has was removed by someone else (an operator): it is dropped from the batch.
+bool QueueManager::Impl::load_contents(std::vector<Item>& batch) {
+  std::size_t loaded = 0;
+  std::erase_if(batch, [&](Item& item) {
+    if (item.content_in_memory) return false;
+    auto content = spool.load_content(item.message->id);
+    if (!content) {
+      spdlog::warn("qid={} is no longer in the spool, not delivered", item.message->id.value);
+      std::lock_guard lock(mutex);
+      queued.erase(item.message->id.value);
+      return true;
+    }
+    auto full = std::make_shared<spool::SpooledMessage>(*item.message);
+    full->content = std::move(*content);
+    loaded += full->content.size();
+    item.message = std::move(full);
+    item.content_in_memory = true;
+    return false;
+  });
+  std::lock_guard lock(mutex);
+  content_bytes += loaded;
+  return !batch.empty();
+}
+
+void QueueManager::Impl::release_content(Item& item) {
+  if (!item.content_in_memory) return;
+  const std::size_t size = item.message->content.size();
+  item.message = envelope_only(*item.message);
+  item.content_in_memory = false;
+  std::lock_guard lock(mutex);
+  content_bytes -= size;
+}
+
 void QueueManager::Impl::deliver(std::vector<Item>& batch) {
+  if (!load_contents(batch)) return;
   std::vector<Attempt> attempts;
   std::vector<MaildirFile> files;
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -205,6 +262,7 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
     const bool all = std::find(item.delivered.begin(), item.delivered.end(), false) == item.delivered.end();
     if (all) {
       done.push_back(item.message->id);
+      release_content(item);
     } else {
       defer(std::move(item));
     }
@@ -215,6 +273,7 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
 }
 
 void QueueManager::Impl::defer(Item item) {
+  release_content(item);  // it waits minutes: no need to hold its content
   ++item.attempts;
   spool.update_attempts(item.message->id, item.attempts);
   const auto& intervals = options.retry_intervals;
@@ -236,9 +295,9 @@ void QueueManager::start() {
     std::lock_guard lock(impl_->mutex);
     impl_->stopping = false;
   }
-  const auto recovered = impl_->spool.load_all();
+  const auto recovered = impl_->spool.load_all(spool::Spool::Load::envelopes_only);
   if (!recovered.empty()) spdlog::info("queue: {} message(s) recovered from the spool", recovered.size());
-  for (auto& m : recovered) impl_->enqueue(std::move(m), /*fresh=*/false);
+  for (auto& m : recovered) impl_->enqueue(std::move(m), /*fresh=*/false, /*with_content=*/false);
   impl_->thread = std::thread([this] { impl_->run(); });
 }
 
@@ -252,7 +311,7 @@ void QueueManager::stop() {
 }
 
 void QueueManager::submit(std::shared_ptr<const spool::SpooledMessage> message) {
-  impl_->enqueue(std::move(message), /*fresh=*/true);
+  impl_->enqueue(std::move(message), /*fresh=*/true, /*with_content=*/true);
 }
 
 std::size_t QueueManager::pending() const {

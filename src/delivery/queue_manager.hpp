@@ -22,6 +22,10 @@ struct QueueOptions {
   // syncs; a full batch goes at once.
   std::chrono::milliseconds batch_window{10};
   std::size_t max_batch = 512;
+  // Contents of waiting messages kept in memory, at most; beyond it a
+  // message waits as its envelope and its content is read back from the
+  // spool when its turn comes, so a backlog cannot exhaust memory.
+  std::size_t max_content_in_memory = 64u << 20;
   // Scheduling priority of the delivery thread relative to the sessions
   // (0 = equal; 10: sessions first under load).
   int nice = 10;

@@ -139,7 +139,8 @@ class RocksDbSpool final : public Spool {
     done(std::make_error_code(std::errc::operation_canceled));
   }
 
-  std::vector<std::shared_ptr<SpooledMessage>> load_all() override;
+  std::vector<std::shared_ptr<SpooledMessage>> load_all(Load what) override;
+  std::optional<std::string> load_content(const QueueId& id) override;
   void update_attempts(const QueueId& id, std::uint32_t attempts) override;
   void remove(const std::vector<QueueId>& ids) override;
   std::size_t size() const override { return stored_.load(); }
@@ -231,7 +232,13 @@ std::error_code RocksDbSpool::write_batch(const std::deque<PendingStore>& batch)
   return to_error_code(status);
 }
 
-std::vector<std::shared_ptr<SpooledMessage>> RocksDbSpool::load_all() {
+std::optional<std::string> RocksDbSpool::load_content(const QueueId& id) {
+  std::string content;
+  if (!db_->Get(rocksdb::ReadOptions(), content_key(id), &content).ok()) return std::nullopt;
+  return content;
+}
+
+std::vector<std::shared_ptr<SpooledMessage>> RocksDbSpool::load_all(Load what) {
   // One snapshot for envelopes and contents, so both come from the same state.
   const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
   rocksdb::ReadOptions read;
@@ -251,7 +258,7 @@ std::vector<std::shared_ptr<SpooledMessage>> RocksDbSpool::load_all() {
     // rather than deleted or delivered half-understood.
     if (!is_valid_queue_id(m->id.value)) continue;
     if (!decode_envelope(std::string_view(it->value().data(), it->value().size()), *m)) continue;
-    if (!db_->Get(read, content_key(m->id), &m->content).ok()) continue;
+    if (what == Load::with_content && !db_->Get(read, content_key(m->id), &m->content).ok()) continue;
     messages.push_back(std::move(m));
   }
   it.reset();

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -25,8 +26,15 @@ class Spool {
   // std::errc::no_space_on_device.
   virtual void store(std::shared_ptr<const SpooledMessage> message, StoreDone done) = 0;
 
-  // Every message still in the spool, for recovery at start-up.
-  virtual std::vector<std::shared_ptr<SpooledMessage>> load_all() = 0;
+  enum class Load { with_content, envelopes_only };
+
+  // Every message still in the spool, for recovery at start-up. A large
+  // spool is recovered envelopes_only, its contents read one by one as they
+  // are delivered (load_content).
+  virtual std::vector<std::shared_ptr<SpooledMessage>> load_all(Load what = Load::with_content) = 0;
+
+  // The content of one message, or nullopt if it is not in the spool.
+  virtual std::optional<std::string> load_content(const QueueId& id) = 0;
 
   // Records the attempt count after a failed delivery attempt (durability
   // of this update is best-effort).

@@ -97,6 +97,23 @@ TEST_F(QueueManagerTest, submitted_messages_reach_their_maildirs_and_leave_the_s
   }
 }
 
+TEST_F(QueueManagerTest, a_backlog_over_the_memory_cap_is_read_back_from_the_spool) {
+  QueueOptions o = options();
+  o.max_content_in_memory = 0;  // every content stays in the spool until its turn
+  QueueManager manager(*spool_, o);
+  manager.start();
+  std::vector<std::shared_ptr<spool::SpooledMessage>> messages;
+  for (int i = 0; i < 20; ++i) {
+    messages.push_back(stored(sample_message("Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n")));
+    manager.submit(messages.back());
+  }
+  ASSERT_TRUE(eventually([&] { return spool_->size() == 0 && manager.pending() == 0; }));
+  for (const auto& m : messages) {
+    EXPECT_EQ(read_file(delivered_path(*m, 0, "alice")),
+              "Return-Path: <sender@example.net>\r\nDelivered-To: alice@example.org\r\n" + m->content);
+  }
+}
+
 TEST_F(QueueManagerTest, messages_in_the_spool_at_start_are_delivered) {
   auto m1 = stored(sample_message());
   auto m2 = stored(sample_message());

@@ -202,3 +202,25 @@ TEST(RocksDbSpool, second_open_of_the_same_directory_fails) {
 
 }  // namespace
 }  // namespace petrel::spool
+
+namespace petrel::spool {
+namespace {
+
+TEST(RocksDbSpoolLoad, envelopes_only_leaves_the_content_for_load_content) {
+  TempDir dir;
+  auto spool = open_rocksdb_spool({.directory = dir.path() + "/spool"});
+  auto m = sample_message("Subject: kept\r\n\r\nbody\r\n");
+  std::promise<std::error_code> done;
+  spool->store(m, [&](std::error_code ec) { done.set_value(ec); });
+  ASSERT_FALSE(done.get_future().get());
+  const auto loaded = spool->load_all(Spool::Load::envelopes_only);
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_TRUE(loaded[0]->content.empty());
+  EXPECT_EQ(loaded[0]->envelope.recipients.size(), m->envelope.recipients.size());
+  EXPECT_EQ(spool->load_content(m->id), m->content);
+  spool->remove({m->id});
+  EXPECT_EQ(spool->load_content(m->id), std::nullopt);
+}
+
+}  // namespace
+}  // namespace petrel::spool
