@@ -388,8 +388,10 @@ def measure(kind, scenario, args, scratch):
         rc = srv.stop()
         if kind == "petrel" and rc not in (0, None):
             res["problem"] = (res.get("problem") or "") + f" (exit status {rc} after SIGTERM)"
-        if not args.keep_scratch:
-            shutil.rmtree(d, ignore_errors=True)
+        # The scratch dir stays until the whole run is over: deleting tens of
+        # thousands of files makes ext4 without a journal skip the freed
+        # inodes for the next ~30 s (recently_deleted()), which would slow
+        # whichever server creates files next and bias the comparison.
     return res
 
 
@@ -398,6 +400,29 @@ def measure(kind, scenario, args, scratch):
 
 def fmt(x, p=0):
     return "-" if x is None else f"{x:,.{p}f}"
+
+
+def median(values):
+    v = sorted(x for x in values if x is not None)
+    if not v:
+        return None
+    mid = len(v) // 2
+    return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2
+
+
+def combine(runs):
+    """One row from repeated runs of a server on a scenario: medians of the
+    rates and times, the largest peak memory, every problem."""
+    r = dict(runs[0])
+    for key in ("accept_rate", "e2e_rate", "e2e_s", "latency_ms"):
+        r[key] = median(x.get(key) for x in runs)
+    r["peak_mib"] = max((x.get("peak_mib") or 0 for x in runs), default=None) or None
+    r["accepted"] = min(x.get("accepted", 0) for x in runs)
+    r["runs"] = len(runs)
+    r["all_accept"] = [x.get("accept_rate") for x in runs]
+    problems = [x["problem"] for x in runs if x.get("problem")]
+    r["problem"] = "; ".join(problems) if problems else None
+    return r
 
 
 def ratio(a, b):
@@ -415,14 +440,16 @@ def report(results, args, started, elapsed):
     L.append("Load: `smtp-source -s S -m N -l SIZE` (one message per connection), "
              "sender a@client.test, recipient x@bench.test. accept/s = N / smtp-source wall time; "
              "e2e/s = N / time until the N-th message is in the Maildir; peak MiB = largest "
-             "Σ VmHWM over the server's process tree (sampled every 0.2 s).")
+             "Σ VmHWM over the server's process tree (sampled every 0.2 s). "
+             f"Each figure is the median of {args.repeat} run(s); servers take turns within a round.")
     L.append("")
-    L.append("| scenario | server | N | accept/s | e2e/s | e2e s | latency ms | peak MiB | notes |")
-    L.append("|---|---|---|---|---|---|---|---|---|")
+    L.append("| scenario | server | N | accept/s | e2e/s | e2e s | latency ms | peak MiB | accept/s of each run | notes |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
+        each = ", ".join(fmt(x) for x in r.get("all_accept", []))
         L.append(f"| {r['scenario']} | {r['server']} | {r.get('accepted', 0)}/{r['n']} | "
                  f"{fmt(r.get('accept_rate'))} | {fmt(r.get('e2e_rate'))} | {fmt(r.get('e2e_s'), 2)} | "
-                 f"{fmt(r.get('latency_ms'), 2)} | {fmt(r.get('peak_mib'), 1)} | {r.get('problem') or ''} |")
+                 f"{fmt(r.get('latency_ms'), 2)} | {fmt(r.get('peak_mib'), 1)} | {each} | {r.get('problem') or ''} |")
     peers = [s for s in args.servers if s != "petrel"]
     if "petrel" in args.servers and peers:
         L += ["", "Petrel ÷ peer (above 1× = Petrel faster; for memory, above 1× = Petrel uses more):", "",
@@ -456,6 +483,8 @@ def main():
     ap.add_argument("--max-drain", type=float, default=120,
                     help="cap on the wait for the Maildir after the load")
     ap.add_argument("--start-timeout", type=float, default=30)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of each server per scenario; the table shows medians (default 3)")
     ap.add_argument("--keep-scratch", action="store_true")
     ap.add_argument("--out", help="markdown file (default bench/results/bench-<date>.md)")
     args = ap.parse_args()
@@ -479,13 +508,19 @@ def main():
     results = []
     try:
         for sc in args.scenarios:
-            for s in args.servers:
-                log(f"[{s}] {sc} ...")
-                r = measure(s, sc, args, scratch)
-                log(f"[{s}] {sc}: accepted {r.get('accepted', 0)}/{r['n']} "
-                    f"accept/s {fmt(r.get('accept_rate'))} e2e/s {fmt(r.get('e2e_rate'))} "
-                    f"peak {fmt(r.get('peak_mib'), 1)} MiB {r.get('problem') or ''}")
-                results.append(r)
+            runs = {s: [] for s in args.servers}
+            for round_ in range(max(1, args.repeat)):
+                # Rotate who goes first, so no server always inherits the
+                # page cache and disk state of the same predecessor.
+                k = round_ % len(args.servers)
+                for s in args.servers[k:] + args.servers[:k]:
+                    log(f"[{s}] {sc} run {round_ + 1} ...")
+                    r = measure(s, sc, args, scratch)
+                    log(f"[{s}] {sc}: accepted {r.get('accepted', 0)}/{r['n']} "
+                        f"accept/s {fmt(r.get('accept_rate'))} e2e/s {fmt(r.get('e2e_rate'))} "
+                        f"peak {fmt(r.get('peak_mib'), 1)} MiB {r.get('problem') or ''}")
+                    runs[s].append(r)
+            results += [combine(runs[s]) for s in args.servers]
     except KeyboardInterrupt:
         log("interrupted")
     finally:
