@@ -221,7 +221,8 @@ class Petrel(Server):
         self.argv = [self.args.petreld, "--listen", f"{HOST}:{self.port}",
                      "--spool", os.path.join(self.dir, "spool"), "--maildir", self.maildir,
                      "--local-domain", DOMAIN, "--hostname", "petrel.bench.local",
-                     "--max-message-size", str(50 * 1024 * 1024), "--log-level", "warn"]
+                     "--max-message-size", str(50 * 1024 * 1024), "--log-level", "warn"] + \
+                    self.args.petreld_args.split()
         self.note = "Maildir delivery by its own queue manager; see docs/performance.md"
 
 
@@ -333,11 +334,31 @@ def smtp_source(port, sessions, size, count, timeout):
     return accepted, elapsed, problem
 
 
+def mount_fresh_fs(d, size_gib):
+    """A new ext4 (with its journal, as on a real server) on a loop device at d.
+    Every server and run starts from the same empty file system, and what one
+    run leaves behind (in particular inodes freed by a clean-up, which ext4
+    avoids reusing for a while) cannot slow the next."""
+    img = d + ".img"
+    with open(img, "wb") as f:
+        f.truncate(size_gib << 30)
+    subprocess.run(["mkfs.ext4", "-q", "-F", img], check=True)
+    subprocess.run(["mount", "-o", "loop", img, d], check=True)
+    os.chmod(d, 0o755)
+    return img
+
+
+def unmount_fs(d, img):
+    subprocess.run(["umount", d], check=False)
+    os.unlink(img)
+
+
 def measure(kind, scenario, args, scratch):
     sessions, size, n, n_quick = SCENARIOS[scenario]
     n = n_quick if args.quick else n
     d = tempfile.mkdtemp(prefix=f"{kind}-{scenario}.", dir=scratch)
     os.chmod(d, 0o755)
+    img = mount_fresh_fs(d, args.fs_gib) if args.loop_fs else None
     res = {"server": kind, "scenario": scenario, "n": n, "sessions": sessions, "size": size}
     try:
         srv = KINDS[kind](d, args)
@@ -388,10 +409,12 @@ def measure(kind, scenario, args, scratch):
         rc = srv.stop()
         if kind == "petrel" and rc not in (0, None):
             res["problem"] = (res.get("problem") or "") + f" (exit status {rc} after SIGTERM)"
-        # The scratch dir stays until the whole run is over: deleting tens of
-        # thousands of files makes ext4 without a journal skip the freed
-        # inodes for the next ~30 s (recently_deleted()), which would slow
-        # whichever server creates files next and bias the comparison.
+        if img:
+            unmount_fs(d, img)
+        # Without --loop-fs the scratch dir stays until the whole run is
+        # over: deleting tens of thousands of files makes ext4 without a
+        # journal skip the freed inodes for the next ~30 s (recently_deleted()),
+        # which would slow whichever server creates files next.
     return res
 
 
@@ -441,7 +464,9 @@ def report(results, args, started, elapsed):
              "sender a@client.test, recipient x@bench.test. accept/s = N / smtp-source wall time; "
              "e2e/s = N / time until the N-th message is in the Maildir; peak MiB = largest "
              "Σ VmHWM over the server's process tree (sampled every 0.2 s). "
-             f"Each figure is the median of {args.repeat} run(s); servers take turns within a round.")
+             f"Each figure is the median of {args.repeat} run(s); servers take turns within a round. "
+             + ("Every run has a fresh ext4 file system (journal on, loop device on /tmp) to itself."
+                if args.loop_fs else "Runs share /tmp's file system."))
     L.append("")
     L.append("| scenario | server | N | accept/s | e2e/s | e2e s | latency ms | peak MiB | accept/s of each run | notes |")
     L.append("|---|---|---|---|---|---|---|---|---|---|")
@@ -478,6 +503,7 @@ def main():
                     help="comma list of " + ", ".join(SCENARIOS))
     ap.add_argument("--quick", action="store_true", help="N/10 (smoke test, about a minute)")
     ap.add_argument("--petreld", default=os.environ.get("PETRELD", os.path.join(ROOT, "build", "petreld")))
+    ap.add_argument("--petreld-args", default="", help="extra petreld flags, e.g. '--threads 1'")
     ap.add_argument("--warmup", type=int, default=50, help="warm-up messages before each measurement")
     ap.add_argument("--max-seconds", type=float, default=180, help="cap on one smtp-source run")
     ap.add_argument("--max-drain", type=float, default=120,
@@ -486,6 +512,9 @@ def main():
     ap.add_argument("--repeat", type=int, default=3,
                     help="runs of each server per scenario; the table shows medians (default 3)")
     ap.add_argument("--keep-scratch", action="store_true")
+    ap.add_argument("--no-loop-fs", dest="loop_fs", action="store_false",
+                    help="run in /tmp itself instead of a fresh loop-mounted ext4 per run")
+    ap.add_argument("--fs-gib", type=int, default=8, help="size of each loop file system (sparse)")
     ap.add_argument("--out", help="markdown file (default bench/results/bench-<date>.md)")
     args = ap.parse_args()
     args.servers = [s.strip() for s in (args.only or ",".join(SERVERS)).split(",") if s.strip()]

@@ -20,7 +20,7 @@ struct Config {
   std::vector<std::string> listen{"127.0.0.1:2525"};  // "ADDR:PORT", "[v6]:PORT"
   std::size_t max_sessions = 1000;
   std::size_t max_sessions_per_ip = 50;
-  unsigned threads = 0;  // 0: one per core
+  unsigned threads = 0;  // 0: one per core but one (see Server)
 
   // [limits] and [timeouts] and [smtp] feed this directly.
   smtp::SessionOptions session;

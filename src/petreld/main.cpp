@@ -49,7 +49,7 @@ void add_flags(CLI::App& app, Overrides& o) {
   app.add_option("--data-timeout", o.data_timeout, "Wait for each block of DATA (default 3m)")->type_name("DURATION");
   app.add_option("--bare-line-endings", o.bare_line_endings, "Bare CR/LF in DATA: reject (default) or normalize")
       ->check(CLI::IsMember({"reject", "normalize"}));
-  app.add_option("--threads", o.threads, "I/O threads (default: one per core)")->type_name("N");
+  app.add_option("--threads", o.threads, "I/O threads (default: one per core but one, at least one)")->type_name("N");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_flag("--check-config", o.check_config, "Load and check the configuration, then exit");

@@ -63,7 +63,9 @@ struct Server::Impl {
         policy(config),
         limiter(config.max_sessions, config.max_sessions_per_ip),
         context{config, policy, spool, queue, limiter} {
-    unsigned threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+    // One core is left to the spool writer and the delivery thread, which
+    // do the syncing; measured faster than a thread per core on 2 cores.
+    unsigned threads = config.threads ? config.threads : std::max(2u, std::thread::hardware_concurrency()) - 1;
     for (unsigned i = 0; i < threads; ++i) {
       contexts.push_back(std::make_unique<asio::io_context>(1));
       guards.emplace_back(contexts.back()->get_executor());

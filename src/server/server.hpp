@@ -1,4 +1,5 @@
-// petreld's network front: listeners, one I/O thread per core, and a
+// petreld's network front: listeners, I/O threads each with its own
+// io_context, and a
 // session per connection. Asio stays behind this header.
 #pragma once
 

@@ -42,9 +42,6 @@ constexpr std::string_view envelope_prefix_end = "e0";
 // one WriteBatch bounded.
 constexpr std::size_t max_batch_bytes = 64u << 20;
 
-// The longest a store waits for company before its sync (see take_batch).
-constexpr std::chrono::microseconds commit_delay{300};
-
 std::string envelope_key(const QueueId& id) { return std::string(envelope_prefix) + id.value; }
 std::string content_key(const QueueId& id) { return std::string(content_prefix) + id.value; }
 
@@ -160,7 +157,6 @@ class RocksDbSpool final : public Spool {
   std::deque<PendingStore> pending_;  // guarded by mutex_
   bool stopping_ = false;             // guarded by mutex_
   bool last_write_failed_ = false;    // writer thread only
-  std::size_t last_batch_size_ = 0;   // writer thread only
   std::thread writer_;
 };
 
@@ -193,13 +189,6 @@ void RocksDbSpool::write_loop() {
 std::deque<PendingStore> RocksDbSpool::take_batch() {
   std::unique_lock lock(mutex_);
   wake_writer_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-  // Commit delay: when the last sync was shared, other sessions are in the
-  // middle of sending messages; waiting a moment for them costs one session
-  // a fraction of a sync and saves a whole sync for the others. A lone
-  // client never waits.
-  if (last_batch_size_ > 1 && pending_.size() < max_batch_messages_ && !stopping_) {
-    wake_writer_.wait_for(lock, commit_delay, [this] { return stopping_ || pending_.size() >= last_batch_size_; });
-  }
   std::deque<PendingStore> batch;
   std::size_t bytes = 0;
   while (!pending_.empty() && batch.size() < max_batch_messages_) {
@@ -209,7 +198,6 @@ std::deque<PendingStore> RocksDbSpool::take_batch() {
     batch.push_back(std::move(pending_.front()));
     pending_.pop_front();
   }
-  last_batch_size_ = batch.size();
   return batch;
 }
 
