@@ -343,13 +343,19 @@ def mount_fresh_fs(d, size_gib):
     with open(img, "wb") as f:
         f.truncate(size_gib << 30)
     subprocess.run(["mkfs.ext4", "-q", "-F", img], check=True)
-    subprocess.run(["mount", "-o", "loop", img, d], check=True)
+    # Direct I/O: the loop device writes through to the disk instead of
+    # keeping a second copy in the page cache, as a real disk would.
+    dev = subprocess.run(["losetup", "--direct-io=on", "--show", "-f", img], check=True,
+                         stdout=subprocess.PIPE, text=True).stdout.strip()
+    subprocess.run(["mount", dev, d], check=True)
     os.chmod(d, 0o755)
-    return img
+    return img, dev
 
 
-def unmount_fs(d, img):
+def unmount_fs(d, fs):
+    img, dev = fs
     subprocess.run(["umount", d], check=False)
+    subprocess.run(["losetup", "-d", dev], check=False)
     os.unlink(img)
 
 
