@@ -26,8 +26,11 @@ using asio::ip::tcp;
 
 namespace {
 
-// Large enough for big DATA reads, small enough for many idle sessions.
-constexpr std::size_t kReadBufferSize = 16 * 1024;
+// An idle session keeps a small read buffer; one receiving a message gets a
+// large one for as long as the message lasts, so thousands of idle sessions
+// cost little and a 50 MiB message is not read 4 KiB at a time.
+constexpr std::size_t kCommandBufferSize = 4 * 1024;
+constexpr std::size_t kMessageBufferSize = 64 * 1024;
 
 // Socket and timer shared with the timer's handler, which may run after the
 // coroutine has moved on; the generation tells a stale expiry from a live one.
@@ -145,18 +148,28 @@ class Connection {
 
   void feed_buffered() {
     while (buffered_ > 0 && session_.need() == Need::input) {
-      const std::size_t used = session_.feed(std::string_view(buffer_.data(), buffered_));
+      const std::size_t used = session_.feed(std::string_view(buffer_.get(), buffered_));
       if (used == 0) break;
-      std::memmove(buffer_.data(), buffer_.data() + used, buffered_ - used);
+      std::memmove(buffer_.get(), buffer_.get() + used, buffered_ - used);
       buffered_ -= used;
     }
   }
 
+  void size_buffer() {
+    const std::size_t want = session_.receiving_message() ? kMessageBufferSize : kCommandBufferSize;
+    if (buffer_size_ == want || buffered_ > want) return;
+    auto resized = std::make_unique<char[]>(want);
+    std::memcpy(resized.get(), buffer_.get(), buffered_);
+    buffer_ = std::move(resized);
+    buffer_size_ = want;
+  }
+
   asio::awaitable<bool> read_more() {
+    size_buffer();
     boost::system::error_code ec;
     arm_timer(io_, session_.read_timeout());
     const std::size_t n = co_await io_->socket.async_read_some(
-        asio::buffer(buffer_.data() + buffered_, buffer_.size() - buffered_), asio::redirect_error(asio::use_awaitable, ec));
+        asio::buffer(buffer_.get() + buffered_, buffer_size_ - buffered_), asio::redirect_error(asio::use_awaitable, ec));
     disarm_timer(io_);
     if (io_->timed_out) {
       session_.timed_out();
@@ -212,7 +225,8 @@ class Connection {
   SessionContext& context_;
   smtp::ServerSession session_;
   std::string peer_;
-  std::array<char, kReadBufferSize> buffer_{};
+  std::unique_ptr<char[]> buffer_;  // sized by size_buffer()
+  std::size_t buffer_size_ = 0;
   std::size_t buffered_ = 0;
 };
 
@@ -228,7 +242,6 @@ asio::awaitable<void> run_connection(tcp::socket socket, SessionContext& context
   const std::string peer = endpoint.address().is_v6() ? "[" + ip + "]:" + std::to_string(endpoint.port())
                                                       : ip + ":" + std::to_string(endpoint.port());
   const auto verdict = context.limiter.acquire(ip);
-  // The connection owns its read buffer: keep it on the heap, not in the frame.
   auto connection = std::make_unique<Connection>(std::move(socket), context, ip, peer);
   co_await connection->run(verdict);
   if (verdict == ConnectionLimiter::Verdict::admitted) context.limiter.release(ip);

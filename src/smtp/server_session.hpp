@@ -72,6 +72,9 @@ class ServerSession {
   void connection_lost(std::string_view reason);
   std::chrono::milliseconds read_timeout() const;
 
+  // In DATA or BDAT: the client is sending a message, not commands.
+  bool receiving_message() const { return phase_ == Phase::data || phase_ == Phase::bdat; }
+
   const SessionStats& stats() const { return stats_; }
   const std::string& helo_name() const { return helo_name_; }
   const std::string& client_address() const { return client_address_; }
