@@ -295,7 +295,7 @@ void QueueManager::start() {
     std::lock_guard lock(impl_->mutex);
     impl_->stopping = false;
   }
-  const auto recovered = impl_->spool.load_all(spool::Spool::Load::envelopes_only);
+  auto recovered = impl_->spool.load_all(spool::Spool::Load::envelopes_only);
   if (!recovered.empty()) spdlog::info("queue: {} message(s) recovered from the spool", recovered.size());
   for (auto& m : recovered) impl_->enqueue(std::move(m), /*fresh=*/false, /*with_content=*/false);
   impl_->thread = std::thread([this] { impl_->run(); });

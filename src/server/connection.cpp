@@ -61,7 +61,7 @@ void disarm_timer(const std::shared_ptr<Io>& io) {
 
 // Completes with the spool's verdict on the caller's executor.
 template <typename Token>
-auto async_store(spool::Spool& spool, std::shared_ptr<const spool::SpooledMessage> message, Token&& token) {
+auto async_store(spool::Spool& spool, const std::shared_ptr<const spool::SpooledMessage>& message, Token&& token) {
   return asio::async_initiate<Token, void(std::error_code)>(
       [&spool, message](auto handler) {
         auto executor = asio::get_associated_executor(handler);
@@ -100,7 +100,7 @@ class Connection {
   Connection(tcp::socket socket, SessionContext& context, std::string client_ip, std::string peer)
       : io_(std::make_shared<Io>(std::move(socket))),
         context_(context),
-        session_(context.config.session, context.policy, client_ip),
+        session_(context.config.session, context.policy, std::move(client_ip)),
         peer_(std::move(peer)) {}
 
   asio::awaitable<void> run(ConnectionLimiter::Verdict verdict) {

@@ -46,7 +46,7 @@ tcp::endpoint parse_listen(const std::string& text) {
   return {address, static_cast<unsigned short>(port)};
 }
 
-void log_exception(std::exception_ptr e) {
+void log_exception(const std::exception_ptr& e) {
   if (!e) return;
   try {
     std::rethrow_exception(e);

@@ -1,5 +1,7 @@
 #include "smtp/dot_reader.hpp"
 
+#include <algorithm>
+
 namespace petrel::smtp {
 
 void DotReader::violate(Verdict v) {
@@ -47,9 +49,17 @@ void DotReader::bare_lf(std::string& out) {
 }
 
 // Fast path inside a line: copy the run up to the next CR or LF at once.
+// It stops at the octet that makes the line too long, so that when both
+// limits are exceeded the verdict names the one exceeded first, however the
+// input was split into reads.
 std::size_t DotReader::scan_line(std::string_view in, std::size_t pos, std::string& out) {
+  std::size_t stop = in.size();
+  if (limits_.max_line && verdict_ == Verdict::ok) {
+    const std::size_t longest = limits_.max_line >= 2 ? limits_.max_line - 2 : 0;  // without CRLF
+    if (line_length_ <= longest) stop = std::min(stop, pos + (longest - line_length_) + 1);
+  }
   std::size_t end = pos;
-  while (end < in.size() && in[end] != '\r' && in[end] != '\n') ++end;
+  while (end < stop && in[end] != '\r' && in[end] != '\n') ++end;
   emit(in.substr(pos, end - pos), out);
   line_length_ += end - pos;
   return end;

@@ -53,16 +53,27 @@ bool value_is(const Param& p, std::string_view upper) {
   return consume_prefix_icase(v, upper) && v.empty();
 }
 
+// The keyword as echoed in a reply: a bare CR or other control octet from
+// the client must not reach the reply, where it could forge a reply line.
+std::string echoed(const Param& p) {
+  std::string out;
+  for (char c : p.keyword.substr(0, 40)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7f) ? c : '?';
+  }
+  return out;
+}
+
 Reply bad_value(const Param& p) {
-  return Reply(codes::k501Syntax, "Bad value for the " + std::string(p.keyword) + " parameter");
+  return Reply(codes::k501Syntax, "Bad value for the " + echoed(p) + " parameter");
 }
 
 Reply duplicate(const Param& p) {
-  return Reply(codes::k501Syntax, "The " + std::string(p.keyword) + " parameter is given twice");
+  return Reply(codes::k501Syntax, "The " + echoed(p) + " parameter is given twice");
 }
 
 Reply unsupported(const Param& p) {
-  return Reply(codes::k555ParamNotRecognized, "Unsupported parameter " + std::string(p.keyword));
+  return Reply(codes::k555ParamNotRecognized, "Unsupported parameter " + echoed(p));
 }
 
 std::optional<Reply> parse_size(const Param& p, const ParamContext& ctx, MailParams& out) {

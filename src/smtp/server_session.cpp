@@ -25,7 +25,7 @@ void ServerSession::greet() {
   reply(codes::k220Greeting, options_.hostname + " ESMTP Petrel");
 }
 
-void ServerSession::refuse(Reply r) {
+void ServerSession::refuse(const Reply& r) {
   reply(r);
   phase_ = Phase::closed;
   need_ = Need::close;
@@ -107,16 +107,12 @@ std::size_t ServerSession::feed_command_bytes(std::string_view bytes) {
   const auto newline = bytes.find('\n');
   const std::string_view chunk = newline == std::string_view::npos ? bytes : bytes.substr(0, newline + 1);
 
-  if (discarding_line_) {
-    // The rest of an overlong line: skipped and only counted, never kept. An
-    // endless line costs one error per hard_limit octets, so it ends at
-    // max_errors instead of never.
-    if (newline != std::string_view::npos) {
-      discarding_line_ = false;
-      discarded_ = 0;
-      return chunk.size();
-    }
-    discarded_ += chunk.size();
+  // The octets of an overlong line past hard_limit are skipped and only
+  // counted, never kept. Each hard_limit of them costs one error, however
+  // the line is split into reads, so an endless line ends at max_errors
+  // instead of never, and the same bytes always get the same replies.
+  const auto skip = [&](std::uint64_t octets) {
+    discarded_ += octets;
     while (discarded_ > hard_limit && need_ == Need::input) {
       discarded_ -= hard_limit;
       ++stats_.errors;
@@ -125,15 +121,18 @@ std::size_t ServerSession::feed_command_bytes(std::string_view bytes) {
                    "too many errors");
       }
     }
+    discarding_line_ = newline == std::string_view::npos;
+    if (!discarding_line_) discarded_ = 0;
     return chunk.size();
-  }
+  };
+  if (discarding_line_) return skip(chunk.size());
 
   if (line_.size() + chunk.size() > hard_limit) {
+    const std::size_t excess = line_.size() + chunk.size() - hard_limit;
     line_.clear();
-    discarding_line_ = newline == std::string_view::npos;
     discarded_ = 0;
     error_reply(codes::k500LineTooLong, "Line too long");
-    return chunk.size();
+    return skip(excess);
   }
   if (newline == std::string_view::npos) {
     line_.append(chunk);

@@ -49,7 +49,7 @@ class ServerSession {
   ServerSession& operator=(const ServerSession&) = delete;
 
   void greet();                 // queues the 220 greeting
-  void refuse(Reply reply);     // queues reply (e.g. 421 too many connections) and closes
+  void refuse(const Reply& reply);     // queues reply (e.g. 421 too many connections) and closes
 
   // Consumes client bytes until all are taken or need() is no longer input.
   // Returns how many bytes were consumed; the caller keeps the rest and feeds
