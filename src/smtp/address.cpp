@@ -205,6 +205,8 @@ PathParse parse_path(std::string_view text, bool allow_null, bool utf8_allowed) 
   const bool bracketed = scan.take('<');
   if (bracketed && scan.take('>')) {
     if (!allow_null) return fail(AddressError::empty);
+    // As after a mailbox: the parameters are separated by a space (RFC 5321 §4.1.2).
+    if (!scan.at_end() && scan.peek() != ' ') return fail(AddressError::trailing_garbage);
     PathParse r;
     r.consumed = scan.pos();
     return r;
