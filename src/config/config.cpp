@@ -370,6 +370,7 @@ const Key kLocalKeys[] = {
 
 const Key kSpoolKeys[] = {
     {"dir", [](const Field& f, Config& c) { c.spool_dir = read_path(f); }},
+    {"min_free_space", [](const Field& f, Config& c) { c.spool_min_free = read_size(f, 0); }},
 };
 
 const Key kDeliveryKeys[] = {

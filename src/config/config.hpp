@@ -34,6 +34,9 @@ struct Config {
 
   // [spool]
   std::string spool_dir = "./var/spool";
+  // Below this much free space new messages get 452 4.3.1 (Postfix's
+  // queue_minfree); RocksDB needs about two memtables' worth to recover.
+  std::uint64_t spool_min_free = 128ull << 20;
 
   // [delivery]
   std::vector<std::chrono::milliseconds> retry_intervals{

@@ -25,7 +25,7 @@ struct Overrides {
   std::vector<std::string> listen;
   std::vector<std::string> local_domains;
   std::optional<std::string> spool, maildir, hostname, log_level, bare_line_endings;
-  std::optional<std::string> max_message_size, command_timeout, data_timeout;
+  std::optional<std::string> max_message_size, command_timeout, data_timeout, spool_min_free;
   std::optional<std::size_t> max_recipients, max_sessions, max_sessions_per_ip, max_errors;
   std::optional<unsigned> threads;
   bool check_config = false;
@@ -35,6 +35,8 @@ void add_flags(CLI::App& app, Overrides& o) {
   app.add_option("-c,--config", o.config_file, "TOML configuration file (default: the embedded defaults)");
   app.add_option("--listen", o.listen, "Listen on ADDR:PORT ([v6]:PORT for IPv6); repeatable")->type_name("ADDR:PORT");
   app.add_option("--spool", o.spool, "Spool directory")->type_name("DIR");
+  app.add_option("--spool-min-free", o.spool_min_free, "Refuse mail (452 4.3.1) below this free space (default 128M)")
+      ->type_name("BYTES");
   app.add_option("--local-domain", o.local_domains, "A domain delivered locally; repeatable")->type_name("DOMAIN");
   app.add_option("--maildir", o.maildir, "Local delivery root: user@domain goes to DIR/domain/user/")->type_name("DIR");
   app.add_option("--hostname", o.hostname, "Name in the greeting and Received: headers")->type_name("NAME");
@@ -71,6 +73,9 @@ void apply(const Overrides& o, Config& c) {
   if (o.max_message_size && !petrel::config::parse_size(*o.max_message_size, c.session.limits.max_message_size)) {
     throw ConfigError("--max-message-size", 0, "expected a size such as 52428800 or 50M, got '" + *o.max_message_size + "'");
   }
+  if (o.spool_min_free && !petrel::config::parse_size(*o.spool_min_free, c.spool_min_free)) {
+    throw ConfigError("--spool-min-free", 0, "expected a size such as 128M, got '" + *o.spool_min_free + "'");
+  }
   if (o.command_timeout && !petrel::config::parse_duration(*o.command_timeout, c.session.limits.command_timeout)) {
     throw ConfigError("--command-timeout", 0, "expected a duration such as 300s or 5m, got '" + *o.command_timeout + "'");
   }
@@ -90,7 +95,7 @@ int serve(const Config& config) {
   std::unique_ptr<petrel::delivery::QueueManager> queue;
   std::unique_ptr<petrel::server::Server> server;
   try {
-    spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir});
+    spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir, .min_free_bytes = config.spool_min_free});
     petrel::delivery::QueueOptions queue_options;
     for (const auto& d : config.local_domains) queue_options.routing.local_domains.push_back(petrel::smtp::normalize_domain(d));
     queue_options.routing.maildir_root = config.maildir;
@@ -125,7 +130,14 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "petreld " PETREL_VERSION);
   Overrides overrides;
   add_flags(app, overrides);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" that exit 0; every real mistake on
+    // the command line is a configuration error: exit 2, like a bad file.
+    const int status = app.exit(e);
+    return status == 0 ? 0 : kExitConfigError;
+  }
 
   Config config;
   try {

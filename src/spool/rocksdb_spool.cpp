@@ -14,6 +14,8 @@
 #include <rocksdb/options.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <atomic>
@@ -22,6 +24,7 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <shared_mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -108,8 +111,11 @@ struct PendingStore {
 
 class RocksDbSpool final : public Spool {
  public:
-  RocksDbSpool(std::unique_ptr<rocksdb::DB> db, std::size_t max_batch_messages)
-      : db_(std::move(db)), max_batch_messages_(max_batch_messages == 0 ? 1 : max_batch_messages) {
+  RocksDbSpool(std::unique_ptr<rocksdb::DB> db, const RocksDbSpoolOptions& options)
+      : db_(std::move(db)),
+        directory_(options.directory),
+        max_batch_messages_(options.max_batch_messages == 0 ? 1 : options.max_batch_messages),
+        min_free_bytes_(options.min_free_bytes) {
     stored_ = count_envelopes();
     writer_ = std::thread([this] { write_loop(); });
   }
@@ -121,7 +127,7 @@ class RocksDbSpool final : public Spool {
     }
     wake_writer_.notify_one();
     writer_.join();  // the loop drains every pending store first
-    db_->Close();
+    if (db_) db_->Close();
   }
 
   void store(std::shared_ptr<const SpooledMessage> message, StoreDone done) override {
@@ -147,9 +153,16 @@ class RocksDbSpool final : public Spool {
   void write_loop();
   std::deque<PendingStore> take_batch();
   std::error_code write_batch(const std::deque<PendingStore>& batch);
+  std::error_code check_free_space(std::size_t batch_bytes);
+  bool reopen();
 
-  std::unique_ptr<rocksdb::DB> db_;
+  // Readers share db_; only reopen() replaces it, under the exclusive lock.
+  mutable std::shared_mutex db_mutex_;
+  std::unique_ptr<rocksdb::DB> db_;  // null after a failed reopen
+  const std::string directory_;
   const std::size_t max_batch_messages_;
+  const std::uint64_t min_free_bytes_;
+  bool short_of_space_ = false;  // writer thread only; for logging transitions
   std::atomic<std::size_t> stored_{0};
 
   std::mutex mutex_;
@@ -201,11 +214,53 @@ std::deque<PendingStore> RocksDbSpool::take_batch() {
   return batch;
 }
 
+// Postfix's queue_minfree, in effect: below the reserve a new message gets
+// 452 4.3.1 from us, before RocksDB itself meets ENOSPC, which it handles
+// badly (see reopen()).
+std::error_code RocksDbSpool::check_free_space(std::size_t batch_bytes) {
+  if (min_free_bytes_ == 0) return {};
+  struct statvfs fs {};
+  if (::statvfs(directory_.c_str(), &fs) != 0) return {};  // cannot tell: let the write decide
+  const std::uint64_t available = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+  const bool short_now = available < min_free_bytes_ + 2 * static_cast<std::uint64_t>(batch_bytes);
+  if (short_now != short_of_space_) {
+    short_of_space_ = short_now;
+    if (short_now) {
+      spdlog::warn("spool: only {} MiB free in {} (reserve {} MiB): new messages get 452 4.3.1",
+                   available >> 20, directory_, min_free_bytes_ >> 20);
+    } else {
+      spdlog::info("spool: {} MiB free in {} again: accepting messages", available >> 20, directory_);
+    }
+  }
+  return short_now ? std::make_error_code(std::errc::no_space_on_device) : std::error_code{};
+}
+
+// After a failed write RocksDB 7.8 must not simply Resume(): it goes on
+// writing the WAL file that failed and aborts on an assertion in Debian's
+// build (fixed upstream in 9.x). Reopening replays the WAL, dropping a torn
+// tail, and starts a fresh one. Stores in between fail with 451/452, so
+// nothing acknowledged is at stake.
+bool RocksDbSpool::reopen() {
+  std::unique_lock lock(db_mutex_);
+  if (db_) db_->Close();
+  db_.reset();
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status status = rocksdb::DB::Open(spool_options(), directory_, &raw);
+  if (!status.ok()) {
+    spdlog::error("spool: cannot reopen {} after a failed write: {}", directory_, status.ToString());
+    return false;
+  }
+  db_.reset(raw);
+  stored_ = count_envelopes();
+  spdlog::info("spool: reopened {} after a failed write", directory_);
+  return true;
+}
+
 std::error_code RocksDbSpool::write_batch(const std::deque<PendingStore>& batch) {
-  // After a failed write (a full disk, say) RocksDB refuses all writes until
-  // it recovers: on its own once the disk has room again (its free-space
-  // check wants about write_buffer_size free), or when asked to resume.
-  if (last_write_failed_) db_->Resume();
+  std::size_t bytes = 0;
+  for (const auto& p : batch) bytes += p.message->content.size();
+  if (auto ec = check_free_space(bytes)) return ec;
+  if (last_write_failed_ && !reopen()) return std::make_error_code(std::errc::io_error);
 
   rocksdb::WriteBatch wb;
   for (const auto& p : batch) {
@@ -215,18 +270,24 @@ std::error_code RocksDbSpool::write_batch(const std::deque<PendingStore>& batch)
   }
   rocksdb::WriteOptions options;
   options.sync = true;
+  std::shared_lock lock(db_mutex_);
   const rocksdb::Status status = db_->Write(options, &wb);
   last_write_failed_ = !status.ok();
+  if (last_write_failed_) spdlog::error("spool: write failed: {}", status.ToString());
   return to_error_code(status);
 }
 
 std::optional<std::string> RocksDbSpool::load_content(const QueueId& id) {
+  std::shared_lock lock(db_mutex_);
+  if (!db_) return std::nullopt;
   std::string content;
   if (!db_->Get(rocksdb::ReadOptions(), content_key(id), &content).ok()) return std::nullopt;
   return content;
 }
 
 std::vector<std::shared_ptr<SpooledMessage>> RocksDbSpool::load_all(Load what) {
+  std::shared_lock lock(db_mutex_);
+  if (!db_) return {};
   // One snapshot for envelopes and contents, so both come from the same state.
   const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
   rocksdb::ReadOptions read;
@@ -255,6 +316,8 @@ std::vector<std::shared_ptr<SpooledMessage>> RocksDbSpool::load_all(Load what) {
 }
 
 void RocksDbSpool::update_attempts(const QueueId& id, std::uint32_t attempts) {
+  std::shared_lock lock(db_mutex_);
+  if (!db_) return;
   std::string record;
   if (!db_->Get(rocksdb::ReadOptions(), envelope_key(id), &record).ok()) return;
   SpooledMessage m;
@@ -265,6 +328,8 @@ void RocksDbSpool::update_attempts(const QueueId& id, std::uint32_t attempts) {
 }
 
 void RocksDbSpool::remove(const std::vector<QueueId>& ids) {
+  std::shared_lock lock(db_mutex_);
+  if (!db_) return;
   rocksdb::WriteBatch wb;
   std::size_t removed = 0;
   std::string ignored;
@@ -296,8 +361,7 @@ std::unique_ptr<Spool> open_rocksdb_spool(const RocksDbSpoolOptions& options) {
     throw std::runtime_error("cannot open the spool at " + options.directory + ": " +
                              status.ToString());
   }
-  return std::make_unique<RocksDbSpool>(std::unique_ptr<rocksdb::DB>(raw),
-                                        options.max_batch_messages);
+  return std::make_unique<RocksDbSpool>(std::unique_ptr<rocksdb::DB>(raw), options);
 }
 
 }  // namespace petrel::spool

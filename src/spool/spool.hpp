@@ -3,6 +3,7 @@
 // different store) slots in without touching its callers.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -52,6 +53,9 @@ class Spool {
 struct RocksDbSpoolOptions {
   std::string directory;
   std::size_t max_batch_messages = 1024;  // per group commit
+  // Refuse new messages (no_space_on_device) while the file system has
+  // less than this free, so RocksDB never runs out of space itself; 0: off.
+  std::uint64_t min_free_bytes = 0;
 };
 
 // Opens (creating if needed) the RocksDB spool. Throws std::runtime_error
