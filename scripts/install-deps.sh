@@ -12,6 +12,7 @@ build_pkgs=(
 )
 test_pkgs=(
   python3 python3-pytest swaks postfix netcat-openbsd procps
+  clang-14 libclang-rt-14-dev clang-tidy
 )
 
 want=("${build_pkgs[@]}")

@@ -177,10 +177,10 @@ class Delivered:
 # the server under test
 
 class Petrel:
-    def __init__(self, workdir, flags=(), port=None):
+    def __init__(self, workdir, flags=(), port=None, spool=None, maildir=None):
         self.workdir = str(workdir)
-        self.spool = os.path.join(self.workdir, "spool")
-        self.maildir = os.path.join(self.workdir, "maildir")
+        self.spool = str(spool) if spool else os.path.join(self.workdir, "spool")
+        self.maildir = str(maildir) if maildir else os.path.join(self.workdir, "maildir")
         self.host = HOST
         self.port = port
         self.flags = list(flags)
@@ -246,6 +246,31 @@ class Petrel:
         self.stop()
         self.port = free_port()
         return self.start()
+
+    # -- what the process uses (Linux /proc) -------------------------------
+    def rss_kib(self):
+        """Resident set size of petreld in KiB (VmRSS)."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS in /proc/PID/status")
+
+    def fd_count(self):
+        """Open file descriptors of petreld."""
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def log_text(self):
+        """Everything the server wrote to stderr, over all its starts."""
+        out = []
+        for path in self.logs:
+            with open(path, "rb") as f:
+                out.append(f.read().decode("utf-8", "replace"))
+        return "".join(out)
+
+    def sessions_logged(self):
+        """Sessions that have ended (petreld logs one line per session at its end)."""
+        return self.log_text().count(" session client=")
 
     def stderr(self):
         out = []
