@@ -159,7 +159,7 @@ class Connection {
     const std::size_t want = session_.receiving_message() ? kMessageBufferSize : kCommandBufferSize;
     if (buffer_size_ == want || buffered_ > want) return;
     auto resized = std::make_unique<char[]>(want);
-    std::memcpy(resized.get(), buffer_.get(), buffered_);
+    if (buffered_ > 0) std::memcpy(resized.get(), buffer_.get(), buffered_);  // the first buffer is null
     buffer_ = std::move(resized);
     buffer_size_ = want;
   }

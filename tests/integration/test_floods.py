@@ -234,7 +234,10 @@ def test_10000_connections_opened_and_dropped_leave_no_descriptor_or_memory_behi
     assert took < CHURN_SECONDS + 10
     assert len(errors) <= opened // 100, errors[:5]
     assert drained and fd1 == fd0, f"descriptors {fd0} before, {fd1} after the churn"
-    assert rss1 - rss0 <= 4096, f"VmRSS grew by {rss1 - rss0} KiB over {opened} connections"
+    # ASan keeps freed memory in quarantine (256 MiB by default), so RSS says
+    # nothing there; LeakSanitizer checks for leaks when petreld exits.
+    if not os.environ.get("PETREL_SANITIZED"):
+        assert rss1 - rss0 <= 4096, f"VmRSS grew by {rss1 - rss0} KiB over {opened} connections"
     petrel.send_ok(text="served after the churn")
     assert petrel.message_files("churn") == []        # nothing cut short was delivered
     assert petrel.stop() == 0
