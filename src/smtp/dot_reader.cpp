@@ -24,22 +24,10 @@ void DotReader::end_line(std::string& out) {
 
 // Under "normalize" a bare CR or LF becomes a line break that cannot end the
 // message; under "reject" the message is refused once it has been read.
-void DotReader::bare_cr(std::string& out) {
+void DotReader::bare_line_ending(char c, std::string& out) {
   if (limits_.bare_line_endings == BareLineEndingPolicy::reject) {
     violate(Verdict::bare_line_ending);
-    emit("\r", out);
-    ++line_length_;
-    state_ = State::in_line;
-    return;
-  }
-  end_line(out);
-  synthetic_line_start_ = true;
-}
-
-void DotReader::bare_lf(std::string& out) {
-  if (limits_.bare_line_endings == BareLineEndingPolicy::reject) {
-    violate(Verdict::bare_line_ending);
-    emit("\n", out);
+    emit(std::string_view(&c, 1), out);
     ++line_length_;
     state_ = State::in_line;
     return;
@@ -77,7 +65,7 @@ std::size_t DotReader::feed(std::string_view in, std::string& out) {
         } else if (c == '\r') {
           state_ = State::in_line_cr;
         } else if (c == '\n') {
-          bare_lf(out);
+          bare_line_ending('\n', out);
         } else {
           emit(std::string_view(&c, 1), out);
           line_length_ = 1;
@@ -91,7 +79,7 @@ std::size_t DotReader::feed(std::string_view in, std::string& out) {
           state_ = State::line_start_dot_cr;
         } else if (c == '\n') {
           emit(".", out);  // a lone dot is content, not stuffing
-          bare_lf(out);
+          bare_line_ending('\n', out);
         } else {
           emit(std::string_view(&c, 1), out);  // the leading dot was stuffing
           ++line_length_;
@@ -110,7 +98,7 @@ std::size_t DotReader::feed(std::string_view in, std::string& out) {
         } else {
           // ".\r" then something else: the CR was bare; look at c again.
           emit(".", out);
-          bare_cr(out);
+          bare_line_ending('\r', out);
         }
         break;
       case State::in_line:
@@ -119,7 +107,7 @@ std::size_t DotReader::feed(std::string_view in, std::string& out) {
           state_ = State::in_line_cr;
         } else if (c == '\n') {
           ++pos;
-          bare_lf(out);
+          bare_line_ending('\n', out);
         } else {
           pos = scan_line(in, pos, out);
         }
@@ -129,7 +117,7 @@ std::size_t DotReader::feed(std::string_view in, std::string& out) {
           ++pos;
           end_line(out);
         } else {
-          bare_cr(out);  // look at c again in the new state
+          bare_line_ending('\r', out);  // look at c again in the new state
         }
         break;
       case State::done:

@@ -44,8 +44,7 @@ class DotReader {
 
   void emit(std::string_view bytes, std::string& out);
   void end_line(std::string& out);  // a real CRLF
-  void bare_cr(std::string& out);
-  void bare_lf(std::string& out);
+  void bare_line_ending(char c, std::string& out);  // c is '\r' or '\n'
   void violate(Verdict v);
   std::size_t scan_line(std::string_view in, std::size_t pos, std::string& out);
 
