@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <ctime>
 
 #include <boost/asio/async_result.hpp>
@@ -164,10 +165,24 @@ class Connection {
     buffer_size_ = want;
   }
 
+  // The command timeout bounds the whole line, not each read of it: a client
+  // dripping one byte at a time would otherwise hold a session for ever
+  // (slowloris). DATA keeps its per-read timeout (RFC 5321 §4.5.3.2.5).
+  std::chrono::milliseconds next_read_timeout() {
+    if (!session_.receiving_command()) {
+      command_deadline_.reset();
+      return session_.read_timeout();
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (!command_deadline_) command_deadline_ = now + context_.config.session.limits.command_timeout;
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(*command_deadline_ - now));
+  }
+
   asio::awaitable<bool> read_more() {
     size_buffer();
     boost::system::error_code ec;
-    arm_timer(io_, session_.read_timeout());
+    arm_timer(io_, next_read_timeout());
     const std::size_t n = co_await io_->socket.async_read_some(
         asio::buffer(buffer_.get() + buffered_, buffer_size_ - buffered_), asio::redirect_error(asio::use_awaitable, ec));
     disarm_timer(io_);
@@ -225,6 +240,7 @@ class Connection {
   SessionContext& context_;
   smtp::ServerSession session_;
   std::string peer_;
+  std::optional<std::chrono::steady_clock::time_point> command_deadline_;  // while a line is incomplete
   std::unique_ptr<char[]> buffer_;  // sized by size_buffer()
   std::size_t buffer_size_ = 0;
   std::size_t buffered_ = 0;

@@ -74,6 +74,10 @@ class ServerSession {
 
   // In DATA or BDAT: the client is sending a message, not commands.
   bool receiving_message() const { return phase_ == Phase::data || phase_ == Phase::bdat; }
+  // Part of a command line has arrived and the rest has not.
+  bool receiving_command() const {
+    return !receiving_message() && phase_ != Phase::closed && (!line_.empty() || discarding_line_);
+  }
 
   const SessionStats& stats() const { return stats_; }
   const std::string& helo_name() const { return helo_name_; }

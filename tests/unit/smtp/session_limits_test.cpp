@@ -218,3 +218,22 @@ TEST(Limits, read_timeout_is_data_timeout_only_while_reading_data) {
 
 }  // namespace
 }  // namespace petrel::smtp
+
+namespace petrel::smtp {
+namespace {
+
+// The server's per-line deadline (slowloris defence) keys off this.
+TEST(Limits, receiving_command_is_true_only_while_a_line_is_incomplete) {
+  testing::Dialogue d;
+  EXPECT_FALSE(d.session().receiving_command());
+  d.send("EHL");
+  EXPECT_TRUE(d.session().receiving_command());
+  d.send("O client.test\r\n");
+  EXPECT_FALSE(d.session().receiving_command());
+  d.send("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nhalf a li");
+  EXPECT_FALSE(d.session().receiving_command());  // message text, not a command
+  EXPECT_TRUE(d.session().receiving_message());
+}
+
+}  // namespace
+}  // namespace petrel::smtp
