@@ -13,13 +13,6 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
-// Lower-case ASCII, one trailing dot removed (as smtp::normalize_domain; done
-// here so that delivery does not wait on the protocol core for it).
-std::string normalized_domain(std::string_view domain) {
-  if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
-  return ascii_lower(domain);
-}
-
 // A domain becomes a directory name: it must be one path component that is
 // neither "." nor "..".
 bool is_safe_domain(std::string_view domain) {
@@ -80,7 +73,7 @@ std::string without_trailing_slashes(std::string path) {
 }  // namespace
 
 bool is_local_domain(const LocalRouting& r, std::string_view domain) {
-  const std::string d = normalized_domain(domain);
+  const std::string d = smtp::normalize_domain(domain);
   if (!is_safe_domain(d)) return false;
   return std::find(r.local_domains.begin(), r.local_domains.end(), d) != r.local_domains.end();
 }
@@ -103,7 +96,7 @@ std::optional<std::string> mailbox_directory(const LocalRouting& r, const smtp::
     domain = r.local_domains.front();
   } else {
     if (!is_local_domain(r, rcpt.domain)) return std::nullopt;
-    domain = normalized_domain(rcpt.domain);
+    domain = smtp::normalize_domain(rcpt.domain);
   }
   // Checked again for the configured first domain of the postmaster case.
   if (!is_safe_domain(domain)) return std::nullopt;

@@ -45,10 +45,6 @@ struct Attempt {
   std::size_t file = 0;   // index into the MaildirFiles
 };
 
-std::string address_text(const smtp::Address& a) {
-  return a.domain.empty() ? a.local_part : a.local_part + "@" + a.domain;
-}
-
 // Header values come from the envelope; a CR or LF there would start a
 // header of the sender's choosing.
 std::string header_safe(std::string text) {
@@ -58,9 +54,9 @@ std::string header_safe(std::string text) {
 
 std::string delivery_header(const smtp::Envelope& e, const smtp::Address& rcpt,
                             const LocalRouting& routing) {
-  const std::string sender = e.reverse_path.is_null() ? "" : address_text(*e.reverse_path.mailbox);
+  const std::string sender = e.reverse_path.is_null() ? "" : e.reverse_path.mailbox->str();
   // The bare Postmaster is delivered in the first local domain: say so.
-  std::string recipient = address_text(rcpt);
+  std::string recipient = rcpt.str();
   if (rcpt.domain.empty() && !routing.local_domains.empty()) {
     recipient += "@" + routing.local_domains.front();
   }
@@ -242,7 +238,7 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
   for (const Attempt& a : attempts) {
     Item& item = batch[a.item];
     const std::string& qid = item.message->id.value;
-    const std::string to = address_text(item.message->envelope.recipients[a.recipient].forward_path);
+    const std::string to = item.message->envelope.recipients[a.recipient].forward_path.str();
     if (a.mailbox.empty()) {
       // Remote delivery does not exist yet: keep the message, retry on schedule.
       if (!item.warned_no_transport) spdlog::warn("qid={} no transport for <{}>", qid, to);

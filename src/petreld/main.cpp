@@ -10,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "delivery/queue_manager.hpp"
+#include "server/local_recipient_policy.hpp"
 #include "server/server.hpp"
 #include "spool/spool.hpp"
 
@@ -97,9 +98,7 @@ int serve(const Config& config) {
   try {
     spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir, .min_free_bytes = config.spool_min_free});
     petrel::delivery::QueueOptions queue_options;
-    for (const auto& d : config.local_domains) queue_options.routing.local_domains.push_back(petrel::smtp::normalize_domain(d));
-    queue_options.routing.maildir_root = config.maildir;
-    queue_options.routing.recipient_delimiter = config.recipient_delimiter;
+    queue_options.routing = petrel::server::local_routing(config);
     queue_options.hostname = config.hostname;
     queue_options.retry_intervals = config.retry_intervals;
     queue = std::make_unique<petrel::delivery::QueueManager>(*spool, queue_options);

@@ -18,11 +18,17 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
+delivery::LocalRouting local_routing(const config::Config& config) {
+  delivery::LocalRouting routing;
+  for (const auto& d : config.local_domains) routing.local_domains.push_back(smtp::normalize_domain(d));
+  routing.maildir_root = config.maildir;
+  routing.recipient_delimiter = config.recipient_delimiter;
+  return routing;
+}
+
 LocalRecipientPolicy::LocalRecipientPolicy(const config::Config& config)
-    : reject_unknown_(config.unknown_local_recipient == config::UnknownLocalRecipient::reject) {
-  for (const auto& d : config.local_domains) routing_.local_domains.push_back(smtp::normalize_domain(d));
-  routing_.maildir_root = config.maildir;
-  routing_.recipient_delimiter = config.recipient_delimiter;
+    : routing_(local_routing(config)),
+      reject_unknown_(config.unknown_local_recipient == config::UnknownLocalRecipient::reject) {
   for (const auto& u : config.local_users) users_.insert(lower(u));
 }
 

@@ -12,6 +12,10 @@
 
 namespace petrel::server {
 
+// The local domains (normalized), Maildir root and delimiter of the
+// configuration: one place for what reception and delivery both need.
+delivery::LocalRouting local_routing(const config::Config& config);
+
 class LocalRecipientPolicy final : public smtp::RecipientPolicy {
  public:
   explicit LocalRecipientPolicy(const config::Config& config);
