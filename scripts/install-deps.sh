@@ -6,13 +6,15 @@ set -euo pipefail
 
 build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config
-  libboost-dev libboost-system-dev
+  libboost-dev libboost-system-dev libssl-dev
   librocksdb-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
+  libgsasl-dev libargon2-dev libcrypt-dev
 )
 test_pkgs=(
   python3 python3-pytest swaks postfix netcat-openbsd procps
   clang-14 libclang-rt-14-dev clang-tidy
+  gsasl
 )
 
 want=("${build_pkgs[@]}")

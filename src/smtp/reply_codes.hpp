@@ -20,6 +20,9 @@ inline constexpr Status k250ChunkOk{250, "2.0.0"};          // RFC 3030 §2
 inline constexpr Status k214Help{214, "2.0.0"};
 inline constexpr Status k252CannotVrfy{252, "2.5.0"};      // RFC 5321 §3.5.3
 inline constexpr Status k354StartMail{354, ""};             // RFC 2034: no code on 354
+inline constexpr Status k220ReadyForTls{220, "2.0.0"};      // RFC 3207 §4
+inline constexpr Status k235AuthSucceeded{235, "2.7.0"};    // RFC 4954 §6
+inline constexpr Status k334AuthChallenge{334, ""};         // RFC 4954 §4: base64 only, no code
 
 // 4xx
 inline constexpr Status k421ShuttingDown{421, "4.3.2"};     // RFC 3463 X.3.2 system not accepting
@@ -29,6 +32,10 @@ inline constexpr Status k421Timeout{421, "4.4.2"};          // RFC 3463 X.4.2 ba
 inline constexpr Status k451LocalError{451, "4.3.0"};       // RFC 3463 X.3.0 mail system problem
 inline constexpr Status k452StorageFull{452, "4.3.1"};      // RFC 3463 X.3.1 mail system full
 inline constexpr Status k452TooManyRecipients{452, "4.5.3"};  // RFC 5321 §4.5.3.1.10
+inline constexpr Status k421AuthLockedOut{421, "4.7.0"};    // too many AUTH failures from this address
+inline constexpr Status k421ConnectionRateExceeded{421, "4.7.0"};
+inline constexpr Status k451MessageRateExceeded{451, "4.7.1"};  // RFC 3463 X.7.1 delivery not authorized
+inline constexpr Status k454TlsNotAvailable{454, "4.7.0"};  // RFC 3207 §4
 
 // 5xx: syntax and sequence (RFC 5321 §4.2.4, RFC 3463 X.5.x)
 inline constexpr Status k500Unrecognized{500, "5.5.2"};
@@ -40,6 +47,15 @@ inline constexpr Status k502NotImplemented{502, "5.5.1"};
 inline constexpr Status k503BadSequence{503, "5.5.1"};
 inline constexpr Status k504ParamNotImplemented{504, "5.5.4"};
 inline constexpr Status k555ParamNotRecognized{555, "5.5.4"};  // RFC 5321 §4.1.1.11
+inline constexpr Status k501AuthCancelled{501, "5.0.0"};    // RFC 4954 §4: client sent "*"
+inline constexpr Status k501BadBase64{501, "5.5.2"};        // RFC 4954 §4
+inline constexpr Status k504UnknownMechanism{504, "5.5.4"}; // RFC 4954 §4
+
+// 5xx: authentication and TLS (RFC 4954 §6, RFC 3207 §4)
+inline constexpr Status k530AuthRequired{530, "5.7.0"};
+inline constexpr Status k535AuthFailed{535, "5.7.8"};
+inline constexpr Status k538EncryptionRequired{538, "5.7.11"};  // RFC 5248 X.7.11
+inline constexpr Status k553SenderNotOwned{553, "5.7.1"};       // RFC 6409 §6.1
 
 // 5xx: policy and content
 inline constexpr Status k550NoSuchUser{550, "5.1.1"};
