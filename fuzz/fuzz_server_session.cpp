@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "fuzz_check.hpp"
-#include "smtp/recipient_policy.hpp"
+#include "smtp/envelope_policy.hpp"
 #include "smtp/reply_codes.hpp"
 #include "smtp/server_session.hpp"
 #include "wire_check.hpp"
@@ -35,9 +35,9 @@ constexpr std::size_t kTextLines[] = {0, 20, 78, 1000};
 
 // Recipients in example.org are local; "reject@example.org" does not exist;
 // any other domain is relaying.
-class Policy : public smtp::RecipientPolicy {
+class Policy : public smtp::EnvelopePolicy {
  public:
-  std::optional<smtp::Reply> check_recipient(const smtp::Address& rcpt) const override {
+  std::optional<smtp::Reply> check_recipient(const smtp::Address& rcpt, const smtp::ClientIdentity&) const override {
     if (smtp::is_bare_postmaster(smtp::Path{rcpt})) return std::nullopt;
     if (smtp::normalize_domain(rcpt.domain) != "example.org") {
       return smtp::Reply(smtp::codes::k554RelayDenied, "Relay access denied");
@@ -45,6 +45,47 @@ class Policy : public smtp::RecipientPolicy {
     if (rcpt.local_part == "reject") return smtp::Reply(smtp::codes::k550NoSuchUser, "No such user");
     return std::nullopt;
   }
+};
+
+// PLAIN-like: a response "AGEAYg==" authenticates, other base64-looking
+// text fails, anything else is malformed. LOGIN-like: two challenges.
+class ScriptedExchange : public smtp::SaslExchange {
+ public:
+  explicit ScriptedExchange(int steps) : steps_(steps) {}
+  smtp::SaslStep step(std::optional<std::string_view> response) override {
+    using Outcome = smtp::SaslStep::Outcome;
+    if (response && response->find_first_not_of(
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != std::string_view::npos) {
+      return {Outcome::malformed, "", ""};
+    }
+    if (!response || --steps_ > 0) return {Outcome::challenge, "VXNlcm5hbWU6", ""};
+    if (*response == "AGEAYg==") return {Outcome::success, "", "a@example.org"};
+    return {Outcome::failure, "", ""};
+  }
+
+ private:
+  int steps_;
+};
+
+class ScriptedAuthenticator : public smtp::Authenticator {
+ public:
+  std::vector<std::string> mechanisms() const override { return {"PLAIN", "LOGIN"}; }
+  std::unique_ptr<smtp::SaslExchange> start(std::string_view mechanism) override {
+    if (mechanism == "PLAIN") return std::make_unique<ScriptedExchange>(1);
+    if (mechanism == "LOGIN") return std::make_unique<ScriptedExchange>(2);
+    return nullptr;
+  }
+  std::optional<smtp::Reply> refuse_client(std::string_view) override {
+    if (failures_ >= 3) return smtp::Reply(smtp::codes::k421AuthLockedOut, "locked out");
+    return std::nullopt;
+  }
+  std::chrono::milliseconds record_outcome(std::string_view, bool success) override {
+    if (!success) ++failures_;
+    return std::chrono::milliseconds(success ? 0 : 10);
+  }
+
+ private:
+  int failures_ = 0;
 };
 
 struct Transcript {
@@ -57,8 +98,9 @@ struct Transcript {
 // (every other one fails with 452), and checks the session's promises.
 class Driver {
  public:
-  Driver(const smtp::SessionOptions& options, const smtp::RecipientPolicy& policy)
-      : options_(options), session_(options, policy, "192.0.2.1") {
+  Driver(const smtp::SessionOptions& options, smtp::EnvelopePolicy& policy, bool implicit_tls)
+      : options_(options), session_(options, policy, "192.0.2.1", &authenticator_) {
+    if (implicit_tls) session_.tls_started({"TLSv1.3", "TLS_AES_128_GCM_SHA256", 128});
     session_.greet();
     take_output();
   }
@@ -78,6 +120,13 @@ class Driver {
     if (session_.need() == Need::store_message) store();
     // Replies are flushed after each read (RFC 2920): only whole replies.
     take_output();
+    // STARTTLS drops the rest of the read it came in (CVE-2011-0411), so
+    // what follows depends on how the bytes were split: the transcript
+    // ends there. Sessions after TLS are fuzzed by starting in TLS.
+    if (session_.need() == Need::start_tls) {
+      FUZZ_CHECK(pending_.empty());
+      return false;
+    }
     return session_.need() != Need::close;
   }
 
@@ -120,6 +169,7 @@ class Driver {
   }
 
   const smtp::SessionOptions& options_;
+  ScriptedAuthenticator authenticator_;
   smtp::ServerSession session_;
   std::string pending_;
   int stores_ = 0;
@@ -152,14 +202,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.limits.max_errors = 2 + (s1 >> 3);
   options.limits.max_command_line = kCommandLines[s2 & 7];
   options.limits.max_text_line = kTextLines[s2 >> 6];
-  const Policy policy;
+  options.starttls = (s2 & 8) != 0;
+  options.submission = (s2 & 16) != 0;
+  options.auth_without_tls = (s2 & 32) != 0;
+  const bool implicit_tls = (s0 & 16) != 0;
+  Policy policy;
   const std::string_view stream = input.rest();
 
-  Driver whole(options, policy);
+  Driver whole(options, policy, implicit_tls);
   whole.receive(stream);
   const Transcript a = whole.finish();
 
-  Driver pieces(options, policy);
+  Driver pieces(options, policy, implicit_tls);
   fuzz::Splitter split(s3);
   for (std::size_t pos = 0; pos < stream.size();) {
     const std::size_t n = std::min(split.next(), stream.size() - pos);

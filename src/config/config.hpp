@@ -14,6 +14,48 @@ namespace petrel::config {
 
 enum class UnknownLocalRecipient { accept, reject };
 
+// RFC 6409 §6.1: which envelope senders an authenticated user may use.
+enum class SenderLoginMatch {
+  exact,   // MAIL FROM is the login name (logins are addresses)
+  domain,  // MAIL FROM is in the login's domain
+  any,     // no check
+};
+
+struct CertificateFiles {
+  std::string cert;  // PEM, leaf first, then the chain
+  std::string key;   // PEM private key
+};
+
+struct TlsConfig {
+  CertificateFiles certificate;         // the default; empty: no TLS
+  std::vector<CertificateFiles> sni;    // more, chosen by the client's SNI name
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(30)};
+  bool enabled() const { return !certificate.cert.empty(); }
+};
+
+struct AuthConfig {
+  std::string passwd_file;  // Dovecot's format; empty: no AUTH
+  std::vector<std::string> mechanisms{"PLAIN", "LOGIN", "SCRAM-SHA-256"};
+  // Listen addresses (as in [server]) trusted enough for AUTH in the clear.
+  std::vector<std::string> allow_without_tls;
+  std::chrono::milliseconds failure_delay{std::chrono::seconds(1)};  // doubles per failure
+  std::chrono::milliseconds max_failure_delay{std::chrono::seconds(8)};
+  std::size_t lockout_failures = 10;  // from one IP within lockout_window: 421 4.7.0
+  std::chrono::milliseconds lockout_window{std::chrono::minutes(10)};
+  std::chrono::milliseconds lockout_duration{std::chrono::minutes(10)};
+};
+
+struct SubmissionConfig {
+  SenderLoginMatch sender_login_match = SenderLoginMatch::exact;
+  bool add_missing_headers = true;  // Message-ID and Date (RFC 6409 §8)
+};
+
+// Zero turns a limit off. Trusted networks are never limited.
+struct RateConfig {
+  std::size_t connections_per_minute = 0;  // per client IP
+  std::size_t messages_per_hour = 0;       // per authenticated user
+};
+
 struct Config {
   // [server]
   std::string hostname;                               // default: the machine's host name
@@ -21,6 +63,18 @@ struct Config {
   std::size_t max_sessions = 1000;
   std::size_t max_sessions_per_ip = 50;
   unsigned threads = 0;  // 0: one per core but one (see Server)
+  std::vector<std::string> listen_submission;  // port 587 semantics (RFC 6409)
+  std::vector<std::string> listen_smtps;       // port 465: implicit TLS (RFC 8314)
+  std::string user;  // started as root: run as this user after binding
+
+  // [tls], [auth], [submission], [rate]
+  TlsConfig tls;
+  AuthConfig auth;
+  SubmissionConfig submission;
+  RateConfig rate;
+
+  // [relay]: clients that may relay without AUTH (CIDR)
+  std::vector<std::string> trusted_networks;
 
   // [limits] and [timeouts] and [smtp] feed this directly.
   smtp::SessionOptions session;

@@ -8,11 +8,17 @@
 #include <cstdio>
 #include <optional>
 
+#include <unistd.h>
+
+#include <iostream>
+
+#include "auth/password_hash.hpp"
 #include "config/config.hpp"
 #include "delivery/queue_manager.hpp"
-#include "server/local_recipient_policy.hpp"
+#include "server/mail_policy.hpp"
 #include "server/server.hpp"
 #include "spool/spool.hpp"
+#include "util/privileges.hpp"
 
 namespace {
 
@@ -30,7 +36,89 @@ struct Overrides {
   std::optional<std::size_t> max_recipients, max_sessions, max_sessions_per_ip, max_errors;
   std::optional<unsigned> threads;
   bool check_config = false;
+  // Issue 4: TLS, AUTH, relay, submission.
+  std::optional<std::string> tls_cert, tls_key, passwd_file, user, hash_password;
+  std::vector<std::string> listen_submission, listen_smtps, trusted_networks;
+  std::optional<std::string> auth_failure_delay, auth_lockout_window;
+  std::optional<std::size_t> auth_lockout_failures, rate_connections, rate_messages;
 };
+
+void add_security_flags(CLI::App& app, Overrides& o) {
+  app.add_option("--tls-cert", o.tls_cert, "PEM certificate chain: enables STARTTLS on every plain listener")
+      ->type_name("FILE");
+  app.add_option("--tls-key", o.tls_key, "PEM private key of --tls-cert")->type_name("FILE");
+  app.add_option("--listen-submission", o.listen_submission,
+                 "Submission listener (port 587 rules: AUTH before MAIL); repeatable")
+      ->type_name("ADDR:PORT");
+  app.add_option("--listen-smtps", o.listen_smtps, "Implicit-TLS submission listener (port 465); repeatable")
+      ->type_name("ADDR:PORT");
+  app.add_option("--passwd-file", o.passwd_file, "Users for AUTH, in Dovecot's passwd-file format")->type_name("FILE");
+  app.add_option("--trusted-network", o.trusted_networks, "Clients that may relay without AUTH; repeatable")
+      ->type_name("CIDR");
+  app.add_option("--auth-failure-delay", o.auth_failure_delay, "Delay of the first 535 reply, doubling (default 1s)")
+      ->type_name("DURATION");
+  app.add_option("--auth-lockout-failures", o.auth_lockout_failures, "AUTH failures from one IP before 421 (default 10)")
+      ->type_name("N");
+  app.add_option("--auth-lockout-window", o.auth_lockout_window, "Window in which failures are counted (default 10m)")
+      ->type_name("DURATION");
+  app.add_option("--rate-connections-per-minute", o.rate_connections, "Connections per client IP per minute (0: off)")
+      ->type_name("N");
+  app.add_option("--rate-messages-per-hour", o.rate_messages, "Messages per authenticated user per hour (0: off)")
+      ->type_name("N");
+  app.add_option("--user", o.user, "Started as root: run as this user once the ports are bound")->type_name("NAME");
+  app.add_option("--hash-password", o.hash_password,
+                 "Read a password on stdin, print its passwd-file hash and exit. SCHEME: CRYPT (yescrypt), "
+                 "BLF-CRYPT, SHA512-CRYPT, ARGON2ID or SCRAM-SHA-256")
+      ->type_name("SCHEME")
+      ->expected(0, 1)
+      ->default_str("CRYPT");
+}
+
+bool zero_duration(const std::string& text) { return text == "0" || text == "0s" || text == "0ms"; }
+
+void apply_security(const Overrides& o, Config& c) {
+  using petrel::config::ConfigError;
+  if (o.tls_cert) c.tls.certificate.cert = *o.tls_cert;
+  if (o.tls_key) c.tls.certificate.key = *o.tls_key;
+  if (!o.listen_submission.empty()) c.listen_submission = o.listen_submission;
+  if (!o.listen_smtps.empty()) c.listen_smtps = o.listen_smtps;
+  if (o.passwd_file) c.auth.passwd_file = *o.passwd_file;
+  if (!o.trusted_networks.empty()) c.trusted_networks = o.trusted_networks;
+  if (o.auth_failure_delay) {
+    if (zero_duration(*o.auth_failure_delay)) {
+      c.auth.failure_delay = std::chrono::milliseconds(0);
+    } else if (!petrel::config::parse_duration(*o.auth_failure_delay, c.auth.failure_delay)) {
+      throw ConfigError("--auth-failure-delay", 0, "expected a duration such as 1s, got '" + *o.auth_failure_delay + "'");
+    }
+  }
+  if (o.auth_lockout_window && !petrel::config::parse_duration(*o.auth_lockout_window, c.auth.lockout_window)) {
+    throw ConfigError("--auth-lockout-window", 0, "expected a duration such as 10m, got '" + *o.auth_lockout_window + "'");
+  }
+  if (o.auth_lockout_failures) c.auth.lockout_failures = *o.auth_lockout_failures;
+  if (o.rate_connections) c.rate.connections_per_minute = *o.rate_connections;
+  if (o.rate_messages) c.rate.messages_per_hour = *o.rate_messages;
+  if (o.user) c.user = *o.user;
+}
+
+// petreld --hash-password [SCHEME]: for the passwd-file. The password comes
+// from stdin so it stays out of ps and shell history.
+int hash_password(const std::string& scheme) {
+  if (isatty(STDIN_FILENO)) std::fprintf(stderr, "Password: ");
+  std::string password;
+  std::getline(std::cin, password);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (password.empty()) {
+    std::fprintf(stderr, "petreld: empty password\n");
+    return kExitConfigError;
+  }
+  try {
+    std::printf("%s\n", petrel::auth::make_password_hash(scheme, password).c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "petreld: %s\n", e.what());
+    return kExitConfigError;
+  }
+  return 0;
+}
 
 void add_flags(CLI::App& app, Overrides& o) {
   app.add_option("-c,--config", o.config_file, "TOML configuration file (default: the embedded defaults)");
@@ -56,6 +144,7 @@ void add_flags(CLI::App& app, Overrides& o) {
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_flag("--check-config", o.check_config, "Load and check the configuration, then exit");
+  add_security_flags(app, o);
 }
 
 // Flags win over the file; each goes through the same checks as the file.
@@ -88,7 +177,23 @@ void apply(const Overrides& o, Config& c) {
   if (o.max_sessions_per_ip) c.max_sessions_per_ip = *o.max_sessions_per_ip;
   if (o.max_errors) c.session.limits.max_errors = *o.max_errors;
   if (o.threads) c.threads = *o.threads;
+  apply_security(o, c);
   c.session.hostname = c.hostname;
+}
+
+// Started as root with a user configured: the spool and Maildirs become
+// the user's before anything opens them. Without a user, root is kept, with
+// a warning.
+std::optional<petrel::util::RunAs> prepare_user(const Config& config) {
+  if (geteuid() != 0) return std::nullopt;
+  if (config.user.empty()) {
+    spdlog::warn("running as root: set [server] user (or --user) to run unprivileged after binding");
+    return std::nullopt;
+  }
+  auto user = petrel::util::lookup_user(config.user);
+  petrel::util::give_tree_to(config.spool_dir, user);
+  petrel::util::give_tree_to(config.maildir, user);
+  return user;
 }
 
 int serve(const Config& config) {
@@ -96,6 +201,7 @@ int serve(const Config& config) {
   std::unique_ptr<petrel::delivery::QueueManager> queue;
   std::unique_ptr<petrel::server::Server> server;
   try {
+    const auto run_as = prepare_user(config);
     spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir, .min_free_bytes = config.spool_min_free});
     petrel::delivery::QueueOptions queue_options;
     queue_options.routing = petrel::server::local_routing(config);
@@ -103,6 +209,10 @@ int serve(const Config& config) {
     queue_options.retry_intervals = config.retry_intervals;
     queue = std::make_unique<petrel::delivery::QueueManager>(*spool, queue_options);
     server = std::make_unique<petrel::server::Server>(config, *spool, *queue);
+    if (run_as) {
+      petrel::util::drop_privileges(*run_as);
+      spdlog::info("running as user {} (uid {})", run_as->name, run_as->uid);
+    }
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());
     return kExitStartupError;
@@ -137,6 +247,8 @@ int main(int argc, char** argv) {
     const int status = app.exit(e);
     return status == 0 ? 0 : kExitConfigError;
   }
+
+  if (overrides.hash_password) return hash_password(overrides.hash_password->empty() ? "CRYPT" : *overrides.hash_password);
 
   Config config;
   try {

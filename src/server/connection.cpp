@@ -1,6 +1,6 @@
 // The I/O around one smtp::ServerSession: read with a timeout, feed the
-// session, write its replies, and store finished messages in the spool
-// before the session may say 250.
+// session, write its replies, switch to TLS when it asks, and store
+// finished messages in the spool before the session may say 250.
 #include "server/connection.hpp"
 
 #include <array>
@@ -11,15 +11,15 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "server/client_stream.hpp"
 #include "smtp/received_header.hpp"
 #include "smtp/reply_codes.hpp"
 #include "smtp/server_session.hpp"
+#include "smtp/submission_headers.hpp"
+#include "tls/server_tls.hpp"
 
 namespace petrel::server {
 namespace asio = boost::asio;
@@ -32,33 +32,8 @@ namespace {
 // cost little and a 50 MiB message is not read 4 KiB at a time.
 constexpr std::size_t kCommandBufferSize = 4 * 1024;
 constexpr std::size_t kMessageBufferSize = 64 * 1024;
-
-// Socket and timer shared with the timer's handler, which may run after the
-// coroutine has moved on; the generation tells a stale expiry from a live one.
-struct Io {
-  explicit Io(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
-  tcp::socket socket;
-  asio::steady_timer timer;
-  std::uint64_t generation = 0;
-  bool timed_out = false;
-};
-
-void arm_timer(const std::shared_ptr<Io>& io, std::chrono::milliseconds timeout) {
-  const std::uint64_t generation = ++io->generation;
-  io->timed_out = false;
-  io->timer.expires_after(timeout);
-  io->timer.async_wait([io, generation](const boost::system::error_code& ec) {
-    if (ec || io->generation != generation) return;
-    io->timed_out = true;
-    boost::system::error_code ignored;
-    io->socket.cancel(ignored);
-  });
-}
-
-void disarm_timer(const std::shared_ptr<Io>& io) {
-  ++io->generation;
-  io->timer.cancel();
-}
+// A client that does not answer close_notify is not waited for long.
+constexpr std::chrono::milliseconds kTlsShutdownTimeout{2000};
 
 // Completes with the spool's verdict on the caller's executor.
 template <typename Token>
@@ -83,12 +58,16 @@ std::string join_recipients(const smtp::Envelope& envelope) {
   return out;
 }
 
-std::shared_ptr<spool::SpooledMessage> prepare(smtp::ReceivedMessage received, const config::Config& config) {
+std::shared_ptr<spool::SpooledMessage> prepare(smtp::ReceivedMessage received, const config::Config& config,
+                                               bool complete_headers) {
   auto message = std::make_shared<spool::SpooledMessage>();
   message->id = spool::make_queue_id();
   message->arrival_unix_seconds = std::time(nullptr);
-  const std::string trace = smtp::received_header(received.envelope, config.hostname, message->id.value,
-                                                  static_cast<std::time_t>(message->arrival_unix_seconds));
+  const auto now = static_cast<std::time_t>(message->arrival_unix_seconds);
+  std::string trace = smtp::received_header(received.envelope, config.hostname, message->id.value, now);
+  if (complete_headers) {
+    trace += smtp::missing_submission_headers(received.content, config.hostname, message->id.value, now);
+  }
   message->content.reserve(trace.size() + received.content.size());
   message->content = trace;
   message->content += received.content;
@@ -96,34 +75,48 @@ std::shared_ptr<spool::SpooledMessage> prepare(smtp::ReceivedMessage received, c
   return message;
 }
 
+const char* kind_name(ListenerKind kind) {
+  switch (kind) {
+    case ListenerKind::submission: return "submission";
+    case ListenerKind::smtps: return "smtps";
+    default: return "smtp";
+  }
+}
+
 class Connection {
  public:
-  Connection(tcp::socket socket, SessionContext& context, std::string client_ip, std::string peer)
-      : io_(std::make_shared<Io>(std::move(socket))),
+  Connection(tcp::socket socket, SessionContext& context, const Listener& listener, std::string client_ip,
+             std::string peer)
+      : stream_(std::make_shared<ClientStream>(std::move(socket))),
         context_(context),
-        session_(context.config.session, context.policy, std::move(client_ip)),
+        listener_(listener),
+        session_(listener.options, context.policy, std::move(client_ip), context.authenticator),
         peer_(std::move(peer)) {}
 
-  asio::awaitable<void> run(ConnectionLimiter::Verdict verdict) {
-    namespace codes = smtp::codes;
-    if (verdict == ConnectionLimiter::Verdict::admitted) {
-      session_.greet();
+  // refusal: a reply (421) to send instead of the greeting.
+  asio::awaitable<void> run(std::optional<smtp::Reply> refusal) {
+    session_.set_trusted_network(context_.trusted(session_.client_address()));
+    if (listener_.implicit_tls()) {
+      const bool secured = co_await start_tls();
+      if (!secured) co_return;
+    }
+    if (refusal) {
+      session_.refuse(*refusal);
     } else {
-      session_.refuse(smtp::Reply(codes::k421TooManyConnections,
-                                  context_.config.hostname + (verdict == ConnectionLimiter::Verdict::too_many_from_ip
-                                                                  ? " Too many connections from your address"
-                                                                  : " Too many connections, try again later")));
+      session_.greet();
     }
     co_await serve();
   }
 
   void log_session(std::chrono::steady_clock::duration elapsed) const {
     const auto& s = session_.stats();
-    spdlog::info("session client={} helo={} tls=no messages={} rejected={} recipients={} errors={} result=\"{}\" "
-                 "duration={:.3f}s",
-                 peer_, session_.helo_name().empty() ? "-" : session_.helo_name(), s.messages_accepted,
-                 s.messages_rejected, s.recipients_accepted, s.errors, s.close_reason,
-                 std::chrono::duration<double>(elapsed).count());
+    const auto& tls = session_.tls();
+    spdlog::info("session client={} port={} helo={} tls={} auth={} messages={} rejected={} recipients={} errors={} "
+                 "result=\"{}\" duration={:.3f}s",
+                 peer_, kind_name(listener_.kind), session_.helo_name().empty() ? "-" : session_.helo_name(),
+                 tls ? tls->protocol + "/" + tls->cipher : "no",
+                 session_.auth_user().empty() ? "-" : session_.auth_user(), s.messages_accepted, s.messages_rejected,
+                 s.recipients_accepted, s.errors, s.close_reason, std::chrono::duration<double>(elapsed).count());
   }
 
  private:
@@ -136,9 +129,22 @@ class Connection {
         co_await store_message();
         continue;
       }
+      if (const auto delay = session_.take_reply_delay(); delay.count() > 0) co_await stream_->pause(delay);
+      if (session_.need() == Need::start_tls) {
+        const bool flushed = co_await flush();
+        if (!flushed) co_return;
+        buffered_ = 0;  // the session took (and dropped) what was pipelined in the clear
+        const bool secured = co_await start_tls();
+        if (!secured) co_return;
+        continue;
+      }
       // GCC 12 miscompiles co_await inside a condition: await into locals.
       const bool flushed = co_await flush();
-      if (!flushed || session_.need() == Need::close) co_return;
+      if (!flushed) co_return;
+      if (session_.need() == Need::close) {
+        co_await stream_->shutdown_tls(kTlsShutdownTimeout);
+        co_return;
+      }
       const bool got_input = co_await read_more();
       if (!got_input) {
         co_await flush();
@@ -179,14 +185,32 @@ class Connection {
                     std::chrono::duration_cast<std::chrono::milliseconds>(*command_deadline_ - now));
   }
 
+  // A failed handshake ends this session only: a log line, no reply (there
+  // is no channel to send one on).
+  asio::awaitable<bool> start_tls() {
+    if (context_.tls == nullptr) {
+      session_.connection_lost("TLS requested without a certificate");
+      co_return false;
+    }
+    boost::system::error_code ec;
+    co_await stream_->handshake(context_.tls->context(), context_.config.tls.handshake_timeout, ec);
+    if (ec) {
+      const std::string reason = stream_->timed_out() ? "TLS handshake timeout" : "TLS handshake failed: " + ec.message();
+      spdlog::warn("tls client={} port={} result=failed reason=\"{}\"", peer_, kind_name(listener_.kind), reason);
+      session_.connection_lost(reason);
+      co_return false;
+    }
+    const tls::TlsInfo info = tls::describe(stream_->tls_session());
+    session_.tls_started({info.protocol, info.cipher, info.bits});
+    co_return true;
+  }
+
   asio::awaitable<bool> read_more() {
     size_buffer();
     boost::system::error_code ec;
-    arm_timer(io_, next_read_timeout());
-    const std::size_t n = co_await io_->socket.async_read_some(
-        asio::buffer(buffer_.get() + buffered_, buffer_size_ - buffered_), asio::redirect_error(asio::use_awaitable, ec));
-    disarm_timer(io_);
-    if (io_->timed_out) {
+    const std::size_t n = co_await stream_->read_some(asio::buffer(buffer_.get() + buffered_, buffer_size_ - buffered_),
+                                                      next_read_timeout(), ec);
+    if (stream_->timed_out()) {
       session_.timed_out();
       co_return false;
     }
@@ -203,12 +227,10 @@ class Connection {
     std::string& out = session_.output();
     if (out.empty()) co_return true;
     boost::system::error_code ec;
-    arm_timer(io_, context_.config.session.limits.command_timeout);
-    co_await asio::async_write(io_->socket, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
-    disarm_timer(io_);
+    co_await stream_->write(asio::buffer(out), context_.config.session.limits.command_timeout, ec);
     out.clear();
     if (ec) {
-      session_.connection_lost(io_->timed_out ? "write timeout" : "write error: " + ec.message());
+      session_.connection_lost(stream_->timed_out() ? "write timeout" : "write error: " + ec.message());
       co_return false;
     }
     co_return true;
@@ -217,7 +239,9 @@ class Connection {
   asio::awaitable<void> store_message() {
     namespace codes = smtp::codes;
     co_await flush();  // replies to earlier chunks or commands go out while the disk works
-    auto message = prepare(session_.take_message(), context_.config);
+    const bool complete_headers =
+        listener_.kind != ListenerKind::smtp && context_.config.submission.add_missing_headers;
+    auto message = prepare(session_.take_message(), context_.config, complete_headers);
     const std::error_code ec = co_await async_store(context_.spool, message, asio::use_awaitable);
     const auto size = message->content.size();
     if (!ec) {
@@ -236,8 +260,9 @@ class Connection {
     }
   }
 
-  std::shared_ptr<Io> io_;
+  std::shared_ptr<ClientStream> stream_;
   SessionContext& context_;
+  const Listener& listener_;
   smtp::ServerSession session_;
   std::string peer_;
   std::optional<std::chrono::steady_clock::time_point> command_deadline_;  // while a line is incomplete
@@ -248,7 +273,13 @@ class Connection {
 
 }  // namespace
 
-asio::awaitable<void> run_connection(tcp::socket socket, SessionContext& context) {
+bool SessionContext::trusted(std::string_view ip) const {
+  return std::any_of(trusted_networks.begin(), trusted_networks.end(),
+                     [&](const util::Cidr& net) { return net.contains(ip); });
+}
+
+asio::awaitable<void> run_connection(tcp::socket socket, SessionContext& context, const Listener& listener) {
+  namespace codes = smtp::codes;
   const auto started = std::chrono::steady_clock::now();
   boost::system::error_code ec;
   const auto endpoint = socket.remote_endpoint(ec);
@@ -257,9 +288,18 @@ asio::awaitable<void> run_connection(tcp::socket socket, SessionContext& context
   socket.set_option(tcp::no_delay(true), ec);
   const std::string peer = endpoint.address().is_v6() ? "[" + ip + "]:" + std::to_string(endpoint.port())
                                                       : ip + ":" + std::to_string(endpoint.port());
+  std::optional<smtp::Reply> refusal;
   const auto verdict = context.limiter.acquire(ip);
-  auto connection = std::make_unique<Connection>(std::move(socket), context, ip, peer);
-  co_await connection->run(verdict);
+  if (verdict == ConnectionLimiter::Verdict::too_many_from_ip) {
+    refusal = smtp::Reply(codes::k421TooManyConnections, context.config.hostname + " Too many connections from your address");
+  } else if (verdict == ConnectionLimiter::Verdict::too_many_total) {
+    refusal = smtp::Reply(codes::k421TooManyConnections, context.config.hostname + " Too many connections, try again later");
+  } else if (!context.trusted(ip) && !context.connection_rate.admit(ip)) {
+    refusal = smtp::Reply(codes::k421ConnectionRateExceeded,
+                          context.config.hostname + " Connection rate limit exceeded, try again later");
+  }
+  auto connection = std::make_unique<Connection>(std::move(socket), context, listener, ip, peer);
+  co_await connection->run(refusal);
   if (verdict == ConnectionLimiter::Verdict::admitted) context.limiter.release(ip);
   connection->log_session(std::chrono::steady_clock::now() - started);
 }

@@ -1,5 +1,5 @@
-// One client connection: runs a smtp::ServerSession over a socket. Internal
-// to src/server/ (includes Asio).
+// One client connection: runs a smtp::ServerSession over a socket, in the
+// clear or over TLS. Internal to src/server/ (includes Asio).
 #pragma once
 
 #include <utility>  // Boost 1.74's awaitable.hpp needs std::exchange
@@ -7,23 +7,50 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <string>
+#include <vector>
+
 #include "config/config.hpp"
 #include "delivery/queue_manager.hpp"
 #include "server/connection_limiter.hpp"
-#include "server/local_recipient_policy.hpp"
+#include "server/mail_policy.hpp"
+#include "server/rate_limiter.hpp"
+#include "smtp/sasl.hpp"
 #include "spool/spool.hpp"
+#include "util/cidr.hpp"
+
+namespace petrel::tls {
+class ServerTls;
+}
 
 namespace petrel::server {
+
+// What kind of port a listener is (RFC 8314 §3, RFC 6409).
+enum class ListenerKind { smtp, submission, smtps };
+
+struct Listener {
+  std::string address;  // as configured, "ADDR:PORT"
+  ListenerKind kind = ListenerKind::smtp;
+  smtp::SessionOptions options;  // STARTTLS, AUTH and submission rules for this port
+  bool implicit_tls() const { return kind == ListenerKind::smtps; }
+};
 
 // What every session shares; lives as long as the Server.
 struct SessionContext {
   const config::Config& config;
-  const LocalRecipientPolicy& policy;
+  MailPolicy& policy;
   spool::Spool& spool;
   delivery::QueueManager& queue;
   ConnectionLimiter& limiter;
+  RateLimiter& connection_rate;
+  std::vector<util::Cidr> trusted_networks;
+  tls::ServerTls* tls = nullptr;                 // null: no certificate
+  smtp::Authenticator* authenticator = nullptr;  // null: no AUTH
+
+  bool trusted(std::string_view ip) const;
 };
 
-boost::asio::awaitable<void> run_connection(boost::asio::ip::tcp::socket socket, SessionContext& context);
+boost::asio::awaitable<void> run_connection(boost::asio::ip::tcp::socket socket, SessionContext& context,
+                                            const Listener& listener);
 
 }  // namespace petrel::server

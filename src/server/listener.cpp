@@ -2,7 +2,9 @@
 // hands each accepted connection to the next thread in turn.
 #include <utility>  // Boost 1.74's awaitable.hpp needs std::exchange
 
+#include <algorithm>
 #include <atomic>
+#include <functional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -17,8 +19,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "auth/gsasl_authenticator.hpp"
 #include "server/connection.hpp"
 #include "server/server.hpp"
+#include "tls/server_tls.hpp"
 
 namespace petrel::server {
 namespace asio = boost::asio;
@@ -55,6 +59,51 @@ void log_exception(const std::exception_ptr& e) {
   }
 }
 
+std::unique_ptr<tls::ServerTls> make_tls(const config::Config& config) {
+  if (!config.tls.enabled()) return nullptr;
+  tls::ServerTlsSettings settings;
+  settings.certificates.push_back({config.tls.certificate.cert, config.tls.certificate.key});
+  for (const auto& extra : config.tls.sni) settings.certificates.push_back({extra.cert, extra.key});
+  return std::make_unique<tls::ServerTls>(std::move(settings));
+}
+
+std::shared_ptr<const auth::PasswdFile> load_users(const config::Config& config) {
+  return std::make_shared<const auth::PasswdFile>(auth::PasswdFile::load(config.auth.passwd_file));
+}
+
+std::unique_ptr<auth::GsaslAuthenticator> make_authenticator(const config::Config& config) {
+  if (config.auth.passwd_file.empty()) return nullptr;
+  auth::ThrottleSettings throttle;
+  throttle.failure_delay = config.auth.failure_delay;
+  throttle.max_failure_delay = config.auth.max_failure_delay;
+  throttle.lockout_failures = static_cast<unsigned>(config.auth.lockout_failures);
+  throttle.lockout_window = std::chrono::duration_cast<std::chrono::seconds>(config.auth.lockout_window);
+  throttle.lockout_duration = std::chrono::duration_cast<std::chrono::seconds>(config.auth.lockout_duration);
+  return std::make_unique<auth::GsaslAuthenticator>(load_users(config), throttle, config.auth.mechanisms);
+}
+
+std::vector<util::Cidr> trusted_networks(const config::Config& config) {
+  std::vector<util::Cidr> out;
+  for (const auto& text : config.trusted_networks) {
+    if (auto net = util::Cidr::parse(text)) out.push_back(*net);
+  }
+  return out;
+}
+
+// Each listener's session rules: STARTTLS wherever there is a certificate
+// and the port is not already TLS, AUTH before MAIL on submission ports.
+Listener make_listener(const config::Config& config, const std::string& address, ListenerKind kind) {
+  Listener l;
+  l.address = address;
+  l.kind = kind;
+  l.options = config.session;
+  l.options.starttls = config.tls.enabled() && kind != ListenerKind::smtps;
+  l.options.submission = kind != ListenerKind::smtp;
+  const auto& plain_ok = config.auth.allow_without_tls;
+  l.options.auth_without_tls = std::find(plain_ok.begin(), plain_ok.end(), address) != plain_ok.end();
+  return l;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -62,7 +111,11 @@ struct Server::Impl {
       : config(config),
         policy(config),
         limiter(config.max_sessions, config.max_sessions_per_ip),
-        context{config, policy, spool, queue, limiter} {
+        connection_rate(config.rate.connections_per_minute, std::chrono::minutes(1)),
+        tls(make_tls(config)),
+        authenticator(make_authenticator(config)),
+        context{config, policy, spool, queue, limiter, connection_rate, trusted_networks(config), tls.get(),
+                authenticator.get()} {
     // One core is left to the spool writer and the delivery thread, which
     // do the syncing; measured faster than a thread per core on 2 cores.
     unsigned threads = config.threads ? config.threads : std::max(2u, std::thread::hardware_concurrency()) - 1;
@@ -70,10 +123,32 @@ struct Server::Impl {
       contexts.push_back(std::make_unique<asio::io_context>(1));
       guards.emplace_back(contexts.back()->get_executor());
     }
-    for (const auto& text : config.listen) bind(text);
+    for (const auto& text : config.listen) bind(text, ListenerKind::smtp);
+    for (const auto& text : config.listen_submission) bind(text, ListenerKind::submission);
+    for (const auto& text : config.listen_smtps) bind(text, ListenerKind::smtps);
   }
 
-  void bind(const std::string& text) {
+  // SIGHUP: new certificates and users for new sessions; sessions in
+  // progress keep what they started with.
+  void reload() {
+    if (tls) {
+      if (auto error = tls->reload()) {
+        spdlog::error("reload: TLS certificates kept as they were: {}", *error);
+      } else {
+        spdlog::info("reload: TLS certificates reloaded");
+      }
+    }
+    if (authenticator) {
+      try {
+        authenticator->replace_users(load_users(config));
+        spdlog::info("reload: passwd-file {} reloaded", config.auth.passwd_file);
+      } catch (const std::exception& e) {
+        spdlog::error("reload: users kept as they were: {}", e.what());
+      }
+    }
+  }
+
+  void bind(const std::string& text, ListenerKind kind) {
     const auto endpoint = parse_listen(text);
     tcp::acceptor acceptor(*contexts.front());
     boost::system::error_code ec;
@@ -84,13 +159,14 @@ struct Server::Impl {
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) throw std::runtime_error("cannot listen on " + text + ": " + ec.message());
     acceptors.push_back(std::move(acceptor));
+    listeners.push_back(std::make_unique<Listener>(make_listener(config, text, kind)));
   }
 
   asio::io_context& next_context() {
     return *contexts[next.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
   }
 
-  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor) {
+  asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const Listener& listener) {
     asio::steady_timer backoff(acceptor.get_executor());
     for (;;) {
       asio::io_context& target = next_context();
@@ -104,14 +180,18 @@ struct Server::Impl {
         co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
-      asio::co_spawn(target, run_connection(std::move(socket), context), log_exception);
+      asio::co_spawn(target, run_connection(std::move(socket), context, listener), log_exception);
     }
   }
 
   const config::Config& config;
-  LocalRecipientPolicy policy;
+  MailPolicy policy;
   ConnectionLimiter limiter;
+  RateLimiter connection_rate;
+  std::unique_ptr<tls::ServerTls> tls;
+  std::unique_ptr<auth::GsaslAuthenticator> authenticator;
   SessionContext context;
+  std::vector<std::unique_ptr<Listener>> listeners;  // one per acceptor, same order
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<tcp::acceptor> acceptors;
@@ -137,9 +217,21 @@ void Server::run() {
     spdlog::info("signal {} received, stopping", signo);
     stop();
   });
-  for (auto& acceptor : impl_->acceptors) {
-    spdlog::info("listening on {}:{}", acceptor.local_endpoint().address().to_string(), acceptor.local_endpoint().port());
-    asio::co_spawn(first, impl_->accept_loop(acceptor), log_exception);
+  asio::signal_set hangup(first, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_hangup = [&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    impl_->reload();
+    hangup.async_wait(on_hangup);
+  };
+  hangup.async_wait(on_hangup);
+  for (std::size_t i = 0; i < impl_->acceptors.size(); ++i) {
+    auto& acceptor = impl_->acceptors[i];
+    const Listener& listener = *impl_->listeners[i];
+    spdlog::info("listening on {}:{} ({}{})", acceptor.local_endpoint().address().to_string(),
+                 acceptor.local_endpoint().port(),
+                 listener.kind == ListenerKind::smtp ? "smtp" : listener.kind == ListenerKind::submission ? "submission" : "smtps",
+                 listener.options.starttls ? ", STARTTLS" : listener.implicit_tls() ? ", implicit TLS" : "");
+    asio::co_spawn(first, impl_->accept_loop(acceptor, listener), log_exception);
   }
   for (std::size_t i = 1; i < impl_->contexts.size(); ++i) {
     impl_->threads.emplace_back([ctx = impl_->contexts[i].get()] { ctx->run(); });

@@ -30,6 +30,9 @@ struct MailParams {
   bool smtputf8 = false;                       // RFC 6531
   DsnRet ret = DsnRet::unspecified;            // RET= (RFC 3461)
   std::string envid;                           // ENVID=, xtext-decoded
+  // AUTH= (RFC 4954 §5), xtext-decoded; "<>" when the submitter is unknown.
+  // Only kept from an authenticated or trusted client; otherwise "<>".
+  std::string auth;
 };
 
 struct Recipient {
@@ -46,7 +49,9 @@ struct Envelope {
   // Who handed the message to us.
   std::string client_address;  // IP literal, no port
   std::string helo_name;       // as given in HELO/EHLO
-  std::string protocol;        // "SMTP", "ESMTP", "UTF8SMTP" ... (RFC 3848)
+  std::string protocol;        // "SMTP", "ESMTP", "ESMTPSA", "UTF8SMTP" ... (RFC 3848)
+  std::string auth_user;       // the AUTH identity, "" when not authenticated
+  std::string tls;             // "TLSv1.3 with cipher X (256/256 bits)", "" in the clear
 };
 
 }  // namespace petrel::smtp

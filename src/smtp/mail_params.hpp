@@ -15,6 +15,7 @@ namespace petrel::smtp {
 struct ParamContext {
   bool esmtp = true;                   // the client said EHLO, not HELO
   std::uint64_t max_message_size = 0;  // for SIZE= (RFC 1870 §6)
+  bool auth_offered = false;           // AUTH= is a parameter only where AUTH is (RFC 4954 §5)
 };
 
 // `text` is what follows the path: " SIZE=123 BODY=8BITMIME". nullopt on

@@ -37,7 +37,11 @@ std::string received_header(const Envelope& envelope, std::string_view hostname,
   h += " ([";
   if (envelope.client_address.find(':') != std::string::npos) h += "IPv6:";  // RFC 5321 §4.1.3
   h += envelope.client_address;
-  h += "])\r\n\tby ";
+  h += "])\r\n\t";
+  if (!envelope.tls.empty()) {
+    h += "(using " + envelope.tls + ")\r\n\t";
+  }
+  h += "by ";
   h += hostname;
   h += " (Petrel) with ";
   h += envelope.protocol.empty() ? "ESMTP" : envelope.protocol;

@@ -9,8 +9,9 @@
 
 namespace petrel::smtp {
 
-// "Received: from HELO ([ADDR])\r\n\tby HOST (Petrel) with PROTO id QID\r\n\tfor <RCPT>; DATE\r\n"
-// ("for" only with a single recipient, so the header does not list Bcc's).
+// "Received: from HELO ([ADDR])\r\n\t[(using TLS)\r\n\t]by HOST (Petrel) with PROTO id QID\r\n\tfor <RCPT>; DATE\r\n"
+// ("for" only with a single recipient, so the header does not list Bcc's;
+// the TLS line as Postfix writes it, so existing parsers read it).
 std::string received_header(const Envelope& envelope, std::string_view hostname, std::string_view queue_id,
                             std::time_t when);
 

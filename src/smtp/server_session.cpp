@@ -15,9 +15,13 @@ constexpr std::size_t kParameterAllowance = 1024;
 
 }  // namespace
 
-ServerSession::ServerSession(const SessionOptions& options, const RecipientPolicy& policy,
-                             std::string client_address)
-    : options_(options), policy_(policy), client_address_(std::move(client_address)) {}
+std::string TlsFacts::describe() const {
+  return protocol + " with cipher " + cipher + " (" + std::to_string(bits) + "/" + std::to_string(bits) + " bits)";
+}
+
+ServerSession::ServerSession(const SessionOptions& options, EnvelopePolicy& policy, std::string client_address,
+                             Authenticator* authenticator)
+    : options_(options), policy_(policy), client_address_(std::move(client_address)), authenticator_(authenticator) {}
 
 ServerSession::~ServerSession() = default;
 
@@ -30,6 +34,24 @@ void ServerSession::refuse(const Reply& r) {
   phase_ = Phase::closed;
   need_ = Need::close;
   stats_.close_reason = "refused";
+}
+
+void ServerSession::tls_started(TlsFacts facts) {
+  // RFC 3207 §4.2: forget everything learnt before the handshake, EHLO
+  // included; no new greeting is sent.
+  tls_ = std::move(facts);
+  reset_transaction();
+  sasl_.reset();
+  auth_user_.clear();
+  helo_name_.clear();
+  esmtp_ = false;
+  line_.clear();
+  discarding_line_ = false;
+  discarded_ = 0;
+  if (phase_ != Phase::closed) {
+    phase_ = Phase::greeting;
+    need_ = Need::input;
+  }
 }
 
 void ServerSession::reply(const Reply& r) { r.append_wire(output_); }
@@ -83,9 +105,11 @@ void ServerSession::reset_transaction() {
 }
 
 std::string ServerSession::protocol_name() const {
-  // RFC 3848 / RFC 6531 §3.7.3 "with" protocol types.
-  if (envelope_.params.smtputf8) return "UTF8SMTP";
-  return esmtp_ ? "ESMTP" : "SMTP";
+  // RFC 3848 / RFC 6531 §3.7.3 "with" protocol types: S for TLS, A for AUTH.
+  std::string name = envelope_.params.smtputf8 ? "UTF8SMTP" : esmtp_ ? "ESMTP" : "SMTP";
+  if (tls_) name += 'S';
+  if (!auth_user_.empty()) name += 'A';
+  return name;
 }
 
 std::size_t ServerSession::feed(std::string_view bytes) {
@@ -99,11 +123,15 @@ std::size_t ServerSession::feed(std::string_view bytes) {
       default: pos += feed_command_bytes(rest); break;
     }
   }
+  // CVE-2011-0411: whatever the client pipelined after STARTTLS came in the
+  // clear and must not be executed inside the TLS session.
+  if (need_ == Need::start_tls) return bytes.size();
   return pos;
 }
 
 std::size_t ServerSession::feed_command_bytes(std::string_view bytes) {
-  const std::size_t hard_limit = options_.limits.max_command_line + kParameterAllowance;
+  const std::size_t hard_limit =
+      phase_ == Phase::auth ? options_.max_auth_line : options_.limits.max_command_line + kParameterAllowance;
   const auto newline = bytes.find('\n');
   const std::string_view chunk = newline == std::string_view::npos ? bytes : bytes.substr(0, newline + 1);
 
@@ -147,7 +175,11 @@ std::size_t ServerSession::feed_command_bytes(std::string_view bytes) {
   }
   line.remove_suffix(1);                                   // LF
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CR (a bare LF is tolerated in commands)
-  on_command(line);
+  if (phase_ == Phase::auth) {
+    auth_response(line);
+  } else {
+    on_command(line);
+  }
   line_.clear();
   return chunk.size();
 }
@@ -241,6 +273,8 @@ void ServerSession::message_complete() {
 ReceivedMessage ServerSession::take_message() {
   ReceivedMessage m;
   envelope_.protocol = protocol_name();
+  envelope_.auth_user = auth_user_;
+  envelope_.tls = tls_ ? tls_->describe() : std::string();
   m.envelope = std::move(envelope_);
   m.content = std::move(content_);
   return m;

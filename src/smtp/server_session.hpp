@@ -9,11 +9,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "smtp/dot_reader.hpp"
 #include "smtp/envelope.hpp"
-#include "smtp/recipient_policy.hpp"
+#include "smtp/envelope_policy.hpp"
 #include "smtp/reply.hpp"
+#include "smtp/sasl.hpp"
 #include "smtp/session_options.hpp"
 
 namespace petrel::smtp {
@@ -24,6 +27,15 @@ struct CommandLine;
 struct ReceivedMessage {
   Envelope envelope;
   std::string content;  // CRLF line endings, dot-unstuffed, without our Received:
+};
+
+// What the caller learnt from a finished TLS handshake.
+struct TlsFacts {
+  std::string protocol;  // "TLSv1.3"
+  std::string cipher;    // "TLS_AES_256_GCM_SHA384"
+  int bits = 0;
+  // For the Received: header and the log (Postfix's form).
+  std::string describe() const;
 };
 
 struct SessionStats {
@@ -41,15 +53,26 @@ class ServerSession {
     input,          // more bytes from the client
     store_message,  // take_message(), store it, then message_stored()/message_failed()
     close,          // send output() and close the connection
+    start_tls,      // send output(), do the TLS handshake, then tls_started()
   };
 
-  ServerSession(const SessionOptions& options, const RecipientPolicy& policy, std::string client_address);
+  // `authenticator` may be null: no AUTH. The policy and authenticator
+  // outlive the session.
+  ServerSession(const SessionOptions& options, EnvelopePolicy& policy, std::string client_address,
+                Authenticator* authenticator = nullptr);
   ~ServerSession();
   ServerSession(const ServerSession&) = delete;
   ServerSession& operator=(const ServerSession&) = delete;
 
   void greet();                 // queues the 220 greeting
   void refuse(const Reply& reply);     // queues reply (e.g. 421 too many connections) and closes
+  // The client's address is in a trusted network (may relay). Before greet().
+  void set_trusted_network(bool trusted) { trusted_network_ = trusted; }
+
+  // The TLS handshake finished: after STARTTLS the session starts afresh and
+  // waits for EHLO (RFC 3207 §4.2); on an implicit-TLS listener call it
+  // before greet().
+  void tls_started(TlsFacts facts);
 
   // Consumes client bytes until all are taken or need() is no longer input.
   // Returns how many bytes were consumed; the caller keeps the rest and feeds
@@ -71,6 +94,9 @@ class ServerSession {
   // The client closed or the connection broke.
   void connection_lost(std::string_view reason);
   std::chrono::milliseconds read_timeout() const;
+  // How long to hold back the replies in output() (after a failed AUTH:
+  // slows password guessing); reading it clears it.
+  std::chrono::milliseconds take_reply_delay() { return std::exchange(reply_delay_, std::chrono::milliseconds(0)); }
 
   // In DATA or BDAT: the client is sending a message, not commands.
   bool receiving_message() const { return phase_ == Phase::data || phase_ == Phase::bdat; }
@@ -82,9 +108,11 @@ class ServerSession {
   const SessionStats& stats() const { return stats_; }
   const std::string& helo_name() const { return helo_name_; }
   const std::string& client_address() const { return client_address_; }
+  const std::optional<TlsFacts>& tls() const { return tls_; }
+  const std::string& auth_user() const { return auth_user_; }
 
  private:
-  enum class Phase { greeting, ready, mail, data, bdat, closed };
+  enum class Phase { greeting, ready, mail, data, bdat, auth, closed };
 
   // Command handlers, named after their verbs (session_commands.cpp).
   void on_command(std::string_view line);
@@ -98,6 +126,13 @@ class ServerSession {
   void expn(const CommandLine& cmd);
   void help(const CommandLine& cmd);
   void quit(const CommandLine& cmd);
+  void starttls(const CommandLine& cmd);
+  void auth(const CommandLine& cmd);
+  void auth_response(std::string_view line);  // a line in the middle of an AUTH exchange
+  void auth_step(std::optional<std::string_view> response);
+  bool auth_offered() const;
+  ClientIdentity identity() const { return {client_address_, trusted_network_, auth_user_}; }
+  std::vector<std::string> ehlo_keywords() const;
 
   std::size_t feed_command_bytes(std::string_view bytes);
   std::size_t feed_data(std::string_view bytes);
@@ -116,8 +151,14 @@ class ServerSession {
   std::string protocol_name() const;
 
   const SessionOptions& options_;
-  const RecipientPolicy& policy_;
+  EnvelopePolicy& policy_;
   std::string client_address_;
+  Authenticator* authenticator_;
+  bool trusted_network_ = false;
+  std::optional<TlsFacts> tls_;
+  std::string auth_user_;
+  std::unique_ptr<SaslExchange> sasl_;  // during an AUTH exchange
+  std::chrono::milliseconds reply_delay_{0};
 
   Phase phase_ = Phase::greeting;
   Need need_ = Need::input;

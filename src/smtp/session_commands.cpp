@@ -50,6 +50,8 @@ std::vector<std::string> help_text(Verb topic) {
     case Verb::expn: return {"EXPN <list>: mailing lists are not disclosed"};
     case Verb::help: return {"HELP [command]: this help"};
     case Verb::turn: return {"TURN: not supported, it is unsafe (RFC 2645)"};
+    case Verb::starttls: return {"STARTTLS: switch to TLS (RFC 3207), then EHLO again"};
+    case Verb::auth: return {"AUTH <mechanism> [initial-response]: authenticate (RFC 4954), over TLS"};
     default: return {};
   }
 }
@@ -81,9 +83,8 @@ void ServerSession::on_command(std::string_view line) {
     case Verb::etrn:
     case Verb::atrn:
       return error_reply(codes::k502NotImplemented, std::string(verb_name(cmd.verb)) + " is not supported");
-    case Verb::starttls:
-    case Verb::auth:
-      return error_reply(codes::k502NotImplemented, std::string(verb_name(cmd.verb)) + " is not available");
+    case Verb::starttls: return starttls(cmd);
+    case Verb::auth: return auth(cmd);
     case Verb::unknown:
       if (cmd.verb_text.empty()) return error_reply(codes::k500Unrecognized, "Empty command");
       return error_reply(codes::k500Unrecognized, "Command unrecognized: " + printable(cmd.verb_text));
@@ -102,8 +103,13 @@ void ServerSession::helo(const CommandLine& cmd, bool extended) {
   if (!extended) {
     return reply(codes::k250Helo, options_.hostname);
   }
-  std::vector<std::string> lines{
-      options_.hostname + " Hello " + printable(helo_name_, 64) + " [" + client_address_ + "]",
+  std::vector<std::string> lines = ehlo_keywords();
+  lines.insert(lines.begin(), options_.hostname + " Hello " + printable(helo_name_, 64) + " [" + client_address_ + "]");
+  reply(Reply(codes::k250Helo, std::move(lines)));
+}
+
+std::vector<std::string> ServerSession::ehlo_keywords() const {
+  std::vector<std::string> keywords{
       "PIPELINING",                                                // RFC 2920
       "SIZE " + std::to_string(options_.limits.max_message_size),  // RFC 1870
       "8BITMIME",                                                  // RFC 6152
@@ -113,12 +119,21 @@ void ServerSession::helo(const CommandLine& cmd, bool extended) {
       "BINARYMIME",                                                // RFC 3030
       "DSN",                                                       // RFC 3461
   };
-  reply(Reply(codes::k250Helo, std::move(lines)));
+  if (options_.starttls && !tls_) keywords.emplace_back("STARTTLS");  // RFC 3207
+  if (auth_offered() && auth_user_.empty()) {                        // RFC 4954
+    std::string line = "AUTH";
+    for (const auto& m : authenticator_->mechanisms()) line += ' ' + m;
+    keywords.push_back(std::move(line));
+  }
+  return keywords;
 }
 
 void ServerSession::mail(const CommandLine& cmd) {
   if (phase_ == Phase::greeting) return error_reply(codes::k503BadSequence, "Send HELO or EHLO first");
   if (has_transaction()) return error_reply(codes::k503BadSequence, "Nested MAIL command");
+  if (options_.submission && auth_user_.empty() && !trusted_network_) {
+    return error_reply(codes::k530AuthRequired, "Authentication required");  // RFC 6409 §4.3
+  }
   std::string_view arg = cmd.argument;
   if (!consume_prefix_icase(arg, "FROM:")) return error_reply(codes::k501Syntax, "Syntax: MAIL FROM:<address>");
   while (!arg.empty() && arg.front() == ' ') arg.remove_prefix(1);
@@ -131,13 +146,19 @@ void ServerSession::mail(const CommandLine& cmd) {
     return error_reply(codes::k501BadSenderSyntax, "Bad sender address: " + std::string(describe(AddressError::bad_domain)));
   }
   MailParams params;
-  const ParamContext ctx{esmtp_, options_.limits.max_message_size};
+  const ParamContext ctx{esmtp_, options_.limits.max_message_size, auth_offered()};
   if (auto refusal = parse_mail_params(arg.substr(parsed.consumed), ctx, params)) {
     if (refusal->status.code == 552) return reply(*refusal);
     return error_reply(refusal->status, refusal->lines.front());
   }
   if (!params.smtputf8 && parsed.path.mailbox && has_non_ascii(parsed.path.str())) {
     return reply(codes::k553NonAsciiAddress, "Non-ASCII sender address needs the SMTPUTF8 parameter (RFC 6531)");
+  }
+  // RFC 4954 §5: an AUTH= from a client we have not authenticated is not
+  // believed.
+  if (!params.auth.empty() && !identity().may_relay()) params.auth = "<>";
+  if (auto refusal = policy_.check_sender(parsed.path, identity())) {
+    return error_reply(refusal->status, refusal->lines.front());
   }
   envelope_ = Envelope{};
   envelope_.reverse_path = parsed.path;
@@ -165,14 +186,14 @@ void ServerSession::rcpt(const CommandLine& cmd) {
   }
   Recipient recipient;
   recipient.forward_path = *parsed.path.mailbox;
-  const ParamContext ctx{esmtp_, options_.limits.max_message_size};
+  const ParamContext ctx{esmtp_, options_.limits.max_message_size, false};
   if (auto refusal = parse_rcpt_params(arg.substr(parsed.consumed), ctx, recipient)) {
     return error_reply(refusal->status, refusal->lines.front());
   }
   if (envelope_.recipients.size() >= options_.limits.max_recipients) {
     return reply(codes::k452TooManyRecipients, "Too many recipients");
   }
-  if (auto refusal = policy_.check_recipient(recipient.forward_path)) {
+  if (auto refusal = policy_.check_recipient(recipient.forward_path, identity())) {
     ++recipients_refused_;
     return error_reply(refusal->status, refusal->lines.front());
   }
@@ -279,7 +300,7 @@ void ServerSession::help(const CommandLine& cmd) {
     return reply(Reply(codes::k214Help,
                        std::vector<std::string>{
                            "Petrel ESMTP server. Commands:",
-                           "  HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP",
+                           "  HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH",
                            "Extensions: PIPELINING SIZE 8BITMIME ENHANCEDSTATUSCODES SMTPUTF8",
                            "  CHUNKING BINARYMIME DSN",
                            "\"HELP <command>\" gives details; see RFC 5321.",

@@ -28,6 +28,13 @@ struct SessionOptions {
   SessionLimits limits;
   BareLineEndingPolicy bare_line_endings = BareLineEndingPolicy::reject;
   ExpnPolicy expn = ExpnPolicy::refuse;
+
+  // Per listener:
+  bool starttls = false;          // a certificate is configured: offer STARTTLS (RFC 3207)
+  bool auth_without_tls = false;  // a trusted listener: offer AUTH in the clear too
+  bool submission = false;        // RFC 6409: AUTH before MAIL
+  // RFC 4954 §4: an AUTH line may be far longer than a command line.
+  std::size_t max_auth_line = 12288;
 };
 
 }  // namespace petrel::smtp

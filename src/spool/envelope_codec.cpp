@@ -1,4 +1,5 @@
-// Record layout, version 1. Integers are little-endian and fixed width;
+// Record layout, version 2 (version 1 lacks the last line of the
+// envelope; it is still read). Integers are little-endian and fixed width;
 // a string is a u32 length followed by its octets.
 //
 //   u8  version (1)
@@ -8,6 +9,7 @@
 //   u32 recipient count; per recipient:
 //       string local_part, string domain, u8 notify, string orcpt
 //   string client_address, string helo_name, string protocol
+//   string auth_user, string tls, string AUTH= value      (version 2)
 //   i64 arrival_unix_seconds; u32 attempts
 //
 // The decoder checks every length against what is left, every enum against
@@ -20,7 +22,7 @@
 namespace petrel::spool {
 namespace {
 
-constexpr std::uint8_t current_version = 1;
+constexpr std::uint8_t current_version = 2;
 
 class Writer {
  public:
@@ -159,6 +161,9 @@ std::string encode_envelope(const SpooledMessage& m) {
   w.str(e.client_address);
   w.str(e.helo_name);
   w.str(e.protocol);
+  w.str(e.auth_user);
+  w.str(e.tls);
+  w.str(e.params.auth);
   w.u64(static_cast<std::uint64_t>(m.arrival_unix_seconds));
   w.u32(m.attempts);
   return w.take();
@@ -167,7 +172,7 @@ std::string encode_envelope(const SpooledMessage& m) {
 bool decode_envelope(std::string_view record, SpooledMessage& m) {
   Reader r(record);
   std::uint8_t version = 0;
-  if (!r.u8(version) || version != current_version) return false;
+  if (!r.u8(version) || version < 1 || version > current_version) return false;
 
   // Decode into a scratch envelope so that m is untouched on failure.
   smtp::Envelope e;
@@ -180,6 +185,7 @@ bool decode_envelope(std::string_view record, SpooledMessage& m) {
   }
   if (!decode_params(r, e.params) || !decode_recipients(r, e.recipients)) return false;
   if (!r.str(e.client_address) || !r.str(e.helo_name) || !r.str(e.protocol)) return false;
+  if (version >= 2 && (!r.str(e.auth_user) || !r.str(e.tls) || !r.str(e.params.auth))) return false;
   std::uint64_t arrival = 0;
   std::uint32_t attempts = 0;
   if (!r.u64(arrival) || !r.u32(attempts)) return false;

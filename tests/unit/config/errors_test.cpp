@@ -120,7 +120,7 @@ TEST(Unknown, TableWithSuggestion) {
 }
 
 TEST(Unknown, TableWithoutSuggestion) {
-  EXPECT_CONFIG_ERROR("[tls]\ncert = \"x\"\n", 1u, "petreld.toml:1: unknown table [tls]");
+  EXPECT_CONFIG_ERROR("[dkim]\nselector = \"x\"\n", 1u, "petreld.toml:1: unknown table [dkim]");
 }
 
 TEST(Unknown, TopLevelKeyIsNotASetting) {
@@ -397,6 +397,23 @@ TEST(Reporting, NameIsUsedAsFile) {
     EXPECT_EQ(e.file(), "/etc/petrel/petreld.toml");
     EXPECT_EQ(std::string(e.what()).rfind("/etc/petrel/petreld.toml:2: ", 0), 0u);
   }
+}
+
+TEST(Security, TrustedNetworkMustBeCidr) {
+  EXPECT_CONFIG_ERROR("[relay]\ntrusted_networks = [\"10.0.0.0/8\", \"10.0.0.0/40\"]\n", 2u,
+                      "petreld.toml:2: [relay] trusted_networks must be a network such as \"192.0.2.0/24\", "
+                      "\"2001:db8::/32\" or an address, got \"10.0.0.0/40\"");
+}
+
+TEST(Security, SenderLoginMatchIsAChoice) {
+  EXPECT_CONFIG_ERROR("[submission]\nsender_login_match = \"user\"\n", 2u,
+                      "petreld.toml:2: [submission] sender_login_match must be one of \"exact\", \"domain\", "
+                      "\"any\", got \"user\"");
+}
+
+TEST(Security, SniEntriesAreCertKeyTables) {
+  EXPECT_CONFIG_ERROR("[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nsni = [{ cert = \"a.pem\" }]\n", 4u,
+                      "petreld.toml:4: [tls] sni must be a table { cert = \"FILE\", key = \"FILE\" }, got a table");
 }
 
 }  // namespace

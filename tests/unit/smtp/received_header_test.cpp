@@ -36,6 +36,17 @@ TEST(ReceivedHeader, single_recipient_is_named_with_for) {
             "\tfor <b@example.test>; Mon, 23 Nov 2026 01:02:03 +0000\r\n");
 }
 
+TEST(ReceivedHeader, tls_is_recorded_as_postfix_does) {
+  Envelope e = envelope_with({"b@example.test"});
+  e.protocol = "ESMTPSA";
+  e.tls = "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)";
+  EXPECT_EQ(received_header(e, "mx.example.test", "Q1", kWhen),
+            "Received: from client.test ([192.0.2.10])\r\n"
+            "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))\r\n"
+            "\tby mx.example.test (Petrel) with ESMTPSA id Q1\r\n"
+            "\tfor <b@example.test>; Mon, 23 Nov 2026 01:02:03 +0000\r\n");
+}
+
 TEST(ReceivedHeader, several_recipients_are_not_listed) {
   const std::string h =
       received_header(envelope_with({"b@example.test", "c@example.test"}), "mx.example.test", "Q1", kWhen);

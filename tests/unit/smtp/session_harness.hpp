@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "smtp/recipient_policy.hpp"
+#include "smtp/envelope_policy.hpp"
 #include "smtp/reply_codes.hpp"
 #include "smtp/server_session.hpp"
 
@@ -20,10 +20,10 @@ namespace petrel::smtp::testing {
 
 // Accepts recipients in the local domains example.test and example.org and
 // the bare <Postmaster>; refuses everything else as relaying (554 5.7.1).
-class LocalDomainsPolicy : public RecipientPolicy {
+class LocalDomainsPolicy : public EnvelopePolicy {
  public:
-  std::optional<Reply> check_recipient(const Address& rcpt) const override {
-    if (is_bare_postmaster(Path{rcpt})) return std::nullopt;
+  std::optional<Reply> check_recipient(const Address& rcpt, const ClientIdentity& client) const override {
+    if (is_bare_postmaster(Path{rcpt}) || client.may_relay()) return std::nullopt;
     const std::string domain = normalize_domain(rcpt.domain);
     if (domain == "example.test" || domain == "example.org") return std::nullopt;
     return Reply(codes::k554RelayDenied, "Relay access denied");
@@ -101,11 +101,18 @@ class Dialogue {
  public:
   static constexpr std::size_t kAllAtOnce = std::numeric_limits<std::size_t>::max();
 
-  explicit Dialogue(SessionOptions options = {}, std::string client_address = "192.0.2.10")
-      : options_(std::move(options)), session_(options_, policy_, std::move(client_address)) {
+  explicit Dialogue(SessionOptions options = {}, std::string client_address = "192.0.2.10",
+                    Authenticator* authenticator = nullptr, bool implicit_tls = false)
+      : options_(std::move(options)), session_(options_, policy_, std::move(client_address), authenticator) {
+    if (implicit_tls) session_.tls_started(test_tls());
     session_.greet();
     greeting = collect();
   }
+
+  static TlsFacts test_tls() { return {"TLSv1.3", "TLS_AES_256_GCM_SHA384", 256}; }
+
+  // The caller's side of STARTTLS: the handshake succeeded.
+  void complete_tls() { session_.tls_started(test_tls()); }
 
   // Feeds `bytes` and returns the replies they caused.
   Replies send(std::string_view bytes, std::size_t piece = kAllAtOnce) { return parse_replies(send_raw(bytes, piece)); }

@@ -125,8 +125,14 @@ TEST(Session, help_on_an_unknown_topic_is_504) {
 TEST(Session, turn_and_other_unsupported_verbs_are_502) {
   Dialogue d;
   d.ehlo();
-  EXPECT_EQ(d.send("TURN\r\nETRN example.test\r\nATRN\r\nSTARTTLS\r\nAUTH PLAIN\r\n").statuses(),
-            "502 5.5.1 | 502 5.5.1 | 502 5.5.1 | 502 5.5.1 | 502 5.5.1");
+  EXPECT_EQ(d.send("TURN\r\nETRN example.test\r\nATRN\r\nSTARTTLS\r\n").statuses(),
+            "502 5.5.1 | 502 5.5.1 | 502 5.5.1 | 502 5.5.1");
+}
+
+TEST(Session, auth_without_an_authenticator_is_not_enabled) {
+  Dialogue d;
+  d.ehlo();
+  EXPECT_EQ(d.send("AUTH PLAIN\r\n").statuses(), "503 5.5.1");
 }
 
 TEST(Session, unknown_command_is_500_and_named) {

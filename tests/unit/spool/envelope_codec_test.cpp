@@ -79,8 +79,37 @@ TEST(EnvelopeCodec, rejects_trailing_bytes_and_unknown_version) {
   SpooledMessage back;
   EXPECT_FALSE(decode_envelope(record + "x", back));
   std::string other_version = record;
-  other_version[0] = 2;
+  other_version[0] = 3;
   EXPECT_FALSE(decode_envelope(other_version, back));
+}
+
+TEST(EnvelopeCodec, reads_version_1_records_without_auth_and_tls) {
+  auto m = sample_message();
+  m->envelope.auth_user.clear();
+  m->envelope.tls.clear();
+  m->envelope.params.auth.clear();
+  std::string record = encode_envelope(*m);
+  // Version 1 lacks the three (here empty) strings before arrival and attempts.
+  const std::size_t tail = 8 + 4;
+  ASSERT_EQ(record.substr(record.size() - tail - 12, 12), std::string(12, '\0'));
+  record.erase(record.size() - tail - 12, 12);
+  record[0] = 1;
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(record, back));
+  EXPECT_EQ(back.envelope.recipients.size(), m->envelope.recipients.size());
+  EXPECT_EQ(back.arrival_unix_seconds, m->arrival_unix_seconds);
+}
+
+TEST(EnvelopeCodec, round_trips_auth_and_tls) {
+  auto m = sample_message();
+  m->envelope.auth_user = "alice@example.org";
+  m->envelope.tls = "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)";
+  m->envelope.params.auth = "alice@example.org";
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(encode_envelope(*m), back));
+  EXPECT_EQ(back.envelope.auth_user, m->envelope.auth_user);
+  EXPECT_EQ(back.envelope.tls, m->envelope.tls);
+  EXPECT_EQ(back.envelope.params.auth, m->envelope.params.auth);
 }
 
 TEST(EnvelopeCodec, rejects_huge_recipient_count_without_allocating) {

@@ -1,0 +1,85 @@
+// Reading and checking configuration values: shared by the sections of
+// config.cpp and security_sections.cpp. Internal to src/config/.
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace petrel::config::detail {
+
+// ---- Syntax checks shared by the TOML loader and validate() ----
+bool parse_unsigned(std::string_view s, std::uint64_t& out);
+std::string lower(std::string_view s);
+bool valid_domain(std::string_view d);
+std::string normalize_domain(std::string_view d);
+bool valid_listen(std::string_view s);
+bool valid_delimiter(std::string_view s);
+bool valid_user(std::string_view u);
+bool non_empty(std::string_view s);
+inline constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
+bool valid_log_level(std::string_view s);
+
+// ---- Reading TOML values ----
+std::size_t line_of(const toml::node& n);
+std::string describe(const toml::node& n);
+
+// One key's value being read, with what is needed to complain about it.
+struct Field {
+  const std::string& file;
+  std::string_view section;
+  std::string_view key;
+  const toml::node& value;
+
+  [[noreturn]] void fail(const toml::node& at, std::string_view expected) const;
+  [[noreturn]] void fail(std::string_view expected) const { fail(value, expected); }
+};
+
+std::string read_string(const Field& f, const toml::node& n, bool (*valid)(std::string_view),
+                        std::string_view expected);
+std::string read_path(const Field& f);
+bool read_bool(const Field& f);
+std::uint64_t read_count(const Field& f, std::uint64_t min,
+                         std::uint64_t max = std::numeric_limits<std::int64_t>::max());
+std::chrono::milliseconds read_duration(const Field& f, const toml::node& n);
+std::uint64_t read_size(const Field& f, std::uint64_t min);
+std::size_t read_choice(const Field& f, std::span<const std::string_view> choices);
+
+// Each element of an array through read_one, which receives the element.
+template <typename T, typename ReadOne>
+std::vector<T> read_array(const Field& f, std::string_view what, bool allow_empty, ReadOne read_one) {
+  auto a = f.value.as_array();
+  if (!a) f.fail("an array of " + std::string(what));
+  if (a->empty() && !allow_empty) f.fail("a non-empty array of " + std::string(what));
+  std::vector<T> out;
+  for (const toml::node& element : *a) out.push_back(read_one(element));
+  return out;
+}
+
+// An array of "ADDR:PORT" strings without duplicates; may be empty.
+std::vector<std::string> read_listen_list(const Field& f);
+
+// ---- The keys of a section ----
+using Apply = void (*)(const Field&, Config&);
+struct Key {
+  std::string_view name;
+  Apply apply;
+};
+
+// security_sections.cpp: [tls], [auth], [relay], [submission], [rate].
+std::span<const Key> tls_keys();
+std::span<const Key> auth_keys();
+std::span<const Key> relay_keys();
+std::span<const Key> submission_keys();
+std::span<const Key> rate_keys();
+void validate_security(const Config& c, const std::string& name);
+
+}  // namespace petrel::config::detail

@@ -1,0 +1,42 @@
+// MAIL FROM and RCPT TO decisions from the configuration:
+// - local domains are accepted from anyone (known users only, if so
+//   configured); any other domain only from a client that may relay (RFC
+//   5321 §3.6.2: no open relay), and an address that routes mail onward
+//   (user%other@local, "user@other"@local) counts as another domain;
+// - an authenticated user sends only as an address the user owns (RFC 6409
+//   §6.1) and at most so many messages an hour.
+#pragma once
+
+#include <string>
+#include <unordered_set>
+
+#include "config/config.hpp"
+#include "delivery/local_routing.hpp"
+#include "server/rate_limiter.hpp"
+#include "smtp/envelope_policy.hpp"
+
+namespace petrel::server {
+
+// The local domains (normalized), Maildir root and delimiter of the
+// configuration: one place for what reception and delivery both need.
+delivery::LocalRouting local_routing(const config::Config& config);
+
+class MailPolicy final : public smtp::EnvelopePolicy {
+ public:
+  explicit MailPolicy(const config::Config& config);
+  std::optional<smtp::Reply> check_sender(const smtp::Path& reverse_path, const smtp::ClientIdentity& client) override;
+  std::optional<smtp::Reply> check_recipient(const smtp::Address& rcpt,
+                                             const smtp::ClientIdentity& client) const override;
+  const delivery::LocalRouting& routing() const { return routing_; }
+
+ private:
+  bool owns(std::string_view user, const smtp::Path& reverse_path) const;
+
+  delivery::LocalRouting routing_;
+  bool reject_unknown_;
+  std::unordered_set<std::string> users_;  // "name" or "name@domain", lower case
+  config::SenderLoginMatch sender_login_match_;
+  RateLimiter messages_per_user_;
+};
+
+}  // namespace petrel::server

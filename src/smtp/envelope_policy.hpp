@@ -1,0 +1,35 @@
+// The decisions on MAIL FROM and RCPT TO, kept out of the protocol core so
+// the core stays free of configuration, lookups and counters.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "smtp/address.hpp"
+#include "smtp/reply.hpp"
+
+namespace petrel::smtp {
+
+// Who the client is, as far as policy cares.
+struct ClientIdentity {
+  std::string_view address;     // IP literal
+  bool trusted_network = false;  // in the configured trusted networks
+  std::string_view auth_user;   // "" until AUTH succeeds
+
+  // RFC 5321 §3.6.2 / RFC 6409: only known clients may have mail relayed.
+  bool may_relay() const { return trusted_network || !auth_user.empty(); }
+};
+
+class EnvelopePolicy {
+ public:
+  virtual ~EnvelopePolicy() = default;
+  // nullopt accepts the sender; a reply refuses MAIL with it. Not const:
+  // a policy may count what it admits (rate limits).
+  virtual std::optional<Reply> check_sender(const Path& /*reverse_path*/, const ClientIdentity& /*client*/) {
+    return std::nullopt;
+  }
+  // nullopt accepts the recipient; a reply rejects it with that reply.
+  virtual std::optional<Reply> check_recipient(const Address& rcpt, const ClientIdentity& client) const = 0;
+};
+
+}  // namespace petrel::smtp
