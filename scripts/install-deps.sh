@@ -9,7 +9,7 @@ build_pkgs=(
   libboost-dev libboost-system-dev libssl-dev
   librocksdb-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
-  libgsasl-dev libargon2-dev libcrypt-dev
+  libgsasl-dev libargon2-dev libcrypt-dev libidn2-dev
 )
 test_pkgs=(
   python3 python3-pytest swaks postfix netcat-openbsd procps

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "util/idn.hpp"
+
 namespace petrel::delivery {
 namespace {
 
@@ -73,7 +75,7 @@ std::string without_trailing_slashes(std::string path) {
 }  // namespace
 
 bool is_local_domain(const LocalRouting& r, std::string_view domain) {
-  const std::string d = smtp::normalize_domain(domain);
+  const std::string d = util::ascii_domain(domain);
   if (!is_safe_domain(d)) return false;
   return std::find(r.local_domains.begin(), r.local_domains.end(), d) != r.local_domains.end();
 }
@@ -96,7 +98,7 @@ std::optional<std::string> mailbox_directory(const LocalRouting& r, const smtp::
     domain = r.local_domains.front();
   } else {
     if (!is_local_domain(r, rcpt.domain)) return std::nullopt;
-    domain = smtp::normalize_domain(rcpt.domain);
+    domain = util::ascii_domain(rcpt.domain);
   }
   // Checked again for the configured first domain of the postmaster case.
   if (!is_safe_domain(domain)) return std::nullopt;

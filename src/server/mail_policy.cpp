@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "smtp/reply_codes.hpp"
+#include "util/idn.hpp"
 
 namespace petrel::server {
 namespace {
@@ -31,7 +32,7 @@ smtp::Reply relay_denied(const smtp::Address& rcpt) {
 
 delivery::LocalRouting local_routing(const config::Config& config) {
   delivery::LocalRouting routing;
-  for (const auto& d : config.local_domains) routing.local_domains.push_back(smtp::normalize_domain(d));
+  for (const auto& d : config.local_domains) routing.local_domains.push_back(util::ascii_domain(d));
   routing.maildir_root = config.maildir;
   routing.recipient_delimiter = config.recipient_delimiter;
   return routing;
@@ -81,7 +82,7 @@ std::optional<smtp::Reply> MailPolicy::check_recipient(const smtp::Address& rcpt
     if (postmaster) return std::nullopt;
     return smtp::Reply(codes::k501BadRecipientSyntax, "Bad recipient address: a domain is required");
   }
-  const std::string domain = smtp::normalize_domain(rcpt.domain);
+  const std::string domain = util::ascii_domain(rcpt.domain);
   const bool local = delivery::is_local_domain(routing_, domain);
   if (!client.may_relay() && (!local || routes_onward(rcpt.local_part))) return relay_denied(rcpt);
   if (!local) return std::nullopt;
