@@ -5,14 +5,18 @@ cd "$(dirname "$0")/.."
 PETRELD="${1:-build/petreld}"
 mkdir -p var/spool var/mail
 cat <<'MSG'
-petreld: listening on 127.0.0.1:2525, local domain "localhost";
-spool in ./var/spool, mail delivered to ./var/mail/localhost/<user>/new/.
+petreld: listening on 127.0.0.1:2525 (STARTTLS with a self-signed certificate
+in ./var/tls/), local domain "localhost"; spool in ./var/spool, mail
+delivered to ./var/mail/localhost/<user>/new/.
 
 Send it a message from another terminal, for example:
   swaks --server 127.0.0.1:2525 --from you@example.org --to alice@localhost
+  swaks --server 127.0.0.1:2525 --tls --from you@example.org --to alice@localhost
   /usr/bin/python3 -c 'import smtplib; smtplib.SMTP("127.0.0.1", 2525).sendmail("you@example.org", ["alice@localhost"], "Subject: hi\r\n\r\nhello\r\n")'
 then: ls var/mail/localhost/alice/new/
 
 Ctrl-C stops it.
 MSG
-exec "$PETRELD"   # the embedded defaults: see docs/config.md
+# The embedded defaults (docs/config.md), plus a throwaway certificate so
+# STARTTLS can be tried; a real server names its own with --tls-cert/--tls-key.
+exec "$PETRELD" --tls-cert var/tls/cert.pem --tls-key var/tls/key.pem --self-signed-cert

@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "auth/password_hash.hpp"
@@ -18,6 +19,7 @@
 #include "server/mail_policy.hpp"
 #include "server/server.hpp"
 #include "spool/spool.hpp"
+#include "tls/self_signed.hpp"
 #include "util/privileges.hpp"
 
 namespace {
@@ -41,6 +43,7 @@ struct Overrides {
   std::vector<std::string> listen_submission, listen_smtps, trusted_networks;
   std::optional<std::string> auth_failure_delay, auth_lockout_window;
   std::optional<std::size_t> auth_lockout_failures, rate_connections, rate_messages;
+  bool self_signed = false;
 };
 
 void add_security_flags(CLI::App& app, Overrides& o) {
@@ -65,6 +68,9 @@ void add_security_flags(CLI::App& app, Overrides& o) {
       ->type_name("N");
   app.add_option("--rate-messages-per-hour", o.rate_messages, "Messages per authenticated user per hour (0: off)")
       ->type_name("N");
+  app.add_flag("--self-signed-cert", o.self_signed,
+               "Trials only: when the --tls-cert/--tls-key files do not exist, create a self-signed pair for "
+               "--hostname there first");
   app.add_option("--user", o.user, "Started as root: run as this user once the ports are bound")->type_name("NAME");
   app.add_option("--hash-password", o.hash_password,
                  "Read a password on stdin, print its passwd-file hash and exit. SCHEME: CRYPT (yescrypt), "
@@ -98,6 +104,21 @@ void apply_security(const Overrides& o, Config& c) {
   if (o.rate_connections) c.rate.connections_per_minute = *o.rate_connections;
   if (o.rate_messages) c.rate.messages_per_hour = *o.rate_messages;
   if (o.user) c.user = *o.user;
+}
+
+// A certificate to try STARTTLS with (make run); clients cannot verify it.
+void make_self_signed_if_missing(const Config& config) {
+  const auto& files = config.tls.certificate;
+  if (files.cert.empty() || files.key.empty()) {
+    throw std::runtime_error("--self-signed-cert needs --tls-cert and --tls-key to name the files");
+  }
+  if (std::filesystem::exists(files.cert) && std::filesystem::exists(files.key)) return;
+  for (const auto& path : {files.cert, files.key}) {
+    const auto dir = std::filesystem::path(path).parent_path();
+    if (!dir.empty()) std::filesystem::create_directories(dir);
+  }
+  petrel::tls::write_self_signed(files.cert, files.key, config.hostname, {"localhost"});
+  spdlog::warn("created a self-signed certificate for {} in {} (for trials only)", config.hostname, files.cert);
 }
 
 // petreld --hash-password [SCHEME]: for the passwd-file. The password comes
@@ -196,11 +217,12 @@ std::optional<petrel::util::RunAs> prepare_user(const Config& config) {
   return user;
 }
 
-int serve(const Config& config) {
+int serve(const Config& config, bool self_signed) {
   std::unique_ptr<petrel::spool::Spool> spool;
   std::unique_ptr<petrel::delivery::QueueManager> queue;
   std::unique_ptr<petrel::server::Server> server;
   try {
+    if (self_signed) make_self_signed_if_missing(config);
     const auto run_as = prepare_user(config);
     spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir, .min_free_bytes = config.spool_min_free});
     petrel::delivery::QueueOptions queue_options;
@@ -210,6 +232,8 @@ int serve(const Config& config) {
     queue = std::make_unique<petrel::delivery::QueueManager>(*spool, queue_options);
     server = std::make_unique<petrel::server::Server>(config, *spool, *queue);
     if (run_as) {
+      // Files the spool created while opening, as root, become the user's too.
+      petrel::util::give_tree_to(config.spool_dir, *run_as);
       petrel::util::drop_privileges(*run_as);
       spdlog::info("running as user {} (uid {})", run_as->name, run_as->uid);
     }
@@ -269,5 +293,5 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(config.log_level));
-  return serve(config);
+  return serve(config, overrides.self_signed);
 }

@@ -253,6 +253,9 @@ listen = ["0.0.0.0:25", "[::]:25"]
 max_sessions = 1000
 max_sessions_per_ip = 50
 threads = 0
+listen_submission = ["0.0.0.0:587", "[::]:587"]
+listen_smtps = ["0.0.0.0:465"]
+user = "petrel"
 
 [limits]
 max_message_size = "50MiB"
@@ -284,10 +287,41 @@ retry_intervals = ["30s", "5m", "10m", "20m", "40m", "1h"]
 
 [log]
 level = "info"
+
+[tls]
+cert = "/etc/petrel/mx.example.com.pem"
+key = "/etc/petrel/mx.example.com.key"
+sni = [{ cert = "/etc/petrel/mail.example.org.pem", key = "/etc/petrel/mail.example.org.key" }]
+handshake_timeout = "30s"
+
+[auth]
+passwd_file = "/etc/petrel/passwd"
+mechanisms = ["PLAIN", "LOGIN", "SCRAM-SHA-256"]
+failure_delay = "1s"
+max_failure_delay = "8s"
+lockout_failures = 10
+lockout_window = "10m"
+lockout_duration = "10m"
+
+[relay]
+trusted_networks = ["192.0.2.0/24", "2001:db8::/48"]
+
+[submission]
+sender_login_match = "exact"
+add_missing_headers = true
+
+[rate]
+connections_per_minute = 60
+messages_per_hour = 200
 )");
   EXPECT_NO_THROW(validate(c, "petreld.toml"));
   EXPECT_EQ(c.listen.size(), 2u);
   EXPECT_EQ(c.retry_intervals, default_config().retry_intervals);
+  EXPECT_EQ(c.listen_submission.size(), 2u);
+  EXPECT_EQ(c.tls.sni.size(), 1u);
+  EXPECT_EQ(c.auth.lockout_failures, 10u);
+  EXPECT_EQ(c.trusted_networks.size(), 2u);
+  EXPECT_EQ(c.rate.messages_per_hour, 200u);
 }
 
 TEST(Files, LoadsFromDisk) {
