@@ -115,9 +115,9 @@ class Driver {
       // feed() takes everything unless it stops to ask for something.
       FUZZ_CHECK(used == given || session_.need() != Need::input);
       pending_.erase(0, used);
-      if (session_.need() == Need::store_message) store();
+      serve_need();
     }
-    if (session_.need() == Need::store_message) store();
+    serve_need();
     // Replies are flushed after each read (RFC 2920): only whole replies.
     take_output();
     // STARTTLS drops the rest of the read it came in (CVE-2011-0411), so
@@ -138,6 +138,14 @@ class Driver {
   }
 
  private:
+  void serve_need() {
+    if (session_.need() == Need::store_message) store();
+    if (session_.need() == Need::authenticate) {
+      session_.authenticate();
+      FUZZ_CHECK(session_.need() == Need::input || session_.need() == Need::close);
+    }
+  }
+
   void store() {
     smtp::ReceivedMessage m = session_.take_message();
     check_message(m);

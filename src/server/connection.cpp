@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -129,6 +130,10 @@ class Connection {
         co_await store_message();
         continue;
       }
+      if (session_.need() == Need::authenticate) {
+        co_await authenticate();
+        continue;
+      }
       if (const auto delay = session_.take_reply_delay(); delay.count() > 0) co_await stream_->pause(delay);
       if (session_.need() == Need::start_tls) {
         const bool flushed = co_await flush();
@@ -183,6 +188,22 @@ class Connection {
     if (!command_deadline_) command_deadline_ = now + context_.config.session.limits.command_timeout;
     return std::max(std::chrono::milliseconds(0),
                     std::chrono::duration_cast<std::chrono::milliseconds>(*command_deadline_ - now));
+  }
+
+  // The session is not touched by anything else while the pool runs the
+  // step: this coroutine waits for it.
+  asio::awaitable<void> authenticate() {
+    if (context_.auth_pool == nullptr) {
+      session_.authenticate();
+      co_return;
+    }
+    co_await asio::co_spawn(
+        *context_.auth_pool,
+        [this]() -> asio::awaitable<void> {
+          session_.authenticate();
+          co_return;
+        },
+        asio::use_awaitable);
   }
 
   // A failed handshake ends this session only: a log line, no reply (there

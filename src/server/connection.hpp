@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ struct SessionContext {
   std::vector<util::Cidr> trusted_networks;
   tls::ServerTls* tls = nullptr;                 // null: no certificate
   smtp::Authenticator* authenticator = nullptr;  // null: no AUTH
+  // Password checks run here, not on the I/O threads: each costs
+  // milliseconds of CPU by design and would stall every session of a thread.
+  boost::asio::thread_pool* auth_pool = nullptr;
 
   bool trusted(std::string_view ip) const;
 };

@@ -114,8 +114,9 @@ struct Server::Impl {
         connection_rate(config.rate.connections_per_minute, std::chrono::minutes(1)),
         tls(make_tls(config)),
         authenticator(make_authenticator(config)),
+        auth_pool(std::max(1u, std::thread::hardware_concurrency() / 2)),
         context{config, policy, spool, queue, limiter, connection_rate, trusted_networks(config), tls.get(),
-                authenticator.get()} {
+                authenticator.get(), &auth_pool} {
     // One core is left to the spool writer and the delivery thread, which
     // do the syncing; measured faster than a thread per core on 2 cores.
     unsigned threads = config.threads ? config.threads : std::max(2u, std::thread::hardware_concurrency()) - 1;
@@ -190,6 +191,7 @@ struct Server::Impl {
   RateLimiter connection_rate;
   std::unique_ptr<tls::ServerTls> tls;
   std::unique_ptr<auth::GsaslAuthenticator> authenticator;
+  asio::thread_pool auth_pool;
   SessionContext context;
   std::vector<std::unique_ptr<Listener>> listeners;  // one per acceptor, same order
   std::vector<std::unique_ptr<asio::io_context>> contexts;
@@ -204,6 +206,9 @@ Server::Server(const config::Config& config, spool::Spool& spool, delivery::Queu
 
 Server::~Server() {
   stop();
+  // A password check still running holds a session that the io_contexts'
+  // destruction would free under it.
+  impl_->auth_pool.join();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();
   }
@@ -243,6 +248,7 @@ void Server::run() {
 
 void Server::stop() {
   for (auto& ctx : impl_->contexts) ctx->stop();
+  impl_->auth_pool.stop();
 }
 
 }  // namespace petrel::server

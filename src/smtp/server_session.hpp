@@ -54,6 +54,7 @@ class ServerSession {
     store_message,  // take_message(), store it, then message_stored()/message_failed()
     close,          // send output() and close the connection
     start_tls,      // send output(), do the TLS handshake, then tls_started()
+    authenticate,   // call authenticate(), which may take a while (password hashing)
   };
 
   // `authenticator` may be null: no AUTH. The policy and authenticator
@@ -68,6 +69,11 @@ class ServerSession {
   void refuse(const Reply& reply);     // queues reply (e.g. 421 too many connections) and closes
   // The client's address is in a trusted network (may relay). Before greet().
   void set_trusted_network(bool trusted) { trusted_network_ = trusted; }
+
+  // Runs the pending SASL step (Need::authenticate). It checks a password,
+  // which costs milliseconds of CPU by design, so the caller may run it on
+  // another thread; nothing else may touch the session meanwhile.
+  void authenticate();
 
   // The TLS handshake finished: after STARTTLS the session starts afresh and
   // waits for EHLO (RFC 3207 §4.2); on an implicit-TLS listener call it
@@ -129,7 +135,7 @@ class ServerSession {
   void starttls(const CommandLine& cmd);
   void auth(const CommandLine& cmd);
   void auth_response(std::string_view line);  // a line in the middle of an AUTH exchange
-  void auth_step(std::optional<std::string_view> response);
+  void auth_step(std::optional<std::string_view> response);  // queues the step: Need::authenticate
   bool auth_offered() const;
   ClientIdentity identity() const { return {client_address_, trusted_network_, auth_user_}; }
   std::vector<std::string> ehlo_keywords() const;
@@ -158,6 +164,7 @@ class ServerSession {
   std::optional<TlsFacts> tls_;
   std::string auth_user_;
   std::unique_ptr<SaslExchange> sasl_;  // during an AUTH exchange
+  std::optional<std::string> sasl_response_;  // for the pending step; nullopt: no response yet
   std::chrono::milliseconds reply_delay_{0};
 
   Phase phase_ = Phase::greeting;

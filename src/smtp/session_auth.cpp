@@ -57,7 +57,16 @@ void ServerSession::auth_response(std::string_view line) {
 }
 
 void ServerSession::auth_step(std::optional<std::string_view> response) {
-  SaslStep step = sasl_->step(response);
+  sasl_response_.reset();
+  if (response) sasl_response_ = std::string(*response);
+  need_ = Need::authenticate;
+}
+
+void ServerSession::authenticate() {
+  if (need_ != Need::authenticate || !sasl_) return;
+  need_ = Need::input;
+  SaslStep step = sasl_->step(sasl_response_ ? std::optional<std::string_view>(*sasl_response_) : std::nullopt);
+  sasl_response_.reset();
   if (step.outcome == SaslStep::Outcome::challenge) {
     phase_ = Phase::auth;
     // RFC 4954 §4: "334" SP base64; the text is the challenge, nothing else.

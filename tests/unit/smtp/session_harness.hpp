@@ -142,15 +142,24 @@ class Dialogue {
   Replies greeting;
   std::vector<ReceivedMessage> stored;  // what the fake spool accepted
   int store_requests = 0;
+  int authentications = 0;  // SASL steps the session handed to the caller
 
  private:
   void drain() {
     while (!pending_.empty() && session_.need() == ServerSession::Need::input) {
       const std::size_t used = session_.feed(pending_);
       pending_.erase(0, used);
-      if (session_.need() == ServerSession::Need::store_message) store();
+      serve_need();
     }
+    serve_need();
+  }
+
+  void serve_need() {
     if (session_.need() == ServerSession::Need::store_message) store();
+    if (session_.need() == ServerSession::Need::authenticate) {
+      ++authentications;
+      session_.authenticate();
+    }
   }
 
   void store() {
