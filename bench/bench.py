@@ -11,11 +11,20 @@ loopback-only network namespace).  For every server and scenario:
   5. peak memory of the server's process tree, sampled during 3 and 4,
   6. stop the server (SIGTERM / `postfix stop`), then leftovers by pid.
 
+The T scenarios use STARTTLS, which smtp-source cannot: bench/tls_load.cpp
+(built here on demand with g++) is their client, and only Petrel and Postfix
+run them, both with the same certificate (made once per run with the openssl
+command) and equivalent TLS settings.  T1 counts full TLS handshakes per
+second (connect, EHLO, STARTTLS, handshake, EHLO, QUIT); T2 sends 4 KiB
+messages over STARTTLS sessions, 10 per connection, and is measured like A.
+
 Prints a markdown table (also written to bench/results/) with Petrel's ratio
 to each peer.  See docs/performance.md.
 """
 import argparse
 import datetime
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -34,12 +43,21 @@ DOMAIN = "bench.test"
 RCPT = f"x@{DOMAIN}"
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 SMTP_SINK = "/usr/sbin/smtp-sink"
+TLS_LOAD_SRC = os.path.join(HERE, "tls_load.cpp")
 
 # name: (sessions, message size, N, N with --quick)
 SCENARIOS = {
     "A-p20-4k": (20, 4096, 20000, 2000),
     "B-s1-4k": (1, 4096, 2000, 200),
     "C-p20-100k": (20, 102400, 2000, 200),
+    "T1-tls-handshake": (20, 0, 2000, 200),
+    "T2-tls-p20-4k": (20, 4096, 10000, 1000),
+}
+# The STARTTLS scenarios, driven by tls_load: its mode, and messages per
+# connection.  smtp-sink has no TLS, so they skip it.
+TLS_SCENARIOS = {
+    "T1-tls-handshake": ("handshake", 0),
+    "T2-tls-p20-4k": ("messages", 10),
 }
 SERVERS = ["petrel", "postfix", "sink"]
 PEERS = ["postfix", "sink"]
@@ -85,6 +103,24 @@ def status_kib(pid, field):
     except OSError:
         pass
     return 0
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(root):
+    """CPU seconds (user + system) used so far by root's process tree: each
+    live process's own time plus what its reaped children used (cutime,
+    cstime), so that Postfix's smtpd processes that came and went count too."""
+    ticks = 0
+    for p in process_tree(root):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += sum(int(x) for x in fields[11:15])
+        except (OSError, ValueError, IndexError):
+            pass
+    return ticks / CLK_TCK
 
 
 class MemorySampler(threading.Thread):
@@ -160,9 +196,10 @@ class Server:
     counts_delivery = True
     stop_argv = None
 
-    def __init__(self, scratch, args):
+    def __init__(self, scratch, args, tls=False):
         self.dir = scratch
         self.args = args
+        self.tls = tls        # STARTTLS on, with args.tls_cert / args.tls_key
         self.port = free_port()
         self.maildir = os.path.join(scratch, "maildir")
         self.proc = None
@@ -224,6 +261,11 @@ class Petrel(Server):
                      "--max-message-size", str(50 * 1024 * 1024), "--log-level", "warn"] + \
                     self.args.petreld_args.split()
         self.note = "Maildir delivery by its own queue manager; see docs/performance.md"
+        if self.tls:
+            self.argv += ["--tls-cert", self.args.tls_cert, "--tls-key", self.args.tls_key]
+            self.note += ("; T scenarios: `--tls-cert/--tls-key` with its built-in TLS policy "
+                          "(TLS ≥ 1.2, server cipher order, ECDHE+AEAD only, groups X25519:P-256:P-384, "
+                          "session cache and tickets on)")
 
 
 class Postfix(Server):
@@ -269,6 +311,23 @@ virtual_mailbox_maps = static:{DOMAIN}/x/
 virtual_uid_maps = static:65534
 virtual_gid_maps = static:65534
 """)
+            if self.tls:
+                # Opportunistic STARTTLS as on port 25, with the same floor as
+                # Petrel (TLS 1.2), server cipher order, and Postfix's defaults
+                # otherwise (ciphers "medium", i.e. OpenSSL's TLS 1.3 suites;
+                # X25519 first).  No session cache database: tls_load never
+                # resumes, and tickets (keys from tlsmgr) stay on.
+                f.write(f"""\
+smtpd_tls_security_level = may
+smtpd_tls_cert_file = {self.args.tls_cert}
+smtpd_tls_key_file = {self.args.tls_key}
+smtpd_tls_protocols = >=TLSv1.2
+smtpd_tls_mandatory_protocols = >=TLSv1.2
+tls_preempt_cipherlist = yes
+smtpd_tls_loglevel = 0
+smtpd_tls_received_header = yes
+smtpd_tls_session_cache_database =
+""")
         # Debian's master.cf with the smtpd on our port and no chroot (the
         # jail would need /etc files copied into the scratch queue)
         out = []
@@ -292,6 +351,11 @@ virtual_gid_maps = static:65534
         self.note = ("final destination for bench.test via virtual(8) into one Maildir, "
                      "default durability (cleanup fsyncs the queue file before 250, "
                      "virtual fsyncs the Maildir file), default process limits")
+        if self.tls:
+            self.note += ("; T scenarios: smtpd_tls_security_level = may, same cert/key, "
+                          "smtpd_tls_(mandatory_)protocols = >=TLSv1.2, tls_preempt_cipherlist = yes, "
+                          "smtpd_tls_loglevel = 0, smtpd_tls_received_header = yes, "
+                          "no session cache database (tickets on), tlsmgr as in Debian's master.cf")
 
 
 class Sink(Server):
@@ -334,6 +398,65 @@ def smtp_source(port, sessions, size, count, timeout):
     return accepted, elapsed, problem
 
 
+def build_tls_load(args):
+    """The STARTTLS load generator: args.tls_load if given, else
+    bench/tls_load.cpp compiled with g++ into a cache under /tmp, keyed by a
+    hash of the source (about 15 s the first time)."""
+    if args.tls_load:
+        return args.tls_load
+    with open(TLS_LOAD_SRC, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+    cache = os.path.join(tempfile.gettempdir(), "petrel-bench-tools")
+    exe = os.path.join(cache, f"tls_load-{digest}")
+    if not os.access(exe, os.X_OK):
+        os.makedirs(cache, exist_ok=True)
+        log(f"building {exe} ...")
+        tmp = exe + f".{os.getpid()}"
+        subprocess.run(["g++", "-O2", "-std=c++20", TLS_LOAD_SRC, "-o", tmp, "-lssl", "-lcrypto",
+                        "-lboost_system", "-pthread"], check=True)
+        os.replace(tmp, exe)
+    return exe
+
+
+def make_certificate(scratch, key_type):
+    """One self-signed certificate for the whole run, given to every server."""
+    d = os.path.join(scratch, "tls")
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o755)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"] if key_type == "ec" else \
+        ["-newkey", "rsa:2048"]
+    subprocess.run(["openssl", "req", "-x509", *newkey, "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=bench.local", "-addext", "subjectAltName=DNS:bench.local"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.chmod(key, 0o600)       # read as root by petreld and by Postfix's smtpd before it drops privileges
+    os.chmod(cert, 0o644)
+    return cert, key
+
+
+def tls_load(args, port, mode, sessions, size, count, per_session, timeout):
+    """Runs tls_load; returns (its JSON result or {}, wall time, problem)."""
+    argv = [args.tls_load_exe, mode, "-c", str(sessions), "-n", str(count), "-l", str(size or 4096),
+            "-m", str(per_session or 1), "-t", "30", "--max-seconds", str(timeout),
+            "--helo", "client.test", "--from", "a@client.test", "--to", RCPT, f"{HOST}:{port}"]
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=timeout + 60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate(timeout=10)
+    elapsed = time.monotonic() - t0
+    try:
+        r = json.loads(out.decode(errors="replace").strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        r = {}
+    problem = None
+    if p.returncode != 0 or not r.get("ok"):
+        problem = f"tls_load exit {p.returncode}: {(r.get('error') or err.decode(errors='replace').strip())[:200]}"
+    return r, elapsed, problem
+
+
 def mount_fresh_fs(d, size_gib):
     """A new ext4 (with its journal, as on a real server) on a loop device at d.
     Every server and run starts from the same empty file system, and what one
@@ -362,14 +485,17 @@ def unmount_fs(d, fs):
 def measure(kind, scenario, args, scratch):
     sessions, size, n, n_quick = SCENARIOS[scenario]
     n = n_quick if args.quick else n
+    tls_mode, per_session = TLS_SCENARIOS.get(scenario, (None, 0))
     d = tempfile.mkdtemp(prefix=f"{kind}-{scenario}.", dir=scratch)
     os.chmod(d, 0o755)
     img = mount_fresh_fs(d, args.fs_gib) if args.loop_fs else None
     res = {"server": kind, "scenario": scenario, "n": n, "sessions": sessions, "size": size}
     try:
-        srv = KINDS[kind](d, args)
+        srv = KINDS[kind](d, args, tls=tls_mode is not None)
     except Exception as e:  # noqa: BLE001
         res["problem"] = f"could not prepare: {e}"
+        if img:
+            unmount_fs(d, img)
         return res
     res["note"] = srv.note
     try:
@@ -377,9 +503,19 @@ def measure(kind, scenario, args, scratch):
     except Exception as e:  # noqa: BLE001
         srv.stop()
         res["problem"] = f"did not start: {e}; log: {srv.log_tail(300)!r}"
+        if img:
+            unmount_fs(d, img)
         return res
+    if tls_mode == "handshake":
+        srv.counts_delivery = False     # no messages: nothing to deliver
     try:
-        smtp_source(srv.port, min(sessions, 5), 1024, args.warmup, 30)        # warm-up
+        if tls_mode:    # warm-up over STARTTLS too (also starts Postfix's tlsmgr)
+            _, _, problem = tls_load(args, srv.port, "messages", min(sessions, 5), 1024, args.warmup, 10, 30)
+            if problem:
+                res["problem"] = f"warm-up failed: {problem}; log: {srv.log_tail(300)!r}"
+                return res      # (the finally below stops the server)
+        else:
+            smtp_source(srv.port, min(sessions, 5), 1024, args.warmup, 30)        # warm-up
         base = srv.delivered() if srv.counts_delivery else 0
         if srv.counts_delivery:     # the warm-up messages are out of the way first
             deadline = time.monotonic() + 30
@@ -388,8 +524,21 @@ def measure(kind, scenario, args, scratch):
             base = srv.delivered()
         mem = MemorySampler(srv.proc.pid)
         mem.start()
+        cpu0 = tree_cpu_s(srv.proc.pid)
         t0 = time.monotonic()
-        accepted, t_acc, problem = smtp_source(srv.port, sessions, size, n, args.max_seconds)
+        if tls_mode:
+            out, wall, problem = tls_load(args, srv.port, tls_mode, sessions, size, n, per_session,
+                                          args.max_seconds)
+            accepted = out.get("completed", 0)
+            t_acc = out.get("elapsed_s") or wall
+            if out.get("negotiated"):
+                res["tls"] = ", ".join(out["negotiated"])
+            res["handshake_p50_ms"] = out.get("handshake_ms_p50")
+            res["tickets"] = out.get("tickets_per_session")
+            if tls_mode == "messages":
+                res["handshake_rate"] = out.get("handshake_rate")
+        else:
+            accepted, t_acc, problem = smtp_source(srv.port, sessions, size, n, args.max_seconds)
         res.update(accepted=accepted, accept_s=t_acc, accept_rate=accepted / t_acc, problem=problem)
         if sessions == 1 and accepted:
             res["latency_ms"] = 1000.0 * t_acc / accepted
@@ -409,6 +558,8 @@ def measure(kind, scenario, args, scratch):
                 res["problem"] = ((problem + "; ") if problem else "") + \
                     f"only {last}/{accepted} in the Maildir {args.max_drain:.0f} s after the load"
         res["peak_mib"] = mem.finish()
+        if accepted:
+            res["cpu_ms"] = 1000.0 * (tree_cpu_s(srv.proc.pid) - cpu0) / accepted
         if srv.proc.poll() is not None:
             res["problem"] = f"server died (status {srv.proc.returncode})"
     finally:
@@ -443,11 +594,13 @@ def combine(runs):
     """One row from repeated runs of a server on a scenario: medians of the
     rates and times, the largest peak memory, every problem."""
     r = dict(runs[0])
-    for key in ("accept_rate", "e2e_rate", "e2e_s", "latency_ms"):
+    for key in ("accept_rate", "e2e_rate", "e2e_s", "latency_ms", "cpu_ms"):
         r[key] = median(x.get(key) for x in runs)
     r["peak_mib"] = max((x.get("peak_mib") or 0 for x in runs), default=None) or None
     r["accepted"] = min(x.get("accepted", 0) for x in runs)
     r["runs"] = len(runs)
+    for key in ("handshake_p50_ms", "handshake_rate"):
+        r[key] = median(x.get(key) for x in runs)
     r["all_accept"] = [x.get("accept_rate") for x in runs]
     problems = [x["problem"] for x in runs if x.get("problem")]
     r["problem"] = "; ".join(problems) if problems else None
@@ -469,30 +622,53 @@ def report(results, args, started, elapsed):
     L.append("Load: `smtp-source -s S -m N -l SIZE` (one message per connection), "
              "sender a@client.test, recipient x@bench.test. accept/s = N / smtp-source wall time; "
              "e2e/s = N / time until the N-th message is in the Maildir; peak MiB = largest "
-             "Σ VmHWM over the server's process tree (sampled every 0.2 s). "
+             "Σ VmHWM over the server's process tree (sampled every 0.2 s); CPU ms = the server "
+             "process tree's user + system CPU time from the start of the load until the last "
+             "message is in the Maildir (or the load ends), ÷ N. "
              f"Each figure is the median of {args.repeat} run(s); servers take turns within a round. "
+             + ("T scenarios (STARTTLS, Petrel and Postfix only, same certificate): load from "
+                "bench/tls_load.cpp instead of smtp-source; T1's accept/s is full TLS handshakes/s "
+                "(connect, EHLO, STARTTLS, handshake, EHLO, QUIT; no resumption), T2's is messages/s "
+                "with 10 messages per STARTTLS connection; notes give what was negotiated, the "
+                "median STARTTLS-to-handshake-done time and, for T2, handshakes/s. "
+                if any(sc in TLS_SCENARIOS for sc in args.scenarios) else "")
              + ("Every run has a fresh ext4 file system (journal on, loop device on /tmp) to itself."
                 if args.loop_fs else "Runs share /tmp's file system."))
     L.append("")
-    L.append("| scenario | server | N | accept/s | e2e/s | e2e s | latency ms | peak MiB | accept/s of each run | notes |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|")
+    L.append("| scenario | server | N | accept/s | e2e/s | e2e s | latency ms | peak MiB | CPU ms | "
+             "accept/s of each run | notes |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         each = ", ".join(fmt(x) for x in r.get("all_accept", []))
+        notes = []
+        if r.get("tls"):
+            notes.append(r["tls"])
+        if r.get("handshake_p50_ms") is not None:
+            notes.append(f"handshake p50 {r['handshake_p50_ms']:.1f} ms")
+        if r.get("handshake_rate"):
+            notes.append(f"{r['handshake_rate']:,.0f} handshakes/s")
+        if r.get("tickets") is not None:
+            notes.append(f"{r['tickets']:.0f} session ticket(s) per handshake")
+        if r.get("problem"):
+            notes.append(r["problem"])
         L.append(f"| {r['scenario']} | {r['server']} | {r.get('accepted', 0)}/{r['n']} | "
                  f"{fmt(r.get('accept_rate'))} | {fmt(r.get('e2e_rate'))} | {fmt(r.get('e2e_s'), 2)} | "
-                 f"{fmt(r.get('latency_ms'), 2)} | {fmt(r.get('peak_mib'), 1)} | {each} | {r.get('problem') or ''} |")
+                 f"{fmt(r.get('latency_ms'), 2)} | {fmt(r.get('peak_mib'), 1)} | {fmt(r.get('cpu_ms'), 2)} | {each} | {'; '.join(notes)} |")
     peers = [s for s in args.servers if s != "petrel"]
     if "petrel" in args.servers and peers:
-        L += ["", "Petrel ÷ peer (above 1× = Petrel faster; for memory, above 1× = Petrel uses more):", "",
-              "| scenario | peer | accept/s | e2e/s | peak memory |", "|---|---|---|---|---|"]
+        L += ["", "Petrel ÷ peer (above 1× = Petrel faster; for memory and CPU, above 1× = Petrel uses more):",
+              "", "| scenario | peer | accept/s | e2e/s | peak memory | CPU per op |", "|---|---|---|---|---|---|"]
         by = {(r["server"], r["scenario"]): r for r in results}
         for sc in args.scenarios:
             p = by.get(("petrel", sc), {})
             for peer in peers:
-                q = by.get((peer, sc), {})
+                if (peer, sc) not in by:
+                    continue
+                q = by[(peer, sc)]
                 L.append(f"| {sc} | {peer} | {ratio(p.get('accept_rate'), q.get('accept_rate'))} | "
                          f"{ratio(p.get('e2e_rate'), q.get('e2e_rate'))} | "
-                         f"{ratio(p.get('peak_mib'), q.get('peak_mib'))} |")
+                         f"{ratio(p.get('peak_mib'), q.get('peak_mib'))} | "
+                         f"{ratio(p.get('cpu_ms'), q.get('cpu_ms'))} |")
     L += ["", "Servers:", ""]
     seen = set()
     for r in results:
@@ -522,6 +698,9 @@ def main():
                     help="run in /tmp itself instead of a fresh loop-mounted ext4 per run")
     ap.add_argument("--fs-gib", type=int, default=8, help="size of each loop file system (sparse)")
     ap.add_argument("--out", help="markdown file (default bench/results/bench-<date>.md)")
+    ap.add_argument("--tls-load", help="a built tls_load (default: build bench/tls_load.cpp with g++)")
+    ap.add_argument("--tls-key-type", choices=("ec", "rsa"), default="ec",
+                    help="T scenarios' certificate: EC P-256 (default) or RSA 2048")
     args = ap.parse_args()
     args.servers = [s.strip() for s in (args.only or ",".join(SERVERS)).split(",") if s.strip()]
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -542,20 +721,28 @@ def main():
     os.chmod(scratch, 0o755)       # Postfix's daemons and nobody must traverse it
     results = []
     try:
+        if any(sc in TLS_SCENARIOS for sc in args.scenarios):
+            args.tls_load_exe = build_tls_load(args)
+            args.tls_cert, args.tls_key = make_certificate(scratch, args.tls_key_type)
         for sc in args.scenarios:
-            runs = {s: [] for s in args.servers}
+            # smtp-sink has no STARTTLS
+            servers = [s for s in args.servers if not (sc in TLS_SCENARIOS and s == "sink")]
+            if not servers:
+                continue
+            runs = {s: [] for s in servers}
             for round_ in range(max(1, args.repeat)):
                 # Rotate who goes first, so no server always inherits the
                 # page cache and disk state of the same predecessor.
-                k = round_ % len(args.servers)
-                for s in args.servers[k:] + args.servers[:k]:
+                k = round_ % len(servers)
+                for s in servers[k:] + servers[:k]:
                     log(f"[{s}] {sc} run {round_ + 1} ...")
                     r = measure(s, sc, args, scratch)
                     log(f"[{s}] {sc}: accepted {r.get('accepted', 0)}/{r['n']} "
                         f"accept/s {fmt(r.get('accept_rate'))} e2e/s {fmt(r.get('e2e_rate'))} "
-                        f"peak {fmt(r.get('peak_mib'), 1)} MiB {r.get('problem') or ''}")
+                        f"peak {fmt(r.get('peak_mib'), 1)} MiB CPU {fmt(r.get('cpu_ms'), 2)} ms/op "
+                        f"{r.get('problem') or ''}")
                     runs[s].append(r)
-            results += [combine(runs[s]) for s in args.servers]
+            results += [combine(runs[s]) for s in servers]
     except KeyboardInterrupt:
         log("interrupted")
     finally:

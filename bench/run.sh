@@ -4,6 +4,7 @@
 #   bench/run.sh                       # all servers, all scenarios (~5-10 min)
 #   bench/run.sh --quick               # N/10: a smoke test
 #   bench/run.sh --only petrel,sink --scenarios A-p20-4k
+#   bench/run.sh --scenarios T1-tls-handshake,T2-tls-p20-4k   # STARTTLS: Petrel vs Postfix
 #
 # The run happens in a private network namespace that has only a loopback
 # interface (unshare -n), so no packet and no DNS query leaves the machine.
