@@ -15,6 +15,7 @@ test_pkgs=(
   python3 python3-pytest swaks postfix netcat-openbsd procps
   clang-14 libclang-rt-14-dev clang-tidy
   gsasl
+  openssl nmap testssl.sh argon2 libnet-ssleay-perl libio-socket-ssl-perl
 )
 
 want=("${build_pkgs[@]}")

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "auth/passwd_file.hpp"
 #include "auth/password_hash.hpp"
 #include "config/config.hpp"
 #include "delivery/queue_manager.hpp"
@@ -20,6 +21,7 @@
 #include "server/server.hpp"
 #include "spool/spool.hpp"
 #include "tls/self_signed.hpp"
+#include "tls/server_tls.hpp"
 #include "util/privileges.hpp"
 
 namespace {
@@ -104,6 +106,25 @@ void apply_security(const Overrides& o, Config& c) {
   if (o.rate_connections) c.rate.connections_per_minute = *o.rate_connections;
   if (o.rate_messages) c.rate.messages_per_hour = *o.rate_messages;
   if (o.user) c.user = *o.user;
+}
+
+// The files the configuration names are part of it: a certificate or
+// passwd-file that does not load is a configuration error (exit 2), found
+// by --check-config before a restart rather than by the restart.
+void check_named_files(const Config& config) {
+  if (config.tls.enabled()) {
+    petrel::tls::ServerTlsSettings settings;
+    settings.certificates.push_back({config.tls.certificate.cert, config.tls.certificate.key});
+    for (const auto& extra : config.tls.sni) settings.certificates.push_back({extra.cert, extra.key});
+    try {
+      petrel::tls::ServerTls check(std::move(settings));
+    } catch (const petrel::tls::TlsError& e) {
+      throw std::runtime_error(std::string("[tls]: ") + e.what());
+    }
+  }
+  if (!config.auth.passwd_file.empty()) {
+    (void)petrel::auth::PasswdFile::load(config.auth.passwd_file);  // PasswdFileError says FILE:LINE
+  }
 }
 
 // A certificate to try STARTTLS with (make run); clients cannot verify it.
@@ -217,12 +238,11 @@ std::optional<petrel::util::RunAs> prepare_user(const Config& config) {
   return user;
 }
 
-int serve(const Config& config, bool self_signed) {
+int serve(const Config& config) {
   std::unique_ptr<petrel::spool::Spool> spool;
   std::unique_ptr<petrel::delivery::QueueManager> queue;
   std::unique_ptr<petrel::server::Server> server;
   try {
-    if (self_signed) make_self_signed_if_missing(config);
     const auto run_as = prepare_user(config);
     spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir, .min_free_bytes = config.spool_min_free});
     petrel::delivery::QueueOptions queue_options;
@@ -280,7 +300,9 @@ int main(int argc, char** argv) {
                                            : petrel::config::load_config_file(overrides.config_file);
     apply(overrides, config);
     petrel::config::validate(config, overrides.config_file.empty() ? "(flags)" : overrides.config_file);
-  } catch (const petrel::config::ConfigError& e) {
+    if (overrides.self_signed && !overrides.check_config) make_self_signed_if_missing(config);
+    check_named_files(config);
+  } catch (const std::exception& e) {  // ConfigError, PasswdFileError, a bad certificate
     std::fprintf(stderr, "petreld: %s\n", e.what());
     return kExitConfigError;
   }
@@ -293,5 +315,5 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(config.log_level));
-  return serve(config, overrides.self_signed);
+  return serve(config);
 }

@@ -109,21 +109,27 @@ void ServerSession::helo(const CommandLine& cmd, bool extended) {
 }
 
 std::vector<std::string> ServerSession::ehlo_keywords() const {
+  // STARTTLS and AUTH early, where Postfix has them: some clients only look
+  // for "250-STARTTLS", never for it on the last line.
   std::vector<std::string> keywords{
       "PIPELINING",                                                // RFC 2920
       "SIZE " + std::to_string(options_.limits.max_message_size),  // RFC 1870
-      "8BITMIME",                                                  // RFC 6152
-      "ENHANCEDSTATUSCODES",                                       // RFC 2034
-      "SMTPUTF8",                                                  // RFC 6531
-      "CHUNKING",                                                  // RFC 3030
-      "BINARYMIME",                                                // RFC 3030
-      "DSN",                                                       // RFC 3461
   };
   if (options_.starttls && !tls_) keywords.emplace_back("STARTTLS");  // RFC 3207
   if (auth_offered() && auth_user_.empty()) {                        // RFC 4954
     std::string line = "AUTH";
     for (const auto& m : authenticator_->mechanisms()) line += ' ' + m;
     keywords.push_back(std::move(line));
+  }
+  for (const char* keyword : {
+           "8BITMIME",             // RFC 6152
+           "ENHANCEDSTATUSCODES",  // RFC 2034
+           "SMTPUTF8",             // RFC 6531
+           "CHUNKING",             // RFC 3030
+           "BINARYMIME",           // RFC 3030
+           "DSN",                  // RFC 3461
+       }) {
+    keywords.emplace_back(keyword);
   }
   return keywords;
 }

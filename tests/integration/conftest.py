@@ -6,7 +6,12 @@ import subprocess
 
 import pytest
 
-from harness import Petrel
+from harness import PASSWORDS, Petrel, TlsFiles, crypt3, scram_sha256_entry, write_passwd_file
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes tens of seconds (third-party scanners); "
+                                       "in the default run, deselect with -m 'not slow'")
 
 
 @pytest.fixture
@@ -14,10 +19,10 @@ def start_petrel(tmp_path):
     """start_petrel(*flags): a running petreld with extra command-line flags."""
     started = []
 
-    def start(*flags, port=None, spool=None, maildir=None):
+    def start(*flags, port=None, spool=None, maildir=None, listeners=()):
         d = tmp_path / f"petrel{len(started)}"
         d.mkdir()
-        p = Petrel(d, flags, port, spool=spool, maildir=maildir)
+        p = Petrel(d, flags, port, spool=spool, maildir=maildir, listeners=listeners)
         started.append(p)
         return p.start()
 
@@ -57,3 +62,46 @@ def small_tmpfs(tmp_path):
     for path in reversed(mounted):
         if subprocess.run(["umount", str(path)], stderr=subprocess.DEVNULL).returncode != 0:
             subprocess.run(["umount", "-l", str(path)])   # still busy: detach it
+
+
+# --------------------------------------------------------------------------
+# TLS and AUTH
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    """A test CA (tls_files.ca) and a server certificate and key it signed
+    (tls_files.cert, tls_files.key) for mail.petrel.test and 127.0.0.1."""
+    return TlsFiles(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def passwd_file(tmp_path_factory):
+    """A Dovecot passwd-file with the users of harness.PASSWORDS: alice in
+    {PLAIN}, bob in {SCRAM-SHA-256} stored keys, carol in {SHA512-CRYPT}
+    (the other schemes have tests of their own in test_auth.py)."""
+    alice, bob, carol = PASSWORDS
+    return write_passwd_file(tmp_path_factory.mktemp("passwd") / "users", {
+        alice: "{PLAIN}" + PASSWORDS[alice],
+        bob: scram_sha256_entry(PASSWORDS[bob]),
+        carol: "{SHA512-CRYPT}" + crypt3(PASSWORDS[carol], "$6$petrelTestSalt$"),
+    })
+
+
+@pytest.fixture
+def start_secure(start_petrel, tls_files, passwd_file):
+    """start_secure(*flags, listeners=("submission", "smtps")): petreld with
+    the test certificate, the test passwd-file and no AUTH failure delay
+    (unless flags give one),
+    plus the given extra listeners (petrel.ports[name])."""
+    def start(*flags, listeners=("submission", "smtps"), **kw):
+        base = ["--tls-cert", tls_files.cert, "--tls-key", tls_files.key, "--passwd-file", passwd_file]
+        if "--auth-failure-delay" not in flags:      # given once only
+            base += ["--auth-failure-delay", "0s"]
+        return start_petrel(*base, *flags, listeners=listeners, **kw)
+    return start
+
+
+@pytest.fixture
+def secure(start_secure):
+    """petreld with TLS, AUTH, and submission and smtps listeners, defaults otherwise."""
+    return start_secure()
