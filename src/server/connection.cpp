@@ -152,7 +152,10 @@ class Connection {
       }
       const bool got_input = co_await read_more();
       if (!got_input) {
-        co_await flush();
+        const bool flushed = co_await flush();
+        // After the client's close_notify (or our 421), answer in kind, so the
+        // TLS session stays resumable; a truncated one is dropped as it must be.
+        if (flushed && orderly_end_) co_await stream_->shutdown_tls(kTlsShutdownTimeout);
         co_return;
       }
     }
@@ -233,10 +236,12 @@ class Connection {
                                                       next_read_timeout(), ec);
     if (stream_->timed_out()) {
       session_.timed_out();
+      orderly_end_ = true;
       co_return false;
     }
     if (ec) {
-      session_.connection_lost(ec == asio::error::eof ? "client closed" : "read error: " + ec.message());
+      orderly_end_ = ec == asio::error::eof;
+      session_.connection_lost(orderly_end_ ? "client closed" : "read error: " + ec.message());
       co_return false;
     }
     buffered_ += n;
@@ -286,6 +291,7 @@ class Connection {
   const Listener& listener_;
   smtp::ServerSession session_;
   std::string peer_;
+  bool orderly_end_ = false;  // the client closed cleanly, or timed out
   std::optional<std::chrono::steady_clock::time_point> command_deadline_;  // while a line is incomplete
   std::unique_ptr<char[]> buffer_;  // sized by size_buffer()
   std::size_t buffer_size_ = 0;
