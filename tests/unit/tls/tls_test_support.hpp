@@ -13,30 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "../spool/temp_dir.hpp"
 #include "tls/self_signed.hpp"
 #include "tls/server_tls.hpp"
 
 namespace petrel::tls::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "petrel-tls-test-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using petrel::testing::TempDir;
 
 // <stem>.crt and <stem>.key in dir, self-signed for host and extra_names.
 inline CertificateFiles make_certificate(const TempDir& dir, const std::string& stem, const std::string& host,
