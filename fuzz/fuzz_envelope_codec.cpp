@@ -34,8 +34,10 @@ bool same_envelope(const spool::SpooledMessage& a, const spool::SpooledMessage& 
   const smtp::Envelope& y = b.envelope;
   return x.reverse_path.mailbox == y.reverse_path.mailbox && same_params(x.params, y.params) &&
          same_recipients(x.recipients, y.recipients) && x.client_address == y.client_address &&
-         x.helo_name == y.helo_name && x.protocol == y.protocol &&
-         a.arrival_unix_seconds == b.arrival_unix_seconds && a.attempts == b.attempts;
+         x.helo_name == y.helo_name && x.protocol == y.protocol && x.auth_user == y.auth_user && x.tls == y.tls &&
+         x.params.auth == y.params.auth && a.arrival_unix_seconds == b.arrival_unix_seconds &&
+         a.attempts == b.attempts && a.states == b.states &&
+         a.next_attempt_unix_seconds == b.next_attempt_unix_seconds && a.last_error == b.last_error;
 }
 
 }  // namespace
@@ -56,7 +58,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(first.id.value == "UNTOUCHED" && first.content == "content");
 
   const std::string encoded = spool::encode_envelope(first);
-  FUZZ_CHECK(encoded.size() <= record.size());  // only the unused SIZE value may be dropped
+  // Re-encoding a record of the current version only drops the unused SIZE
+  // value; an older version gains the fields added since (empty).
+  if (encoded[0] == record[0]) FUZZ_CHECK(encoded.size() <= record.size());
   spool::SpooledMessage second;
   FUZZ_CHECK(spool::decode_envelope(encoded, second));
   FUZZ_CHECK(same_envelope(first, second));
