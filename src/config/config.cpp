@@ -170,14 +170,6 @@ const Key kSpoolKeys[] = {
     {"min_free_space", [](const Field& f, Config& c) { c.spool_min_free = read_size(f, 0); }},
 };
 
-const Key kDeliveryKeys[] = {
-    {"retry_intervals",
-     [](const Field& f, Config& c) {
-       c.retry_intervals = read_array<milliseconds>(f, "durations such as \"30s\" or \"5m\"", false,
-                                                    [&](const toml::node& n) { return read_duration(f, n); });
-     }},
-};
-
 const Key kLogKeys[] = {
     {"level", [](const Field& f, Config& c) { c.log_level = kLogLevels[read_choice(f, kLogLevels)]; }},
 };
@@ -191,10 +183,11 @@ const Section kSections[] = {
     {"server", kServerKeys},         {"limits", kLimitsKeys},
     {"timeouts", kTimeoutsKeys},     {"smtp", kSmtpKeys},
     {"local", kLocalKeys},           {"spool", kSpoolKeys},
-    {"delivery", kDeliveryKeys},     {"log", kLogKeys},
+    {"delivery", delivery_keys()},   {"log", kLogKeys},
     {"tls", tls_keys()},             {"auth", auth_keys()},
     {"relay", relay_keys()},         {"submission", submission_keys()},
-    {"rate", rate_keys()},
+    {"rate", rate_keys()},           {"dns", dns_keys()},
+    {"admin", admin_keys()},
 };
 
 template <typename T>
@@ -206,6 +199,11 @@ std::vector<std::string_view> names_of(std::span<const T> items) {
 
 // Where an unknown key would have been right, if anywhere.
 std::string hint_for_key(std::string_view key, const Section& in) {
+  for (const Section& section : kSections) {
+    if (fold(key) == section.name) {
+      return " ([" + std::string(section.name) + "] is a section of its own, not part of [" + std::string(in.name) + "])";
+    }
+  }
   if (auto guess = closest(key, names_of(in.keys)); !guess.empty()) {
     return " (did you mean '" + std::string(guess) + "'?)";
   }
@@ -382,14 +380,11 @@ void validate(const Config& c, const std::string& name) {
     fail("[local] recipient_delimiter must be \"\" or one printable character, got \"" + c.recipient_delimiter + "\"");
   }
   if (c.spool_dir.empty()) fail("[spool] dir must not be empty");
-  if (c.retry_intervals.empty()) fail("[delivery] retry_intervals must not be empty");
-  for (milliseconds d : c.retry_intervals) {
-    if (d.count() <= 0) fail("[delivery] retry_intervals entries must be > 0");
-  }
   if (!valid_log_level(c.log_level)) {
     fail("[log] level must be one of trace, debug, info, warn, error, got \"" + c.log_level + "\"");
   }
   validate_security(c, name);
+  validate_delivery(c, name);
 }
 
 }  // namespace petrel::config

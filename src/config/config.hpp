@@ -50,6 +50,23 @@ struct SubmissionConfig {
   bool add_missing_headers = true;  // Message-ID and Date (RFC 6409 §8)
 };
 
+// Delivery to other servers (issue 5): routing, retries, bounces.
+struct RemoteDeliveryConfig {
+  std::string relayhost;  // "[host]:port" etc. (delivery/route.hpp); "": MX lookup
+  std::string relayhost_user;           // AUTH to the relayhost (over TLS only)
+  std::string relayhost_password_file;  // the password, first line of the file
+  std::vector<std::pair<std::string, std::string>> transports;  // domain -> route, as written
+  std::chrono::milliseconds max_queue_lifetime{std::chrono::hours(24 * 5)};  // then bounce (4.4.7)
+  std::chrono::milliseconds delay_warning{std::chrono::hours(4)};            // 0: never
+  std::string double_bounce;  // where a failed bounce goes; "": logged and dropped
+  std::string tls = "may";    // none, may, encrypt (STARTTLS policy towards other servers)
+  std::size_t destination_concurrency = 20;  // connections per destination at once
+  std::size_t messages_per_connection = 100;
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
+  std::string resolver;  // [dns] resolver: "ADDR:PORT"; "": /etc/resolv.conf
+  std::string admin = "unix:./var/admin.sock";  // [admin] listen: "unix:PATH" or "127.0.0.1:PORT"
+};
+
 // Zero turns a limit off. Trusted networks are never limited.
 struct RateConfig {
   std::size_t connections_per_minute = 0;  // per client IP
@@ -96,6 +113,7 @@ struct Config {
   std::vector<std::chrono::milliseconds> retry_intervals{
       std::chrono::seconds(30), std::chrono::minutes(5), std::chrono::minutes(10),
       std::chrono::minutes(20), std::chrono::minutes(40), std::chrono::hours(1)};
+  RemoteDeliveryConfig remote;
 
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error

@@ -82,4 +82,10 @@ std::span<const Key> submission_keys();
 std::span<const Key> rate_keys();
 void validate_security(const Config& c, const std::string& name);
 
+// delivery_sections.cpp: [delivery], [dns], [admin].
+std::span<const Key> delivery_keys();
+std::span<const Key> dns_keys();
+std::span<const Key> admin_keys();
+void validate_delivery(const Config& c, const std::string& name);
+
 }  // namespace petrel::config::detail

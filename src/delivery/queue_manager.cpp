@@ -271,7 +271,9 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
 void QueueManager::Impl::defer(Item item) {
   release_content(item);  // it waits minutes: no need to hold its content
   ++item.attempts;
-  spool.update_attempts(item.message->id, item.attempts);
+  spool::SpooledMessage progress = *envelope_only(*item.message);
+  progress.attempts = item.attempts;
+  spool.record_progress(progress, /*durable=*/false);
   const auto& intervals = options.retry_intervals;
   const auto wait = intervals[std::min<std::size_t>(item.attempts - 1, intervals.size() - 1)];
   spdlog::warn("qid={} not delivered (attempt {}), next try in {}s", item.message->id.value,

@@ -46,7 +46,61 @@ struct Overrides {
   std::optional<std::string> auth_failure_delay, auth_lockout_window;
   std::optional<std::size_t> auth_lockout_failures, rate_connections, rate_messages;
   bool self_signed = false;
+  // Issue 5: delivery to other servers.
+  std::optional<std::string> resolver, relayhost, retry_intervals, max_queue_lifetime, admin;
+  std::vector<std::string> transports;
 };
+
+void add_delivery_flags(CLI::App& app, Overrides& o) {
+  app.add_option("--resolver", o.resolver, "DNS server to ask (default: /etc/resolv.conf)")->type_name("ADDR:PORT");
+  app.add_option("--relayhost", o.relayhost, "Send all non-local mail through this smarthost")
+      ->type_name("[HOST]:PORT");
+  app.add_option("--transport", o.transports,
+                 "Route a domain without DNS: DOMAIN=smtp:[HOST]:PORT, DOMAIN=lmtp:unix:/PATH, DOMAIN=local; "
+                 "repeatable")
+      ->type_name("DOMAIN=ROUTE");
+  app.add_option("--retry-intervals", o.retry_intervals, "Waits between delivery attempts, the last repeating")
+      ->type_name("1s,2s,5s");
+  app.add_option("--max-queue-lifetime", o.max_queue_lifetime, "Bounce what is not delivered by then (default 5d)")
+      ->type_name("DURATION");
+  app.add_option("--admin", o.admin, "Queue control channel (default unix:./var/admin.sock)")
+      ->type_name("unix:PATH|ADDR:PORT");
+}
+
+std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& text) {
+  std::chrono::milliseconds d{0};
+  if (!petrel::config::parse_duration(text, d) || d.count() <= 0) {
+    throw petrel::config::ConfigError(flag, 0, "expected a duration such as 30s or 5m, got '" + text + "'");
+  }
+  return d;
+}
+
+void apply_delivery(const Overrides& o, Config& c) {
+  using petrel::config::ConfigError;
+  if (o.resolver) c.remote.resolver = *o.resolver;
+  if (o.relayhost) c.remote.relayhost = *o.relayhost;
+  if (o.admin) c.remote.admin = *o.admin;
+  if (o.max_queue_lifetime) c.remote.max_queue_lifetime = duration_flag("--max-queue-lifetime", *o.max_queue_lifetime);
+  if (o.retry_intervals) {
+    c.retry_intervals.clear();
+    std::string_view rest = *o.retry_intervals;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      c.retry_intervals.push_back(duration_flag("--retry-intervals", std::string(rest.substr(0, comma))));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+  }
+  if (!o.transports.empty()) c.remote.transports.clear();
+  for (const std::string& t : o.transports) {
+    const auto eq = t.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw ConfigError("--transport", 0, "expected DOMAIN=ROUTE such as example.org=smtp:[127.0.0.2]:25, got '" + t + "'");
+    }
+    std::string domain = t.substr(0, eq);
+    for (char& ch : domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    c.remote.transports.emplace_back(domain, t.substr(eq + 1));
+  }
+}
 
 void add_security_flags(CLI::App& app, Overrides& o) {
   app.add_option("--tls-cert", o.tls_cert, "PEM certificate chain: enables STARTTLS on every plain listener")
@@ -187,6 +241,7 @@ void add_flags(CLI::App& app, Overrides& o) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_flag("--check-config", o.check_config, "Load and check the configuration, then exit");
   add_security_flags(app, o);
+  add_delivery_flags(app, o);
 }
 
 // Flags win over the file; each goes through the same checks as the file.
@@ -220,6 +275,7 @@ void apply(const Overrides& o, Config& c) {
   if (o.max_errors) c.session.limits.max_errors = *o.max_errors;
   if (o.threads) c.threads = *o.threads;
   apply_security(o, c);
+  apply_delivery(o, c);
   c.session.hostname = c.hostname;
 }
 

@@ -1,5 +1,5 @@
-// Record layout, version 2 (version 1 lacks the last line of the
-// envelope; it is still read). Integers are little-endian and fixed width;
+// Record layout, version 3 (versions 1 and 2 lack the lines marked with a
+// later version; they are still read). Integers are little-endian and fixed width;
 // a string is a u32 length followed by its octets.
 //
 //   u8  version (1)
@@ -11,6 +11,8 @@
 //   string client_address, string helo_name, string protocol
 //   string auth_user, string tls, string AUTH= value      (version 2)
 //   i64 arrival_unix_seconds; u32 attempts
+//   u32 state count; u8 state each; i64 next_attempt_unix_seconds;
+//   string last_error                                     (version 3)
 //
 // The decoder checks every length against what is left, every enum against
 // its range, and that nothing follows the last field.
@@ -22,7 +24,7 @@
 namespace petrel::spool {
 namespace {
 
-constexpr std::uint8_t current_version = 2;
+constexpr std::uint8_t current_version = 3;
 
 class Writer {
  public:
@@ -143,6 +145,20 @@ bool decode_recipients(Reader& r, std::vector<smtp::Recipient>& recipients) {
   return true;
 }
 
+// At most one state per recipient, each a known value.
+bool decode_progress(Reader& r, std::size_t recipients, std::vector<SpooledMessage::RecipientState>& states,
+                     std::uint64_t& next_attempt, std::string& last_error) {
+  std::uint32_t count = 0;
+  if (!r.u32(count) || count > recipients) return false;
+  states.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    std::uint8_t raw = 0;
+    if (!r.u8(raw) || raw > static_cast<std::uint8_t>(SpooledMessage::RecipientState::failed)) return false;
+    states.push_back(static_cast<SpooledMessage::RecipientState>(raw));
+  }
+  return r.u64(next_attempt) && r.str(last_error);
+}
+
 }  // namespace
 
 std::string encode_envelope(const SpooledMessage& m) {
@@ -166,6 +182,10 @@ std::string encode_envelope(const SpooledMessage& m) {
   w.str(e.params.auth);
   w.u64(static_cast<std::uint64_t>(m.arrival_unix_seconds));
   w.u32(m.attempts);
+  w.u32(static_cast<std::uint32_t>(m.states.size()));
+  for (auto state : m.states) w.u8(static_cast<std::uint8_t>(state));
+  w.u64(static_cast<std::uint64_t>(m.next_attempt_unix_seconds));
+  w.str(m.last_error);
   return w.take();
 }
 
@@ -189,11 +209,18 @@ bool decode_envelope(std::string_view record, SpooledMessage& m) {
   std::uint64_t arrival = 0;
   std::uint32_t attempts = 0;
   if (!r.u64(arrival) || !r.u32(attempts)) return false;
+  std::vector<SpooledMessage::RecipientState> states;
+  std::uint64_t next_attempt = 0;
+  std::string last_error;
+  if (version >= 3 && !decode_progress(r, e.recipients.size(), states, next_attempt, last_error)) return false;
   if (r.remaining() != 0) return false;
 
   m.envelope = std::move(e);
   m.arrival_unix_seconds = static_cast<std::int64_t>(arrival);
   m.attempts = attempts;
+  m.states = std::move(states);
+  m.next_attempt_unix_seconds = static_cast<std::int64_t>(next_attempt);
+  m.last_error = std::move(last_error);
   return true;
 }
 

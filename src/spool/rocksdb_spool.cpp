@@ -144,7 +144,7 @@ class RocksDbSpool final : public Spool {
 
   std::vector<std::shared_ptr<SpooledMessage>> load_all(Load what) override;
   std::optional<std::string> load_content(const QueueId& id) override;
-  void update_attempts(const QueueId& id, std::uint32_t attempts) override;
+  void record_progress(const SpooledMessage& progress, bool durable) override;
   void remove(const std::vector<QueueId>& ids) override;
   std::size_t size() const override { return stored_.load(); }
 
@@ -315,16 +315,16 @@ std::vector<std::shared_ptr<SpooledMessage>> RocksDbSpool::load_all(Load what) {
   return messages;
 }
 
-void RocksDbSpool::update_attempts(const QueueId& id, std::uint32_t attempts) {
+void RocksDbSpool::record_progress(const SpooledMessage& progress, bool durable) {
   std::shared_lock lock(db_mutex_);
   if (!db_) return;
-  std::string record;
-  if (!db_->Get(rocksdb::ReadOptions(), envelope_key(id), &record).ok()) return;
-  SpooledMessage m;
-  if (!decode_envelope(record, m)) return;
-  m.attempts = attempts;
-  // Best effort: a lost update only means a retry schedule that restarts.
-  db_->Put(rocksdb::WriteOptions(), envelope_key(id), encode_envelope(m));
+  std::string ignored;
+  const std::string key = envelope_key(progress.id);
+  if (!db_->Get(rocksdb::ReadOptions(), key, &ignored).ok()) return;  // removed meanwhile
+  rocksdb::WriteOptions options;
+  options.sync = durable;
+  const auto status = db_->Put(options, key, encode_envelope(progress));
+  if (!status.ok()) spdlog::error("spool: progress of qid={} not recorded: {}", progress.id.value, status.ToString());
 }
 
 void RocksDbSpool::remove(const std::vector<QueueId>& ids) {

@@ -37,9 +37,13 @@ class Spool {
   // The content of one message, or nullopt if it is not in the spool.
   virtual std::optional<std::string> load_content(const QueueId& id) = 0;
 
-  // Records the attempt count after a failed delivery attempt (durability
-  // of this update is best-effort).
-  virtual void update_attempts(const QueueId& id, std::uint32_t attempts) = 0;
+  // Records a message's delivery progress (attempts, per-recipient states,
+  // next attempt, last error) over its stored envelope; the content is not
+  // touched. durable: synced before returning, as after a remote server's
+  // 250, so a restart never sends to that recipient again; otherwise best
+  // effort (a lost update only repeats a local attempt, which Maildir
+  // delivery recognises). A message no longer in the spool is ignored.
+  virtual void record_progress(const SpooledMessage& progress, bool durable) = 0;
 
   // The messages are delivered: forget them. Need not be synced: a message
   // that reappears after a crash is delivered again, and local delivery

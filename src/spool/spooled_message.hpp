@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "smtp/envelope.hpp"
 #include "spool/queue_id.hpp"
@@ -16,6 +17,17 @@ struct SpooledMessage {
   std::int64_t arrival_unix_seconds = 0;
   std::uint32_t attempts = 0;  // delivery attempts so far
   std::string content;         // CRLF line endings, dot-unstuffed
+
+  // Delivery progress, kept with the envelope so a restart resumes where
+  // it stopped and never sends to a recipient whose 250 was recorded.
+  enum class RecipientState : std::uint8_t { pending, delivered, failed };  // failed: bounced
+  std::vector<RecipientState> states;        // per envelope recipient; empty: all pending
+  std::int64_t next_attempt_unix_seconds = 0;  // 0: as soon as possible
+  std::string last_error;                    // for the queue listing and the log
+
+  RecipientState state(std::size_t recipient) const {
+    return recipient < states.size() ? states[recipient] : RecipientState::pending;
+  }
 };
 
 }  // namespace petrel::spool

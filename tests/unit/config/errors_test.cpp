@@ -129,7 +129,7 @@ TEST(Unknown, TopLevelKeyIsNotASetting) {
 }
 
 TEST(Unknown, SubTable) {
-  EXPECT_CONFIG_ERROR("[server]\nthreads = 1\n[server.tls]\n", 3u, "petreld.toml:3: unknown table [server.tls]");
+  EXPECT_CONFIG_ERROR("[server]\nthreads = 1\n[server.tls]\n", 3u, "petreld.toml:3: unknown table [server.tls] ([tls] is a section of its own, not part of [server])");
 }
 
 TEST(Unknown, SectionThatIsNotATable) {
@@ -414,6 +414,18 @@ TEST(Security, SenderLoginMatchIsAChoice) {
 TEST(Security, SniEntriesAreCertKeyTables) {
   EXPECT_CONFIG_ERROR("[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\nsni = [{ cert = \"a.pem\" }]\n", 4u,
                       "petreld.toml:4: [tls] sni must be a table { cert = \"FILE\", key = \"FILE\" }, got a table");
+}
+
+TEST(Delivery, TransportRoutesAreChecked) {
+  EXPECT_CONFIG_ERROR("[delivery]\ntransport = { \"example.org\" = \"uucp:host\" }\n", 2u,
+                      "petreld.toml:2: [delivery] transport must be a route: local, smtp:[HOST]:PORT, smtp:HOST, "
+                      "lmtp:unix:/PATH or lmtp:HOST:PORT, got \"uucp:host\"");
+}
+
+TEST(Delivery, AdminListensOnLoopbackOnly) {
+  EXPECT_CONFIG_ERROR("[admin]\nlisten = \"0.0.0.0:8025\"\n", 2u,
+                      "petreld.toml:2: [admin] listen must be \"unix:PATH\" or a loopback \"127.0.0.1:PORT\", got "
+                      "\"0.0.0.0:8025\"");
 }
 
 }  // namespace

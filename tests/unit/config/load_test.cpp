@@ -230,6 +230,32 @@ TEST(Delivery, RetryIntervals) {
   EXPECT_EQ(c.retry_intervals, (std::vector<milliseconds>{1min, 5min, 1h, 24h}));
 }
 
+TEST(Delivery, RoutingRetriesAndBounces) {
+  const Config c = load(R"([delivery]
+relayhost = "[smarthost.example.org]:587"
+transport = { "example.net" = "smtp:[192.0.2.7]:2525", ".corp.example" = "lmtp:unix:/run/dovecot/lmtp" }
+max_queue_lifetime = "2d"
+delay_warning = "0s"
+tls = "encrypt"
+destination_concurrency = 5
+
+[dns]
+resolver = "127.0.0.1:5353"
+
+[admin]
+listen = "127.0.0.1:8025"
+)");
+  EXPECT_EQ(c.remote.relayhost, "[smarthost.example.org]:587");
+  ASSERT_EQ(c.remote.transports.size(), 2u);
+  EXPECT_EQ(c.remote.max_queue_lifetime, 48h);
+  EXPECT_EQ(c.remote.delay_warning, 0ms);
+  EXPECT_EQ(c.remote.tls, "encrypt");
+  EXPECT_EQ(c.remote.destination_concurrency, 5u);
+  EXPECT_EQ(c.remote.resolver, "127.0.0.1:5353");
+  EXPECT_EQ(c.remote.admin, "127.0.0.1:8025");
+  EXPECT_NO_THROW(validate(c, "petreld.toml"));
+}
+
 TEST(Log, EachLevel) {
   for (const char* level : {"trace", "debug", "info", "warn", "error"}) {
     EXPECT_EQ(load(std::string("[log]\nlevel = \"") + level + "\"\n").log_level, level);

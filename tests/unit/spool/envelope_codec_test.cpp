@@ -79,25 +79,53 @@ TEST(EnvelopeCodec, rejects_trailing_bytes_and_unknown_version) {
   SpooledMessage back;
   EXPECT_FALSE(decode_envelope(record + "x", back));
   std::string other_version = record;
-  other_version[0] = 3;
+  other_version[0] = 4;
   EXPECT_FALSE(decode_envelope(other_version, back));
 }
 
-TEST(EnvelopeCodec, reads_version_1_records_without_auth_and_tls) {
+TEST(EnvelopeCodec, reads_records_of_earlier_versions) {
   auto m = sample_message();
   m->envelope.auth_user.clear();
   m->envelope.tls.clear();
   m->envelope.params.auth.clear();
   std::string record = encode_envelope(*m);
-  // Version 1 lacks the three (here empty) strings before arrival and attempts.
+  // Version 3 ends with the progress: no states, next attempt 0, no error.
+  ASSERT_EQ(record.substr(record.size() - 16), std::string(16, '\0'));
+  record.erase(record.size() - 16);
+  record[0] = 2;
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(record, back));
+  EXPECT_TRUE(back.states.empty());
+  // Version 2 adds three (here empty) strings before arrival and attempts.
   const std::size_t tail = 8 + 4;
   ASSERT_EQ(record.substr(record.size() - tail - 12, 12), std::string(12, '\0'));
   record.erase(record.size() - tail - 12, 12);
   record[0] = 1;
-  SpooledMessage back;
   ASSERT_TRUE(decode_envelope(record, back));
   EXPECT_EQ(back.envelope.recipients.size(), m->envelope.recipients.size());
   EXPECT_EQ(back.arrival_unix_seconds, m->arrival_unix_seconds);
+}
+
+TEST(EnvelopeCodec, round_trips_delivery_progress) {
+  auto m = sample_message();
+  m->states = {SpooledMessage::RecipientState::delivered};
+  m->next_attempt_unix_seconds = 1795400000;
+  m->last_error = "450 4.2.0 mailbox busy";
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(encode_envelope(*m), back));
+  EXPECT_EQ(back.state(0), SpooledMessage::RecipientState::delivered);
+  EXPECT_EQ(back.state(1), SpooledMessage::RecipientState::pending);
+  EXPECT_EQ(back.next_attempt_unix_seconds, 1795400000);
+  EXPECT_EQ(back.last_error, m->last_error);
+}
+
+TEST(EnvelopeCodec, rejects_more_states_than_recipients_or_unknown_states) {
+  auto m = sample_message();
+  m->states.assign(m->envelope.recipients.size() + 1, SpooledMessage::RecipientState::pending);
+  SpooledMessage back;
+  EXPECT_FALSE(decode_envelope(encode_envelope(*m), back));
+  m->states.assign(1, static_cast<SpooledMessage::RecipientState>(7));
+  EXPECT_FALSE(decode_envelope(encode_envelope(*m), back));
 }
 
 TEST(EnvelopeCodec, round_trips_auth_and_tls) {

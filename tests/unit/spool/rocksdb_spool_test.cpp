@@ -159,19 +159,32 @@ TEST(RocksDbSpool, removed_messages_are_gone_after_reopen) {
   EXPECT_EQ(loaded[0]->id, keep->id);
 }
 
-TEST(RocksDbSpool, update_attempts_is_kept) {
+TEST(RocksDbSpool, progress_is_kept_and_the_content_untouched) {
   TempDir dir;
   auto m = sample_message();
+  ASSERT_GE(m->envelope.recipients.size(), 2u);
   {
     auto spool = open_spool(dir);
     ASSERT_FALSE(store_and_wait(*spool, m));
-    spool->update_attempts(m->id, 3);
-    spool->update_attempts(make_queue_id(), 9);  // unknown: nothing happens
+    SpooledMessage progress = *m;
+    progress.content.clear();  // an envelope-only copy, as the queue keeps it
+    progress.attempts = 3;
+    progress.states = {SpooledMessage::RecipientState::delivered, SpooledMessage::RecipientState::failed};
+    progress.next_attempt_unix_seconds = 1795400000;
+    progress.last_error = "451 4.7.1 try later";
+    spool->record_progress(progress, /*durable=*/true);
+    SpooledMessage unknown = progress;
+    unknown.id = make_queue_id();
+    spool->record_progress(unknown, /*durable=*/false);  // unknown: nothing happens
     EXPECT_EQ(spool->size(), 1u);
   }
   const auto loaded = open_spool(dir)->load_all();
   ASSERT_EQ(loaded.size(), 1u);
   EXPECT_EQ(loaded[0]->attempts, 3u);
+  EXPECT_EQ(loaded[0]->state(0), SpooledMessage::RecipientState::delivered);
+  EXPECT_EQ(loaded[0]->state(1), SpooledMessage::RecipientState::failed);
+  EXPECT_EQ(loaded[0]->next_attempt_unix_seconds, 1795400000);
+  EXPECT_EQ(loaded[0]->last_error, "451 4.7.1 try later");
   EXPECT_EQ(loaded[0]->content, m->content);
 }
 
