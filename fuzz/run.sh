@@ -18,7 +18,7 @@ FUZZ_DIR=${FUZZ_DIR:-build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-300}
 FUZZ_SHORT=${FUZZ_SHORT:-20}
 JOBS=${JOBS:-2}
-TARGETS=(fuzz_command_line fuzz_server_session fuzz_dot_reader fuzz_envelope_codec fuzz_config)
+TARGETS=(fuzz_command_line fuzz_server_session fuzz_dot_reader fuzz_envelope_codec fuzz_config fuzz_client_session)
 
 # Per-target libFuzzer options: the longest useful input and a dictionary.
 options() {
@@ -27,6 +27,7 @@ options() {
     fuzz_server_session) echo "-max_len=8192 -dict=fuzz/smtp.dict" ;;
     fuzz_dot_reader)     echo "-max_len=4096 -dict=fuzz/smtp.dict" ;;
     fuzz_envelope_codec) echo "-max_len=2048" ;;
+    fuzz_client_session) echo "-max_len=4096 -dict=fuzz/smtp_client.dict" ;;
     fuzz_config)         echo "-max_len=4096 -dict=fuzz/toml.dict" ;;
   esac
 }

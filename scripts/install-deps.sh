@@ -10,12 +10,14 @@ build_pkgs=(
   librocksdb-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
   libgsasl-dev libargon2-dev libcrypt-dev libidn2-dev
+  libunbound-dev
 )
 test_pkgs=(
   python3 python3-pytest swaks postfix netcat-openbsd procps
   clang-14 libclang-rt-14-dev clang-tidy
   gsasl
-  openssl nmap testssl.sh argon2 libnet-ssleay-perl libio-socket-ssl-perl
+  dnsmasq-base
+  openssl nmap testssl.sh argon2 libnet-ssleay-perl libio-socket-ssl-perl python3-aiosmtpd
 )
 
 want=("${build_pkgs[@]}")

@@ -36,6 +36,13 @@ inline constexpr Status k421AuthLockedOut{421, "4.7.0"};    // too many AUTH fai
 inline constexpr Status k421ConnectionRateExceeded{421, "4.7.0"};
 inline constexpr Status k451MessageRateExceeded{451, "4.7.1"};  // RFC 3463 X.7.1 delivery not authorized
 inline constexpr Status k454TlsNotAvailable{454, "4.7.0"};  // RFC 3207 §4
+// Made by the SMTP client for the caller, not sent (src/smtp/client_session.cpp).
+inline constexpr Status k421ConnectionLost{421, "4.4.2"};   // RFC 3463 X.4.2 bad connection
+inline constexpr Status k421NoAnswer{421, "4.4.1"};         // RFC 3463 X.4.1 no answer from host
+inline constexpr Status k451ProtocolError{451, "4.5.0"};    // RFC 3463 X.5.0: the server's replies made no sense
+inline constexpr Status k454TlsRequired{454, "4.7.4"};      // RFC 3463 X.7.4 security features not supported
+inline constexpr Status k454TlsFailed{454, "4.7.5"};        // RFC 3463 X.7.5 cryptographic failure
+inline constexpr Status k454AuthNotPossible{454, "4.7.0"};  // credentials given, AUTH not possible
 
 // 5xx: syntax and sequence (RFC 5321 §4.2.4, RFC 3463 X.5.x)
 inline constexpr Status k500Unrecognized{500, "5.5.2"};
@@ -66,5 +73,16 @@ inline constexpr Status k552MessageTooBig{552, "5.3.4"};     // RFC 1870 §6
 inline constexpr Status k550BareLineEnding{550, "5.6.0"};     // smuggling defence
 inline constexpr Status k554LineTooLong{554, "5.6.0"};        // RFC 5321 §4.5.3.1.6 text line
 inline constexpr Status k554BadBody{554, "5.6.1"};            // RFC 3463 X.6.1 media not supported
+// Made by the SMTP client: what it will not send to a server lacking an extension.
+inline constexpr Status k554ConversionNeeded{554, "5.6.3"};  // RFC 6152 §3, RFC 3463 X.6.3
+inline constexpr Status k553Utf8NotOffered{553, "5.6.7"};    // RFC 6531 §3.2
+
+// Made by remote delivery for the queue and for DSNs, not sent.
+inline constexpr Status k556NullMx{556, "5.1.10"};        // RFC 7505 §3, RFC 7504
+inline constexpr Status k550NoSuchDomain{550, "5.1.2"};   // RFC 3463 X.1.2 bad destination system address
+inline constexpr Status k550Unroutable{550, "5.4.4"};     // RFC 3463 X.4.4 unable to route
+inline constexpr Status k550RoutingLoop{550, "5.4.6"};    // RFC 3463 X.4.6 routing loop detected
+inline constexpr Status k451DnsFailure{451, "4.4.3"};     // RFC 3463 X.4.3 directory server failure
+inline constexpr Status k451Expired{451, "4.4.7"};        // RFC 3463 X.4.7 delivery time expired
 
 }  // namespace petrel::smtp::codes

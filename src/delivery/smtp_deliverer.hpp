@@ -1,0 +1,71 @@
+// Remote delivery over SMTP or LMTP: the I/O around smtp::ClientSession.
+// Tries a destination's endpoints in order until one takes the messages
+// (RFC 5321 §5), with STARTTLS by policy and RFC 5321 §4.5.3.2 timeouts.
+// Asio stays in the .cpp; `done` is called on the io_context's thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "smtp/client_session.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace petrel::delivery {
+
+// One place to connect to: a TCP address, or a UNIX-domain socket (LMTP,
+// e.g. Dovecot's, written lmtp:unix:/path in a route).
+struct Endpoint {
+  std::string host;       // for logs and TLS SNI: "mx1.example.org"
+  std::string address;    // IP literal: "192.0.2.1", "2001:db8::1"
+  std::uint16_t port = 25;
+  std::string unix_path;  // set: a UNIX socket, address and port unused
+
+  std::string str() const;  // "mx1.example.org[192.0.2.1]:25" or "unix:/path"
+};
+
+// RFC 5321 §4.5.3.2 defaults; connect and TLS are not in the RFC.
+struct SmtpTimeouts {
+  std::chrono::milliseconds connect{std::chrono::seconds(30)};
+  std::chrono::milliseconds greeting{std::chrono::minutes(5)};     // §4.5.3.2.1
+  std::chrono::milliseconds mail{std::chrono::minutes(5)};         // §4.5.3.2.2
+  std::chrono::milliseconds rcpt{std::chrono::minutes(5)};         // §4.5.3.2.3
+  std::chrono::milliseconds data_init{std::chrono::minutes(2)};    // §4.5.3.2.4
+  std::chrono::milliseconds data_block{std::chrono::minutes(3)};   // §4.5.3.2.5, each write of content
+  std::chrono::milliseconds data_end{std::chrono::minutes(10)};    // §4.5.3.2.6
+  std::chrono::milliseconds command{std::chrono::minutes(5)};      // EHLO, STARTTLS, AUTH, RSET, QUIT
+  std::chrono::milliseconds tls_handshake{std::chrono::minutes(1)};
+};
+
+struct DeliveryOptions {
+  smtp::ClientOptions client;  // HELO name, SMTP or LMTP, TLS policy, credentials
+  SmtpTimeouts timeouts;
+};
+
+// What became of one message.
+struct DeliveryReport {
+  // In the order of the message's recipients. Unknown outcomes (no
+  // endpoint answered, connection lost) are deferred with a local reply.
+  std::vector<smtp::RecipientResult> recipients;
+  std::optional<Endpoint> endpoint;  // the one that answered for the message; nullopt: none did
+  std::string tls;                   // "TLSv1.3 with cipher X (256 bits)"; "" in the clear
+  // Connection attempts and the dialogues, without content or credentials.
+  std::vector<std::string> transcript;
+};
+
+// Delivers `messages`, all for the same destination, over one connection
+// when it can: the endpoints are tried in order; a connection that fails
+// (refused, greeting or EHLO refused, 4xx, lost, TLS required and absent)
+// passes the messages it did not get to attempt on to the next endpoint.
+// Under TlsPolicy::may a failed handshake is retried once in the clear.
+// `done` gets one report per message, in order, on io's thread.
+void deliver(boost::asio::io_context& io, std::vector<Endpoint> endpoints, DeliveryOptions options,
+             std::vector<smtp::OutgoingMessage> messages, std::function<void(std::vector<DeliveryReport>)> done);
+
+}  // namespace petrel::delivery
