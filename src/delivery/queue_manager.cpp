@@ -1,7 +1,12 @@
-// One thread moves messages from the spool into Maildirs:
-//   ready queue -> batch of up to max_batch messages -> deliver_batch ->
-//   delivered: one spool.remove() for the batch;
-//   not delivered: attempts+1, back in the retry queue after its interval.
+// One thread moves messages out of the spool:
+//   ready queue -> batch of up to max_batch messages ->
+//     local recipients: Maildir, all of the batch's files synced together;
+//     other recipients: one RemoteDelivery job per message and destination,
+//       whose results come back to this thread as completions;
+//   once every job of a message is back (settle()):
+//     all recipients delivered or bounced: one spool.remove();
+//     failed for good: a bounce (DSN) is queued first;
+//     some still pending: progress recorded, back in the retry queue.
 #include "delivery/queue_manager.hpp"
 
 #include <spdlog/spdlog.h>
@@ -10,6 +15,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <ctime>
+#include <future>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -17,7 +24,10 @@
 #include <thread>
 #include <unordered_set>
 
+#include "delivery/bounce.hpp"
 #include "delivery/maildir.hpp"
+#include "smtp/reply_codes.hpp"
+#include "util/idn.hpp"
 
 namespace petrel::delivery {
 namespace {
@@ -25,16 +35,35 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // A message in the queue, with what this process learnt about it.
+using State = spool::SpooledMessage::RecipientState;
+
 struct Item {
   // The content may be left in the spool (content_in_memory false).
   std::shared_ptr<const spool::SpooledMessage> message;
   bool content_in_memory = false;
   std::uint32_t attempts = 0;
-  std::vector<bool> delivered;  // per recipient, so a retry skips them
+  std::vector<State> states;  // per recipient, so a retry skips the settled ones
   bool warned_no_transport = false;
   // False only for a message accepted by this process and not yet tried:
   // no copy of it can be in a Maildir, so delivery skips looking for one.
   bool may_be_delivered = true;
+  // This attempt: remote jobs still out, recipients that failed for good
+  // (for the bounce), whether a remote server took some (the progress must
+  // then be synced), and the last temporary error.
+  std::size_t jobs_out = 0;
+  std::vector<RecipientStatus> failed_now;
+  bool remote_settled = false;
+  std::string last_error;
+
+  bool all_settled() const {
+    return std::none_of(states.begin(), states.end(), [](State st) { return st == State::pending; });
+  }
+};
+
+// A finished remote job, on its way back to the queue thread.
+struct Completion {
+  std::string queue_id;
+  JobResult result;
 };
 
 // One recipient of one message in the batch being delivered.
@@ -77,6 +106,7 @@ struct QueueManager::Impl {
     if (options.hostname.empty()) options.hostname = local_hostname();
     if (options.retry_intervals.empty()) options.retry_intervals.push_back(std::chrono::minutes(5));
     if (options.max_batch == 0) options.max_batch = 1;
+    if (options.remote) remote = std::make_unique<RemoteDelivery>(*options.remote);
   }
 
   void enqueue(std::shared_ptr<const spool::SpooledMessage> message, bool fresh, bool with_content);
@@ -85,6 +115,11 @@ struct QueueManager::Impl {
   void run();
   std::vector<Item> next_batch(std::unique_lock<std::mutex>& lock);
   void deliver(std::vector<Item>& batch);
+  void dispatch_remote(Item& item, std::vector<std::size_t> recipients);
+  void complete(Completion c);
+  void settle(Item item);
+  void expire(Item& item);
+  void queue_bounce(const Item& item);
   void defer(Item item);
 
   spool::Spool& spool;
@@ -97,6 +132,9 @@ struct QueueManager::Impl {
   std::unordered_set<std::string> queued;       // queue IDs in either; guarded by mutex
   std::size_t content_bytes = 0;                // of items with content_in_memory; guarded by mutex
   bool stopping = false;                        // guarded by mutex
+  std::deque<Completion> completions;           // guarded by mutex
+  std::map<std::string, Item> in_flight;        // waiting for remote jobs; queue thread only
+  std::unique_ptr<RemoteDelivery> remote;       // null: no remote delivery
   std::thread thread;
 };
 
@@ -125,9 +163,17 @@ void QueueManager::Impl::enqueue(std::shared_ptr<const spool::SpooledMessage> me
     item.content_in_memory = with_content;
     if (with_content) content_bytes += message->content.size();
     item.attempts = message->attempts;
-    item.delivered.assign(message->envelope.recipients.size(), false);
+    item.states.resize(message->envelope.recipients.size());
+    for (std::size_t r = 0; r < item.states.size(); ++r) item.states[r] = message->state(r);
+    item.last_error = message->last_error;
     item.may_be_delivered = !fresh;
+    // A recovered message keeps its place in the retry schedule.
+    const std::int64_t wait = message->next_attempt_unix_seconds - std::time(nullptr);
     item.message = std::move(message);
+    if (!fresh && wait > 0) {
+      later.emplace(Clock::now() + std::chrono::seconds(wait), std::move(item));
+      return;
+    }
     ready.push_back(std::move(item));
     // The thread needs waking when work appears and when a batch is full;
     // in between it is either busy or waiting out the batch window.
@@ -143,8 +189,16 @@ void QueueManager::Impl::run() {
   if (options.nice > 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options.nice);
   std::unique_lock lock(mutex);
   while (!stopping) {
+    if (!completions.empty()) {
+      std::deque<Completion> done;
+      done.swap(completions);
+      lock.unlock();
+      for (auto& c : done) complete(std::move(c));
+      lock.lock();
+      continue;
+    }
     std::vector<Item> batch = next_batch(lock);
-    if (batch.empty()) continue;  // woken to stop, or a retry came due
+    if (batch.empty()) continue;  // woken to stop, or a retry or a completion came
     lock.unlock();
     deliver(batch);
     lock.lock();
@@ -159,10 +213,11 @@ std::vector<Item> QueueManager::Impl::next_batch(std::unique_lock<std::mutex>& l
     later.erase(later.begin());
   }
   if (ready.empty()) {
+    const auto idle = [this] { return stopping || !ready.empty() || !completions.empty(); };
     if (later.empty()) {
-      wake.wait(lock);
+      wake.wait(lock, idle);
     } else {
-      wake.wait_until(lock, later.begin()->first);
+      wake.wait_until(lock, later.begin()->first, idle);
     }
     return {};
   }
@@ -212,16 +267,50 @@ void QueueManager::Impl::release_content(Item& item) {
   content_bytes -= size;
 }
 
+// Where one recipient goes: its Maildir, another server, or nowhere yet.
+struct Destination {
+  std::optional<std::string> mailbox;  // local
+  std::optional<Route> route;          // remote: nullopt with remote = the domain's MX
+  bool remote = false;
+  std::string domain;                  // A-label form
+};
+
+Destination destination_of(const QueueOptions& options, const smtp::Address& rcpt) {
+  Destination d;
+  if (rcpt.domain.empty()) {  // the bare Postmaster
+    d.mailbox = mailbox_directory(options.routing, rcpt);
+    return d;
+  }
+  d.domain = util::ascii_domain(rcpt.domain);
+  const bool local = is_local_domain(options.routing, d.domain);
+  d.route = route_for(options.routes, d.domain, local);
+  if (d.route && d.route->kind == Route::Kind::local) {
+    d.mailbox = mailbox_directory(options.routing, rcpt);
+    d.route.reset();
+    return d;
+  }
+  d.remote = true;
+  return d;
+}
+
 void QueueManager::Impl::deliver(std::vector<Item>& batch) {
   if (!load_contents(batch)) return;
   std::vector<Attempt> attempts;
   std::vector<MaildirFile> files;
+  std::vector<std::vector<std::size_t>> remote_recipients(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const spool::SpooledMessage& m = *batch[i].message;
+    batch[i].failed_now.clear();
+    batch[i].remote_settled = false;
     for (std::size_t r = 0; r < m.envelope.recipients.size(); ++r) {
-      if (batch[i].delivered[r]) continue;
+      if (batch[i].states[r] != State::pending) continue;
       const smtp::Address& rcpt = m.envelope.recipients[r].forward_path;
-      Attempt a{i, r, mailbox_directory(options.routing, rcpt).value_or("")};
+      const Destination d = destination_of(options, rcpt);
+      if (d.remote && remote) {
+        remote_recipients[i].push_back(r);
+        continue;
+      }
+      Attempt a{i, r, d.mailbox.value_or("")};
       if (!a.mailbox.empty()) {
         a.file = files.size();
         files.push_back({a.mailbox, unique_name(m.arrival_unix_seconds, m.id.value, r, options.hostname),
@@ -240,44 +329,170 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
     const std::string& qid = item.message->id.value;
     const std::string to = item.message->envelope.recipients[a.recipient].forward_path.str();
     if (a.mailbox.empty()) {
-      // Remote delivery does not exist yet: keep the message, retry on schedule.
       if (!item.warned_no_transport) spdlog::warn("qid={} no transport for <{}>", qid, to);
       item.warned_no_transport = true;
-      spdlog::info("delivery qid={} to=<{}> mailbox=- result=deferred reason=\"no transport\"", qid, to);
+      item.last_error = "no transport for <" + to + ">";
+      spdlog::info("delivery qid={} to=<{}> relay=none result=deferred reason=\"no transport\"", qid, to);
     } else if (const std::error_code ec = files[a.file].result) {
-      spdlog::info("delivery qid={} to=<{}> mailbox={} result=deferred reason=\"{}\"", qid, to,
+      item.last_error = a.mailbox + ": " + ec.message();
+      spdlog::info("delivery qid={} to=<{}> relay=local mailbox={} result=deferred reason=\"{}\"", qid, to,
                    a.mailbox, ec.message());
     } else {
-      item.delivered[a.recipient] = true;
-      spdlog::info("delivery qid={} to=<{}> mailbox={} result=delivered", qid, to, a.mailbox);
+      item.states[a.recipient] = State::delivered;
+      spdlog::info("delivery qid={} to=<{}> relay=local mailbox={} result=delivered", qid, to, a.mailbox);
     }
   }
 
-  std::vector<spool::QueueId> done;
-  for (Item& item : batch) {
-    const bool all = std::find(item.delivered.begin(), item.delivered.end(), false) == item.delivered.end();
-    if (all) {
-      done.push_back(item.message->id);
-      release_content(item);
-    } else {
-      defer(std::move(item));
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (remote_recipients[i].empty()) {
+      settle(std::move(batch[i]));
+      continue;
     }
+    dispatch_remote(batch[i], std::move(remote_recipients[i]));
+    const std::string qid = batch[i].message->id.value;
+    in_flight.emplace(qid, std::move(batch[i]));
   }
-  if (!done.empty()) spool.remove(done);
-  std::lock_guard lock(mutex);
-  for (const auto& id : done) queued.erase(id.value);
+}
+
+// One job per destination: the recipients of one domain (or one route)
+// go in one transaction (RFC 5321 §3.3 allows up to the server's limit).
+void QueueManager::Impl::dispatch_remote(Item& item, std::vector<std::size_t> recipients) {
+  std::map<std::string, RemoteJob> jobs;
+  for (std::size_t r : recipients) {
+    const Destination d = destination_of(options, item.message->envelope.recipients[r].forward_path);
+    const std::string key = d.route ? d.route->str() : "mx:" + d.domain;
+    RemoteJob& job = jobs[key];
+    if (job.recipients.empty()) {
+      job.message = item.message;
+      job.domain = d.domain;
+      job.route = d.route;
+      job.to_relayhost = d.route && options.routes.relayhost && d.route->str() == options.routes.relayhost->str();
+    }
+    job.recipients.push_back(r);
+  }
+  item.jobs_out = jobs.size();
+  const std::string qid = item.message->id.value;
+  for (auto& [key, job] : jobs) {
+    remote->submit(std::move(job), [this, qid](JobResult result) {
+      {
+        std::lock_guard lock(mutex);
+        completions.push_back({qid, std::move(result)});
+      }
+      wake.notify_one();
+    });
+  }
+}
+
+void QueueManager::Impl::complete(Completion c) {
+  auto it = in_flight.find(c.queue_id);
+  if (it == in_flight.end()) return;
+  Item& item = it->second;
+  const auto& recipients = item.message->envelope.recipients;
+  const std::time_t now = std::time(nullptr);
+  for (const RecipientOutcome& o : c.result.outcomes) {
+    const std::string to = recipients[o.recipient].forward_path.str();
+    const char* word = "deferred";
+    if (o.outcome == smtp::DeliveryOutcome::delivered) {
+      item.states[o.recipient] = State::delivered;
+      item.remote_settled = true;
+      word = "delivered";
+    } else if (o.outcome == smtp::DeliveryOutcome::failed) {
+      item.states[o.recipient] = State::failed;
+      item.remote_settled = true;
+      item.failed_now.push_back({recipients[o.recipient], o.status, o.remote_mta, o.reply, std::nullopt, now, {}});
+      word = "bounced";
+    } else {
+      item.last_error = o.reply;
+    }
+    spdlog::info("delivery qid={} to=<{}> relay={} tls={} result={} reply=\"{}\" delay={}s", item.message->id.value,
+                 to, c.result.endpoint.empty() ? "none" : c.result.endpoint,
+                 c.result.tls.empty() ? "no" : c.result.tls, word, o.reply, now - item.message->arrival_unix_seconds);
+  }
+  if (--item.jobs_out > 0) return;
+  Item done = std::move(item);
+  in_flight.erase(it);
+  settle(std::move(done));
+}
+
+// The end of an attempt: bounce what failed, then forget the message or
+// keep it for the next attempt.
+void QueueManager::Impl::settle(Item item) {
+  const auto age = std::chrono::seconds(std::time(nullptr) - item.message->arrival_unix_seconds);
+  if (!item.all_settled() && age >= options.max_queue_lifetime) expire(item);
+  if (!item.failed_now.empty()) queue_bounce(item);
+  if (item.all_settled()) {
+    const spool::QueueId id = item.message->id;
+    release_content(item);
+    spool.remove({id});
+    std::lock_guard lock(mutex);
+    queued.erase(id.value);
+    return;
+  }
+  defer(std::move(item));
+}
+
+// RFC 5321 §4.5.4.1: give up after the queue lifetime; what is still
+// pending fails with the last reason seen.
+void QueueManager::Impl::expire(Item& item) {
+  const auto& recipients = item.message->envelope.recipients;
+  const std::string reason = std::to_string(smtp::codes::k451Expired.code) + " " +
+                             std::string(smtp::codes::k451Expired.enhanced) + " Delivery time expired" +
+                             (item.last_error.empty() ? "" : ": " + item.last_error);
+  for (std::size_t r = 0; r < recipients.size(); ++r) {
+    if (item.states[r] != State::pending) continue;
+    item.states[r] = State::failed;
+    item.failed_now.push_back({recipients[r], "4.4.7", "", reason, std::nullopt, std::time(nullptr), {}});
+    spdlog::info("delivery qid={} to=<{}> result=expired reason=\"{}\"", item.message->id.value,
+                 recipients[r].forward_path.str(), reason);
+  }
+  item.remote_settled = true;
+}
+
+// The bounce is stored (synced) before the original's failed recipients
+// are recorded as settled: a crash in between sends it twice at most.
+void QueueManager::Impl::queue_bounce(const Item& item) {
+  if (!item.content_in_memory) return;  // cannot happen: content stays loaded through an attempt
+  BounceRequest request{*item.message, DsnKind::failure, item.failed_now, options.hostname, std::time(nullptr),
+                        options.double_bounce};
+  std::shared_ptr<spool::SpooledMessage> bounce;
+  try {
+    bounce = make_bounce(request);
+  } catch (const std::exception& e) {
+    spdlog::error("qid={} bounce not written: {}", item.message->id.value, e.what());
+  }
+  if (!bounce) {
+    if (item.message->envelope.reverse_path.is_null()) {
+      spdlog::warn("qid={} a bounce failed and is dropped (RFC 5321 §6.1: none is sent to <>)", item.message->id.value);
+    }
+    return;
+  }
+  std::promise<std::error_code> stored;
+  spool.store(bounce, [&stored](std::error_code ec) { stored.set_value(ec); });
+  if (const std::error_code ec = stored.get_future().get()) {
+    spdlog::error("qid={} bounce not stored: {}", item.message->id.value, ec.message());
+    return;
+  }
+  spdlog::info("bounce qid={} for qid={} to=<{}> recipients={}", bounce->id.value, item.message->id.value,
+               bounce->envelope.recipients.front().forward_path.str(), item.failed_now.size());
+  enqueue(bounce, /*fresh=*/true, /*with_content=*/true);
 }
 
 void QueueManager::Impl::defer(Item item) {
-  release_content(item);  // it waits minutes: no need to hold its content
   ++item.attempts;
-  spool::SpooledMessage progress = *envelope_only(*item.message);
-  progress.attempts = item.attempts;
-  spool.record_progress(progress, /*durable=*/false);
   const auto& intervals = options.retry_intervals;
   const auto wait = intervals[std::min<std::size_t>(item.attempts - 1, intervals.size() - 1)];
-  spdlog::warn("qid={} not delivered (attempt {}), next try in {}s", item.message->id.value,
-               item.attempts, std::chrono::duration_cast<std::chrono::seconds>(wait).count());
+  spool::SpooledMessage progress = *envelope_only(*item.message);
+  progress.attempts = item.attempts;
+  progress.states = item.states;
+  progress.next_attempt_unix_seconds =
+      std::time(nullptr) + std::chrono::duration_cast<std::chrono::seconds>(wait).count();
+  progress.last_error = item.last_error;
+  // After a remote 250 (or a bounce) the record must survive a crash, so a
+  // restart never sends to those recipients again.
+  spool.record_progress(progress, /*durable=*/item.remote_settled);
+  release_content(item);  // it waits minutes: no need to hold its content
+  spdlog::warn("qid={} not delivered (attempt {}), next try in {}s: {}", item.message->id.value, item.attempts,
+               std::chrono::duration_cast<std::chrono::seconds>(wait).count(), item.last_error);
   std::lock_guard lock(mutex);
   later.emplace(Clock::now() + wait, std::move(item));
 }

@@ -1,13 +1,19 @@
-// The queue manager: takes every message the spool holds, delivers it, and
-// removes it from the spool once delivered. Runs on its own thread.
+// The queue manager: takes every message the spool holds, delivers it
+// (Maildir for local recipients, SMTP/LMTP for the others), bounces what
+// fails for good, retries the rest on schedule, and removes a message from
+// the spool once every recipient has an outcome. Runs on its own thread;
+// remote deliveries run on RemoteDelivery's and report back.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "delivery/local_routing.hpp"
+#include "delivery/remote_delivery.hpp"
+#include "delivery/route.hpp"
 #include "spool/spool.hpp"
 
 namespace petrel::delivery {
@@ -29,6 +35,15 @@ struct QueueOptions {
   // Scheduling priority of the delivery thread relative to the sessions
   // (0 = equal; 10: sessions first under load).
   int nice = 10;
+
+  // Mail for other domains: the transport map and relayhost, and how to
+  // reach other servers. Without `remote`, such recipients wait in the
+  // queue ("no transport") until they expire.
+  RoutingTable routes;
+  std::optional<RemoteOptions> remote;
+  // Undelivered after this long: bounced with 4.4.7 (RFC 3463).
+  std::chrono::milliseconds max_queue_lifetime{std::chrono::hours(24 * 5)};
+  std::string double_bounce;  // where a bounce that cannot be delivered goes; "": dropped, logged
 };
 
 class QueueManager {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "auth/passwd_file.hpp"
@@ -18,11 +19,13 @@
 #include "config/config.hpp"
 #include "petreld/flags.hpp"
 #include "delivery/queue_manager.hpp"
+#include "delivery/route.hpp"
 #include "server/mail_policy.hpp"
 #include "server/server.hpp"
 #include "spool/spool.hpp"
 #include "tls/self_signed.hpp"
 #include "tls/server_tls.hpp"
+#include "util/idn.hpp"
 #include "util/privileges.hpp"
 
 namespace {
@@ -97,6 +100,36 @@ std::optional<petrel::util::RunAs> prepare_user(const Config& config) {
   return user;
 }
 
+// Routes and remote delivery from [delivery], [dns]; the syntax was
+// checked with the rest of the configuration.
+void configure_remote(const Config& config, petrel::delivery::QueueOptions& q) {
+  const auto& r = config.remote;
+  std::string error;
+  for (const auto& [domain, route] : r.transports) {
+    q.routes.transports[petrel::util::ascii_domain(domain)] = *petrel::delivery::parse_route(route, error);
+  }
+  if (!r.relayhost.empty()) q.routes.relayhost = petrel::delivery::parse_relayhost(r.relayhost, error);
+  petrel::delivery::RemoteOptions remote;
+  remote.hostname = config.hostname;
+  remote.resolver = r.resolver;
+  remote.tls = r.tls == "none" ? petrel::smtp::TlsPolicy::none
+               : r.tls == "encrypt" ? petrel::smtp::TlsPolicy::encrypt
+                                    : petrel::smtp::TlsPolicy::may;
+  remote.destination_concurrency = r.destination_concurrency;
+  remote.connect_timeout = r.connect_timeout;
+  if (!r.relayhost_user.empty()) {
+    std::ifstream file(r.relayhost_password_file);
+    std::string password;
+    if (!std::getline(file, password)) {
+      throw std::runtime_error("cannot read the relayhost password from " + r.relayhost_password_file);
+    }
+    remote.relayhost_credentials = petrel::smtp::Credentials{r.relayhost_user, password};
+  }
+  q.remote = remote;
+  q.max_queue_lifetime = r.max_queue_lifetime;
+  q.double_bounce = r.double_bounce;
+}
+
 int serve(const Config& config) {
   std::unique_ptr<petrel::spool::Spool> spool;
   std::unique_ptr<petrel::delivery::QueueManager> queue;
@@ -108,6 +141,7 @@ int serve(const Config& config) {
     queue_options.routing = petrel::server::local_routing(config);
     queue_options.hostname = config.hostname;
     queue_options.retry_intervals = config.retry_intervals;
+    configure_remote(config, queue_options);
     queue = std::make_unique<petrel::delivery::QueueManager>(*spool, queue_options);
     server = std::make_unique<petrel::server::Server>(config, *spool, *queue);
     if (run_as) {

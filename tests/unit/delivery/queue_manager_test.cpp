@@ -53,6 +53,7 @@ class QueueManagerTest : public ::testing::Test {
     o.routing = {.local_domains = {"example.org"}, .maildir_root = dir_ / "mail", .recipient_delimiter = "+"};
     o.hostname = "mx.test";
     o.retry_intervals = std::move(retry);
+    o.max_queue_lifetime = std::chrono::hours(24 * 365 * 100);  // the sample messages are from 2023
     return o;
   }
 
@@ -186,6 +187,42 @@ TEST_F(QueueManagerTest, stop_does_not_wait_for_a_pending_retry) {
   manager.stop();
   EXPECT_LT(std::chrono::steady_clock::now() - before, 1s);
   EXPECT_EQ(spool_->size(), 1u);  // undelivered messages stay in the spool
+}
+
+TEST_F(QueueManagerTest, an_expired_message_is_bounced_to_its_sender_and_removed) {
+  auto m = sample_message();  // arrived in 2023
+  m->envelope.recipients = {recipient("carol", "elsewhere.example"), recipient("alice", "example.org")};
+  auto o = options({1h});
+  o.max_queue_lifetime = std::chrono::hours(24 * 5);
+  QueueManager manager(*spool_, o);
+  manager.start();
+  manager.submit(stored(m));
+  // alice's copy is delivered, carol's expires; the bounce goes to the
+  // sender (sender@example.net, not local: it waits as the only message).
+  std::vector<std::shared_ptr<spool::SpooledMessage>> left;
+  ASSERT_TRUE(eventually([&] {
+    left = spool_->load_all();
+    return left.size() == 1 && left[0]->id.value != m->id.value;
+  }));
+  EXPECT_TRUE(fs::exists(delivered_path(*m, 1, "alice")));
+  EXPECT_TRUE(left[0]->envelope.reverse_path.is_null());
+  ASSERT_EQ(left[0]->envelope.recipients.size(), 1u);
+  EXPECT_EQ(left[0]->envelope.recipients[0].forward_path.str(), m->envelope.reverse_path.mailbox->str());
+  EXPECT_NE(left[0]->content.find("report-type=delivery-status"), std::string::npos);
+  EXPECT_NE(left[0]->content.find("Status: 4.4.7"), std::string::npos);
+  EXPECT_NE(left[0]->content.find("carol@elsewhere.example"), std::string::npos);
+}
+
+TEST_F(QueueManagerTest, a_bounce_that_fails_is_never_bounced) {
+  auto m = sample_message();
+  m->envelope.reverse_path = smtp::Path{};  // <>: it is a bounce itself
+  m->envelope.recipients = {recipient("carol", "elsewhere.example")};
+  auto o = options({1h});
+  o.max_queue_lifetime = std::chrono::hours(1);
+  QueueManager manager(*spool_, o);
+  manager.start();
+  manager.submit(stored(m));
+  ASSERT_TRUE(eventually([&] { return manager.pending() == 0 && spool_->size() == 0; }));
 }
 
 TEST_F(QueueManagerTest, a_message_both_recovered_and_submitted_counts_once) {

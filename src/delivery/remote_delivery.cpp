@@ -1,0 +1,249 @@
+// The delivery thread: jobs wait per destination for a free slot, their
+// endpoints are found (route or MX), and smtp_deliverer does the rest.
+#include "delivery/remote_delivery.hpp"
+
+#include <utility>  // Boost 1.74's Asio needs std::exchange declared first
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <map>
+#include <thread>
+
+#include "delivery/smtp_deliverer.hpp"
+#include "dns/destination.hpp"
+#include "dns/unbound_resolver.hpp"
+#include "smtp/reply_codes.hpp"
+
+namespace petrel::delivery {
+namespace asio = boost::asio;
+
+namespace {
+
+using Done = std::function<void(JobResult)>;
+
+struct Pending {
+  RemoteJob job;
+  Done done;
+};
+
+// Every recipient of the job with the same outcome, made here.
+JobResult all_recipients(const RemoteJob& job, smtp::DeliveryOutcome outcome, smtp::Status status,
+                         const std::string& text) {
+  JobResult result;
+  const std::string reply = std::to_string(status.code) + " " + std::string(status.enhanced) + " " + text;
+  for (std::size_t r : job.recipients) {
+    result.outcomes.push_back({r, outcome, reply, std::string(status.enhanced), ""});
+  }
+  return result;
+}
+
+std::string status_of(const smtp::ServerReply& reply) {
+  if (!reply.enhanced.empty()) return reply.enhanced;
+  // RFC 3463 §3.1: without an enhanced code, the class is all we know.
+  if (reply.positive()) return "2.0.0";
+  return reply.permanent() ? "5.0.0" : "4.0.0";
+}
+
+smtp::OutgoingMessage outgoing(const RemoteJob& job) {
+  const smtp::Envelope& e = job.message->envelope;
+  smtp::OutgoingMessage m;
+  m.reverse_path = e.reverse_path;
+  m.params = e.params;
+  m.params.auth.clear();  // AUTH= is ours to vouch for, not passed on (RFC 4954 §5)
+  for (std::size_t r : job.recipients) m.recipients.push_back(e.recipients[r]);
+  m.content = job.message->content;
+  return m;
+}
+
+std::string destination_key(const RemoteJob& job) { return job.route ? job.route->str() : "mx:" + job.domain; }
+
+}  // namespace
+
+struct RemoteDelivery::Impl {
+  explicit Impl(RemoteOptions o)
+      : options(std::move(o)), guard(io.get_executor()), resolver(io, resolver_options(options)) {
+    thread = std::thread([this] { io.run(); });
+  }
+
+  ~Impl() {
+    guard.reset();
+    io.stop();
+    if (thread.joinable()) thread.join();
+  }
+
+  static dns::ResolverOptions resolver_options(const RemoteOptions& o) {
+    dns::ResolverOptions r;
+    r.upstream = o.resolver;
+    // A configured upstream is asked about everything, the RFC 6761 test
+    // zones included (a test or lab DNS serves them).
+    if (!o.resolver.empty()) {
+      r.zones_from_upstream = {"test.", "invalid.", "example."};
+      // A configured forwarder (dnsmasq, a lab DNS) rarely passes DNSSEC
+      // records on, and validating through it would make every answer
+      // bogus; with /etc/resolv.conf the root trust anchor is used if present.
+      r.dnssec = dns::DnssecMode::off;
+    }
+    return r;
+  }
+
+  // On the delivery thread.
+  void admit(Pending p) {
+    const std::string key = destination_key(p.job);
+    auto& slot = destinations[key];
+    if (slot.active >= options.destination_concurrency) {
+      slot.waiting.push_back(std::move(p));
+      return;
+    }
+    ++slot.active;
+    start(key, std::move(p));
+  }
+
+  void finished(const std::string& key) {
+    auto& slot = destinations[key];
+    --slot.active;
+    if (!slot.waiting.empty()) {
+      Pending next = std::move(slot.waiting.front());
+      slot.waiting.pop_front();
+      ++slot.active;
+      start(key, std::move(next));
+    } else if (slot.active == 0) {
+      destinations.erase(key);
+    }
+  }
+
+  void start(const std::string& key, Pending p) {
+    auto shared = std::make_shared<Pending>(std::move(p));
+    auto complete = [this, key, shared](JobResult result) {
+      shared->done(std::move(result));
+      finished(key);
+    };
+    const auto& route = shared->job.route;
+    if (route && route->kind == Route::Kind::lmtp && !route->unix_path.empty()) {
+      Endpoint unix_socket;
+      unix_socket.host = "localhost";
+      unix_socket.unix_path = route->unix_path;
+      return send(shared, {unix_socket}, complete);
+    }
+    if (route && !route->mx_lookup) return resolve_host(shared, route->host, route->port, complete);
+    const std::string domain = route ? route->host : shared->job.domain;
+    const std::uint16_t port = route ? route->port : 25;
+    dns::PlanOptions plan;
+    plan.local_names = {options.hostname};
+    dns::resolve_destination(resolver, domain, plan, [this, shared, port, complete](dns::DeliveryPlan p) {
+      planned(shared, std::move(p), port, complete);
+    });
+  }
+
+  void planned(const std::shared_ptr<Pending>& p, dns::DeliveryPlan plan, std::uint16_t port,
+               const std::function<void(JobResult)>& complete) {
+    namespace codes = smtp::codes;
+    using dns::Verdict;
+    using smtp::DeliveryOutcome;
+    const auto& job = p->job;
+    switch (plan.verdict) {
+      case Verdict::deliver: break;
+      case Verdict::null_mx:
+        return complete(all_recipients(job, DeliveryOutcome::failed, codes::k556NullMx,
+                                       "Domain " + job.domain + " does not accept mail (null MX)"));
+      case Verdict::no_such_domain:
+        return complete(all_recipients(job, DeliveryOutcome::failed, codes::k550NoSuchDomain,
+                                       "Domain " + job.domain + " does not exist"));
+      case Verdict::unroutable:
+        return complete(all_recipients(job, DeliveryOutcome::failed, codes::k550Unroutable,
+                                       "No mail exchanger of " + job.domain + " has an address: " + plan.reason));
+      case Verdict::routing_loop:
+        return complete(all_recipients(job, DeliveryOutcome::failed, codes::k550RoutingLoop,
+                                       "Mail for " + job.domain + " loops back to this server"));
+      case Verdict::temporary_failure:
+        return complete(all_recipients(job, DeliveryOutcome::deferred, codes::k451DnsFailure,
+                                       "DNS lookup for " + job.domain + " failed: " + plan.reason));
+    }
+    std::vector<Endpoint> endpoints;
+    for (const auto& c : plan.candidates) endpoints.push_back({c.host, c.address.str(), port, ""});
+    send(p, std::move(endpoints), complete);
+  }
+
+  // "[host]": no MX lookup; an address literal is used as it is.
+  void resolve_host(const std::shared_ptr<Pending>& p, const std::string& host, std::uint16_t port,
+                    const std::function<void(JobResult)>& complete) {
+    if (auto literal = dns::IpAddress::parse(host)) return send(p, {{host, literal->str(), port, ""}}, complete);
+    resolver.lookup_a(host, [this, p, host, port, complete](dns::AddressAnswer a) {
+      if (a.ok()) {
+        std::vector<Endpoint> endpoints;
+        for (const auto& address : a.records) endpoints.push_back({host, address.str(), port, ""});
+        return send(p, std::move(endpoints), complete);
+      }
+      resolver.lookup_aaaa(host, [this, p, host, port, complete](dns::AddressAnswer aaaa) {
+        if (!aaaa.ok()) {
+          return complete(all_recipients(p->job, smtp::DeliveryOutcome::deferred, smtp::codes::k451DnsFailure,
+                                         "No address for " + host + ": " + aaaa.error));
+        }
+        std::vector<Endpoint> endpoints;
+        for (const auto& address : aaaa.records) endpoints.push_back({host, address.str(), port, ""});
+        send(p, std::move(endpoints), complete);
+      });
+    });
+  }
+
+  void send(const std::shared_ptr<Pending>& p, std::vector<Endpoint> endpoints,
+            const std::function<void(JobResult)>& complete) {
+    DeliveryOptions delivery;
+    delivery.client.helo_name = options.hostname;
+    delivery.client.tls = options.tls;
+    const auto& route = p->job.route;
+    if (route && route->kind == Route::Kind::lmtp) {
+      delivery.client.protocol = smtp::ClientProtocol::lmtp;
+      if (!route->unix_path.empty()) delivery.client.tls = smtp::TlsPolicy::none;  // a local socket
+    }
+    if (p->job.to_relayhost) delivery.client.credentials = options.relayhost_credentials;
+    delivery.timeouts.connect = options.connect_timeout;
+    if (options.reply_timeout) {
+      auto& t = delivery.timeouts;
+      t.greeting = t.mail = t.rcpt = t.data_init = t.data_block = t.data_end = t.command = *options.reply_timeout;
+    }
+    std::vector<smtp::OutgoingMessage> messages;
+    messages.push_back(outgoing(p->job));
+    deliver(io, std::move(endpoints), std::move(delivery), std::move(messages),
+            [p, complete](std::vector<DeliveryReport> reports) {
+              JobResult result;
+              const DeliveryReport& report = reports.front();
+              if (report.endpoint) result.endpoint = report.endpoint->str();
+              result.tls = report.tls;
+              const std::string mta = report.endpoint ? report.endpoint->host : "";
+              for (std::size_t i = 0; i < p->job.recipients.size(); ++i) {
+                const auto& r = report.recipients.at(i);
+                result.outcomes.push_back({p->job.recipients[i], r.outcome, r.reply.str(), status_of(r.reply),
+                                           r.reply.local ? "" : mta});
+              }
+              complete(std::move(result));
+            });
+  }
+
+  struct Destination {
+    std::size_t active = 0;
+    std::deque<Pending> waiting;
+  };
+
+  RemoteOptions options;
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> guard;
+  dns::UnboundResolver resolver;
+  std::map<std::string, Destination> destinations;  // delivery thread only
+  std::thread thread;
+};
+
+RemoteDelivery::RemoteDelivery(RemoteOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+RemoteDelivery::~RemoteDelivery() = default;
+
+void RemoteDelivery::submit(RemoteJob job, std::function<void(JobResult)> done) {
+  asio::post(impl_->io, [impl = impl_.get(), p = Pending{std::move(job), std::move(done)}]() mutable {
+    impl->admit(std::move(p));
+  });
+}
+
+}  // namespace petrel::delivery

@@ -1,0 +1,171 @@
+"""Delivery to other servers (issue 5): a second petreld (or a scripted
+aiosmtpd server) on another loopback address receives what the first one
+relays, by transport map or by MX records that dnsmasq serves."""
+import os
+import re
+import smtplib
+import threading
+import time
+
+import pytest
+
+from dns_zone import DnsZone, dnsmasq_binary
+from harness import HOST, LOCAL_DOMAIN, Petrel, free_port, message, wait_until
+
+REMOTE = "remote.test"
+
+
+@pytest.fixture
+def servers(tmp_path):
+    """servers(name, *flags, host=HOST, port=None): a running petreld; all
+    are stopped at the end, their logs printed on failure."""
+    started = []
+
+    def start(name, *flags, host=HOST, port=None):
+        d = tmp_path / name
+        d.mkdir()
+        p = Petrel(d, flags, port)
+        p.host = host
+        started.append(p)
+        return p.start()
+
+    yield start
+    for p in started:
+        rc = p.stop()
+        print(f"--- {p.workdir}: exit status {rc}\n{p.stderr()}")
+
+
+def send(petrel, sender, recipients, body=b"hello\r\n", subject="relay test"):
+    with smtplib.SMTP(petrel.host, petrel.port, local_hostname="client.test", timeout=10) as c:
+        data = message(subject=subject, body=body.decode())
+        return c.sendmail(sender, recipients, data)
+
+
+def files(petrel, user, domain):
+    return petrel.message_files(user, domain)
+
+
+def test_transport_map_delivers_to_the_named_host_in_one_transaction(servers):
+    receiver = servers("b", "--local-domain", REMOTE, host="127.0.0.2")
+    relay = servers("a", "--trusted-network", "127.0.0.0/8",
+                    "--transport", f"{REMOTE}=smtp:[127.0.0.2]:{receiver.port}", "--retry-intervals", "1s")
+    send(relay, f"me@{LOCAL_DOMAIN}", [f"bob@{REMOTE}", f"carol@{REMOTE}"], body=b".leading dot\r\nend\r\n")
+    assert wait_until(lambda: files(receiver, "bob", REMOTE) and files(receiver, "carol", REMOTE), 15), relay.log_text()
+    with open(files(receiver, "bob", REMOTE)[0], "rb") as f:
+        data = f.read()
+    assert b"\r\n.leading dot\r\nend\r\n" in data  # dot-stuffing undone on the far side
+    assert data.count(b"Received: ") == 2          # each server adds its own
+    # both recipients in one session and one transaction
+    sessions = [line for line in receiver.log_text().splitlines() if " session " in line and "messages=1" in line]
+    assert len(sessions) == 1 and "recipients=2" in sessions[0], receiver.log_text()
+    assert wait_until(lambda: relay.log_text().count("result=delivered") == 2, 5)
+
+
+def test_one_hundred_recipients_at_one_domain_go_in_one_transaction(servers):
+    receiver = servers("b", "--local-domain", REMOTE, host="127.0.0.2")
+    relay = servers("a", "--trusted-network", "127.0.0.0/8",
+                    "--transport", f"{REMOTE}=smtp:[127.0.0.2]:{receiver.port}")
+    rcpts = [f"user{i}@{REMOTE}" for i in range(100)]
+    send(relay, f"me@{LOCAL_DOMAIN}", rcpts)
+    assert wait_until(lambda: all(files(receiver, f"user{i}", REMOTE) for i in range(100)), 20)
+    sessions = [line for line in receiver.log_text().splitlines() if " session " in line and "messages=1" in line]
+    assert len(sessions) == 1 and "recipients=100" in sessions[0]
+
+
+def test_a_permanent_refusal_bounces_to_the_sender_with_the_remote_reply(servers, tmp_path):
+    config = tmp_path / "strict.toml"
+    config.write_text('[local]\nusers = ["bob"]\nunknown_recipient = "reject"\n')
+    receiver = servers("b", "--config", str(config), "--local-domain", REMOTE, host="127.0.0.2")
+    relay = servers("a", "--trusted-network", "127.0.0.0/8",
+                    "--transport", f"{REMOTE}=smtp:[127.0.0.2]:{receiver.port}")
+    send(relay, f"sender@{LOCAL_DOMAIN}", [f"bob@{REMOTE}", f"nobody@{REMOTE}"])
+    assert wait_until(lambda: files(receiver, "bob", REMOTE), 15)
+    # the bounce comes back to the sender, here a local user of the relay
+    assert wait_until(lambda: files(relay, "sender", LOCAL_DOMAIN), 15), relay.log_text()
+    with open(files(relay, "sender", LOCAL_DOMAIN)[0], "rb") as f:
+        dsn = f.read().decode()
+    assert "report-type=delivery-status" in dsn
+    assert "Final-Recipient: rfc822; nobody@remote.test" in dsn
+    assert "Action: failed" in dsn and "Status: 5.1.1" in dsn
+    assert re.search(r"Diagnostic-Code: smtp; 550 5\.1\.1", dsn), dsn
+    assert "bob@remote.test" not in dsn.split("Content-Type: message/delivery-status")[1].split("--")[0]
+    assert "Return-Path: <>" in dsn
+
+
+def test_a_temporary_failure_is_retried_and_then_delivered(servers, tmp_path):
+    from aiosmtpd.controller import Controller
+
+    class FirstRefuses:
+        def __init__(self):
+            self.calls, self.received = 0, []
+
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+            self.calls += 1
+            if self.calls == 1:
+                return "451 4.3.0 Try again later"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        async def handle_DATA(self, server, session, envelope):
+            self.received.append(envelope.content)
+            return "250 2.0.0 Accepted"
+
+    handler = FirstRefuses()
+    port = free_port("127.0.0.3")
+    controller = Controller(handler, hostname="127.0.0.3", port=port)
+    controller.start()
+    try:
+        relay = servers("a", "--trusted-network", "127.0.0.0/8", "--retry-intervals", "1s",
+                        "--transport", f"{REMOTE}=smtp:[127.0.0.3]:{port}")
+        send(relay, f"me@{LOCAL_DOMAIN}", [f"bob@{REMOTE}"])
+        assert wait_until(lambda: handler.received, 20), relay.log_text()
+        assert handler.calls == 2
+        assert "result=deferred" in relay.log_text() and "result=delivered" in relay.log_text()
+        assert wait_until(lambda: relay.log_text().count("result=delivered") == 1, 5)
+    finally:
+        controller.stop()
+
+
+def test_deferred_mail_survives_a_restart_and_goes_when_the_server_is_back(servers, tmp_path):
+    port = free_port("127.0.0.2")
+    relay = servers("a", "--trusted-network", "127.0.0.0/8", "--retry-intervals", "1s",
+                    "--transport", f"{REMOTE}=smtp:[127.0.0.2]:{port}")
+    send(relay, f"me@{LOCAL_DOMAIN}", [f"bob@{REMOTE}"])
+    assert wait_until(lambda: "result=deferred" in relay.log_text(), 15), relay.log_text()
+    relay.stop()
+    relay.start()
+    receiver = servers("b", "--local-domain", REMOTE, host="127.0.0.2", port=port)
+    assert wait_until(lambda: files(receiver, "bob", REMOTE), 20), relay.log_text()
+    time.sleep(1.5)
+    assert len(files(receiver, "bob", REMOTE)) == 1
+
+
+@pytest.fixture
+def zone():
+    if dnsmasq_binary() is None:
+        pytest.skip("dnsmasq is not installed (apt-get install dnsmasq-base)")
+    z = (DnsZone()
+         .mx("two.test", "mx1.two.test", 10).mx("two.test", "mx2.two.test", 20)
+         .host("mx1.two.test", "127.0.0.2").host("mx2.two.test", "127.0.0.3")
+         .mx("nullmx.test", ".", 0)
+         .start())
+    yield z
+    z.stop()
+
+
+def test_mx_records_choose_the_preferred_host_and_fall_back_to_the_next(servers, zone):
+    # mx1 (127.0.0.2:25) is down; mx2 (127.0.0.3:25) takes the mail
+    backup = servers("mx2", "--local-domain", "two.test", host="127.0.0.3", port=25)
+    relay = servers("a", "--trusted-network", "127.0.0.0/8", "--resolver", zone.upstream)
+    send(relay, f"me@{LOCAL_DOMAIN}", ["bob@two.test"])
+    assert wait_until(lambda: files(backup, "bob", "two.test"), 20), relay.log_text() + zone.log()
+    assert "mx2.two.test[127.0.0.3]:25" in relay.log_text()
+
+
+def test_null_mx_bounces_at_once(servers, zone):
+    relay = servers("a", "--trusted-network", "127.0.0.0/8", "--resolver", zone.upstream)
+    send(relay, f"sender@{LOCAL_DOMAIN}", ["bob@nullmx.test"])
+    assert wait_until(lambda: files(relay, "sender", LOCAL_DOMAIN), 15), relay.log_text()
+    with open(files(relay, "sender", LOCAL_DOMAIN)[0], "rb") as f:
+        dsn = f.read().decode()
+    assert "Status: 5.1.10" in dsn, dsn
