@@ -81,8 +81,9 @@ std::size_t DotReader::feed(std::string_view in, std::string& out) {
           emit(".", out);  // a lone dot is content, not stuffing
           bare_line_ending('\n', out);
         } else {
-          emit(std::string_view(&c, 1), out);  // the leading dot was stuffing
-          ++line_length_;
+          // The leading dot was stuffing and does not count towards the line
+          // limit (RFC 5321 §4.5.3.1.6): the line so far is c alone.
+          emit(std::string_view(&c, 1), out);
           state_ = State::in_line;
         }
         break;

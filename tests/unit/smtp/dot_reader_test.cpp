@@ -122,8 +122,11 @@ TEST(DotReader, text_line_limit_counts_the_crlf) {
   limits.max_line = 1000;
   EXPECT_EQ(read_all(std::string(998, 'a') + "\r\n.\r\n", limits).verdict, Verdict::ok);
   EXPECT_EQ(read_all(std::string(999, 'a') + "\r\n.\r\n", limits).verdict, Verdict::line_too_long);
-  // The stuffing dot is on the wire, so it counts.
-  EXPECT_EQ(read_all("." + std::string(998, '.') + "\r\n.\r\n", limits).verdict, Verdict::line_too_long);
+  // RFC 5321 §4.5.3.1.6: "not counting the leading dot duplicated for
+  // transparency": a 998-octet line of dots is 999 octets on the wire.
+  EXPECT_EQ(read_all("." + std::string(998, '.') + "\r\n.\r\n", limits).verdict, Verdict::ok);
+  EXPECT_EQ(read_all("." + std::string(999, '.') + "\r\n.\r\n", limits).verdict, Verdict::line_too_long);
+  EXPECT_EQ(read_all(".." + std::string(997, 'a') + "\r\n.\r\n", limits).verdict, Verdict::ok);
 }
 
 TEST(DotReader, overlong_line_still_reads_to_the_end) {
