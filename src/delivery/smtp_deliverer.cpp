@@ -196,6 +196,9 @@ class Attempt {
 
   const std::optional<smtp::ServerReply>& failure() const { return failure_; }
   bool tls_failed() const { return tls_failed_; }
+  // The server spoke (a greeting at least): a failure is its answer.
+  bool answered() const { return session_.greeting().has_value(); }
+  const std::string& tls() const { return tls_; }
 
  private:
   static smtp::ClientOptions with_tls(smtp::ClientOptions options, smtp::TlsPolicy tls) {
@@ -360,6 +363,8 @@ asio::awaitable<std::vector<DeliveryReport>> run_delivery(std::vector<Endpoint> 
   smtp::ServerReply last_failure =
       smtp::ServerReply::made_here(smtp::codes::k421NoAnswer, "No server to deliver to");
   const auto pending = [&] { return std::any_of(jobs.begin(), jobs.end(), [](const Job& j) { return !j.report; }); };
+  std::optional<Endpoint> last_answered;
+  std::string last_tls;
 
   for (const Endpoint& endpoint : endpoints) {
     if (!pending()) break;
@@ -367,7 +372,14 @@ asio::awaitable<std::vector<DeliveryReport>> run_delivery(std::vector<Endpoint> 
     for (int tries = 0; tries < 2 && pending(); ++tries) {
       Attempt attempt(executor, endpoint, options, tls, transcript);
       co_await attempt.run(jobs);
-      if (attempt.failure()) last_failure = *attempt.failure();
+      if (attempt.failure()) {
+        last_failure = *attempt.failure();
+        // The log and a DSN name the server whose reply the outcome rests on.
+        if (attempt.answered()) {
+          last_answered = endpoint;
+          last_tls = attempt.tls();
+        }
+      }
       // RFC 7435 §3: opportunistic TLS that fails is retried in the clear.
       if (!(attempt.tls_failed() && tls == smtp::TlsPolicy::may)) break;
       tls = smtp::TlsPolicy::none;
@@ -377,6 +389,10 @@ asio::awaitable<std::vector<DeliveryReport>> run_delivery(std::vector<Endpoint> 
   std::vector<DeliveryReport> reports;
   for (auto& job : jobs) {
     DeliveryReport report = job.report ? std::move(*job.report) : unreached(job, last_failure);
+    if (!job.report) {
+      report.endpoint = last_answered;
+      report.tls = last_tls;
+    }
     report.transcript = transcript;
     reports.push_back(std::move(report));
   }

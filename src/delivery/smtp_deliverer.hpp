@@ -53,7 +53,10 @@ struct DeliveryReport {
   // In the order of the message's recipients. Unknown outcomes (no
   // endpoint answered, connection lost) are deferred with a local reply.
   std::vector<smtp::RecipientResult> recipients;
-  std::optional<Endpoint> endpoint;  // the one that answered for the message; nullopt: none did
+  // The server the outcome rests on: the one that answered for the message,
+  // or, when none took it, the last one that refused the connection with a
+  // reply (greeting, EHLO, AUTH); nullopt when none answered at all.
+  std::optional<Endpoint> endpoint;
   std::string tls;                   // "TLSv1.3 with cipher X (256 bits)"; "" in the clear
   // Connection attempts and the dialogues, without content or credentials.
   std::vector<std::string> transcript;
