@@ -64,7 +64,7 @@ struct RemoteDeliveryConfig {
   std::size_t messages_per_connection = 100;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::string resolver;  // [dns] resolver: "ADDR:PORT"; "": /etc/resolv.conf
-  std::string admin = "unix:./var/admin.sock";  // [admin] listen: "unix:PATH" or "127.0.0.1:PORT"
+  std::string admin;  // [admin] listen: "unix:PATH" or "127.0.0.1:PORT"; "": unix:SPOOL/admin.sock
 };
 
 // Zero turns a limit off. Trusted networks are never limited.

@@ -26,6 +26,7 @@ bool valid_resolver(std::string_view s) { return s.empty() || valid_listen(s); }
 // "unix:/path" or a loopback "127.0.0.1:PORT" / "[::1]:PORT" (the admin
 // channel is for this machine only).
 bool valid_admin(std::string_view s) {
+  if (s.empty()) return true;
   if (s.substr(0, 5) == "unix:") return s.size() > 5;
   return valid_listen(s) && (s.substr(0, 4) == "127." || s.substr(0, 5) == "[::1]" || s.substr(0, 9) == "localhost");
 }

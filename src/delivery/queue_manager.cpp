@@ -60,6 +60,40 @@ struct Item {
   }
 };
 
+const char* state_name(State state) {
+  switch (state) {
+    case State::delivered: return "delivered";
+    case State::failed: return "bounced";
+    default: return "pending";
+  }
+}
+
+QueueEntry entry_of(const spool::SpooledMessage& m) {
+  QueueEntry e;
+  e.id = m.id.value;
+  e.arrival_unix_seconds = m.arrival_unix_seconds;
+  e.size = m.content.size();
+  e.sender = m.envelope.reverse_path.is_null() ? "" : m.envelope.reverse_path.mailbox->str();
+  for (std::size_t r = 0; r < m.envelope.recipients.size(); ++r) {
+    e.recipients.push_back({m.envelope.recipients[r].forward_path.str(), state_name(m.state(r))});
+  }
+  e.attempts = m.attempts;
+  e.next_attempt_unix_seconds = m.next_attempt_unix_seconds;
+  e.last_error = m.last_error;
+  return e;
+}
+
+bool has_pending_recipient_in(const Item& item, std::string_view domain) {
+  const auto& recipients = item.message->envelope.recipients;
+  for (std::size_t r = 0; r < recipients.size(); ++r) {
+    if (item.states[r] != State::pending) continue;
+    if (domain.empty() || util::ascii_domain(recipients[r].forward_path.domain) == util::ascii_domain(domain)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // A finished remote job, on its way back to the queue thread.
 struct Completion {
   std::string queue_id;
@@ -129,7 +163,10 @@ struct QueueManager::Impl {
   std::condition_variable wake;
   std::deque<Item> ready;                       // guarded by mutex
   std::multimap<Clock::time_point, Item> later;  // guarded by mutex
-  std::unordered_set<std::string> queued;       // queue IDs in either; guarded by mutex
+  // Every message this queue holds, for listing; guarded by mutex.
+  std::map<std::string, QueueEntry, std::less<>> queued;
+  std::map<std::string, Item, std::less<>> held;  // guarded by mutex
+  std::unordered_set<std::string> deleted;      // in flight when deleted; guarded by mutex
   std::size_t content_bytes = 0;                // of items with content_in_memory; guarded by mutex
   bool stopping = false;                        // guarded by mutex
   std::deque<Completion> completions;           // guarded by mutex
@@ -154,7 +191,8 @@ void QueueManager::Impl::enqueue(std::shared_ptr<const spool::SpooledMessage> me
   {
     std::lock_guard lock(mutex);
     // Recovery and a fresh submit may both see a message stored during start().
-    if (!queued.insert(message->id.value).second) return;
+    if (queued.count(message->id.value)) return;
+    queued.emplace(message->id.value, entry_of(*message));
     Item item;
     if (with_content && content_bytes + message->content.size() > options.max_content_in_memory) {
       message = envelope_only(*message);
@@ -417,6 +455,13 @@ void QueueManager::Impl::complete(Completion c) {
 // The end of an attempt: bounce what failed, then forget the message or
 // keep it for the next attempt.
 void QueueManager::Impl::settle(Item item) {
+  bool was_deleted = false;
+  {
+    std::lock_guard lock(mutex);
+    was_deleted = deleted.erase(item.message->id.value) > 0;  // by an operator, meanwhile
+    if (was_deleted) queued.erase(item.message->id.value);
+  }
+  if (was_deleted) return release_content(item);
   const auto age = std::chrono::seconds(std::time(nullptr) - item.message->arrival_unix_seconds);
   if (!item.all_settled() && age >= options.max_queue_lifetime) expire(item);
   if (!item.failed_now.empty()) queue_bounce(item);
@@ -494,6 +539,14 @@ void QueueManager::Impl::defer(Item item) {
   spdlog::warn("qid={} not delivered (attempt {}), next try in {}s: {}", item.message->id.value, item.attempts,
                std::chrono::duration_cast<std::chrono::seconds>(wait).count(), item.last_error);
   std::lock_guard lock(mutex);
+  if (auto entry = queued.find(item.message->id.value); entry != queued.end()) {
+    entry->second.attempts = item.attempts;
+    entry->second.next_attempt_unix_seconds = progress.next_attempt_unix_seconds;
+    entry->second.last_error = item.last_error;
+    for (std::size_t r = 0; r < entry->second.recipients.size() && r < item.states.size(); ++r) {
+      entry->second.recipients[r].state = state_name(item.states[r]);
+    }
+  }
   later.emplace(Clock::now() + wait, std::move(item));
 }
 
@@ -530,6 +583,114 @@ void QueueManager::submit(std::shared_ptr<const spool::SpooledMessage> message) 
 std::size_t QueueManager::pending() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->queued.size();
+}
+
+std::vector<QueueEntry> QueueManager::list() const {
+  std::lock_guard lock(impl_->mutex);
+  std::vector<QueueEntry> out;
+  for (const auto& [id, entry] : impl_->queued) {
+    out.push_back(entry);
+    out.back().held = impl_->held.count(id) > 0;
+  }
+  std::sort(out.begin(), out.end(),
+            [](const QueueEntry& a, const QueueEntry& b) { return a.arrival_unix_seconds < b.arrival_unix_seconds; });
+  return out;
+}
+
+std::optional<QueueEntry> QueueManager::find(std::string_view id) const {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->queued.find(id);
+  if (it == impl_->queued.end()) return std::nullopt;
+  QueueEntry e = it->second;
+  e.held = impl_->held.count(id) > 0;
+  return e;
+}
+
+std::size_t QueueManager::flush(std::string_view domain) {
+  std::size_t moved = 0;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (auto it = impl_->later.begin(); it != impl_->later.end();) {
+      if (!has_pending_recipient_in(it->second, domain)) {
+        ++it;
+        continue;
+      }
+      impl_->ready.push_back(std::move(it->second));
+      it = impl_->later.erase(it);
+      ++moved;
+    }
+  }
+  if (moved) impl_->wake.notify_one();
+  return moved;
+}
+
+bool QueueManager::hold(std::string_view id) {
+  std::lock_guard lock(impl_->mutex);
+  if (!impl_->queued.count(id)) return false;
+  if (impl_->held.count(id)) return true;
+  auto take = [&](Item item) { impl_->held.emplace(std::string(id), std::move(item)); };
+  for (auto it = impl_->later.begin(); it != impl_->later.end(); ++it) {
+    if (it->second.message->id.value == id) {
+      take(std::move(it->second));
+      impl_->later.erase(it);
+      return true;
+    }
+  }
+  for (auto it = impl_->ready.begin(); it != impl_->ready.end(); ++it) {
+    if (it->message->id.value == id) {
+      take(std::move(*it));
+      impl_->ready.erase(it);
+      return true;
+    }
+  }
+  return false;  // being delivered right now: try again in a moment
+}
+
+bool QueueManager::release(std::string_view id) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->held.find(id);
+    if (it == impl_->held.end()) return false;
+    impl_->ready.push_back(std::move(it->second));
+    impl_->held.erase(it);
+  }
+  impl_->wake.notify_one();
+  return true;
+}
+
+bool QueueManager::remove(std::string_view id) {
+  std::optional<spool::QueueId> gone;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (!impl_->queued.count(id)) return false;
+    impl_->queued.erase(impl_->queued.find(id));
+    gone = spool::QueueId{std::string(id)};
+    bool found = false;
+    if (auto h = impl_->held.find(id); h != impl_->held.end()) {
+      if (h->second.content_in_memory) impl_->content_bytes -= h->second.message->content.size();
+      impl_->held.erase(h);
+      found = true;
+    }
+    for (auto it = impl_->later.begin(); !found && it != impl_->later.end(); ++it) {
+      if (it->second.message->id.value == id) {
+        impl_->later.erase(it);
+        found = true;
+        break;
+      }
+    }
+    for (auto it = impl_->ready.begin(); !found && it != impl_->ready.end(); ++it) {
+      if (it->message->id.value == id) {
+        if (it->content_in_memory) impl_->content_bytes -= it->message->content.size();
+        impl_->ready.erase(it);
+        found = true;
+        break;
+      }
+    }
+    // Otherwise it is being delivered: settle() drops it when it comes back.
+    if (!found) impl_->deleted.insert(std::string(id));
+  }
+  impl_->spool.remove({*gone});
+  return true;
 }
 
 }  // namespace petrel::delivery

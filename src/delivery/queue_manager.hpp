@@ -46,6 +46,23 @@ struct QueueOptions {
   std::string double_bounce;  // where a bounce that cannot be delivered goes; "": dropped, logged
 };
 
+// One message as the queue listing shows it.
+struct QueueEntry {
+  std::string id;
+  std::int64_t arrival_unix_seconds = 0;
+  std::size_t size = 0;  // octets of content; 0 while it is only in the spool
+  std::string sender;    // "" for <>
+  struct Recipient {
+    std::string address;
+    std::string state;  // "pending", "delivered", "bounced"
+  };
+  std::vector<Recipient> recipients;
+  std::uint32_t attempts = 0;
+  std::int64_t next_attempt_unix_seconds = 0;  // 0: now or being delivered
+  std::string last_error;
+  bool held = false;
+};
+
 class QueueManager {
  public:
   QueueManager(spool::Spool& spool, QueueOptions options);
@@ -61,6 +78,17 @@ class QueueManager {
 
   // Messages waiting (not yet delivered). Thread-safe.
   std::size_t pending() const;
+
+  // Queue control (petrel queue ..., ETRN). Thread-safe. The ID functions
+  // return false for an ID the queue does not have.
+  std::vector<QueueEntry> list() const;
+  std::optional<QueueEntry> find(std::string_view id) const;
+  // Everything waiting for a retry that has a pending recipient in `domain`
+  // ("" for all) is tried now; returns how many messages.
+  std::size_t flush(std::string_view domain);
+  bool hold(std::string_view id);     // not delivered until released (not kept over a restart)
+  bool release(std::string_view id);  // back in the queue, tried now
+  bool remove(std::string_view id);   // deleted from the spool, never delivered
 
  private:
   struct Impl;

@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "auth/gsasl_authenticator.hpp"
+#include "server/admin_listener.hpp"
 #include "server/connection.hpp"
 #include "server/server.hpp"
 #include "tls/server_tls.hpp"
@@ -124,9 +125,14 @@ struct Server::Impl {
       contexts.push_back(std::make_unique<asio::io_context>(1));
       guards.emplace_back(contexts.back()->get_executor());
     }
+    policy.set_queue_runner([&queue](std::string_view domain) { return queue.flush(domain); });
     for (const auto& text : config.listen) bind(text, ListenerKind::smtp);
     for (const auto& text : config.listen_submission) bind(text, ListenerKind::submission);
     for (const auto& text : config.listen_smtps) bind(text, ListenerKind::smtps);
+    const std::string admin_at = config.remote.admin.empty() ? "unix:" + config.spool_dir + "/admin.sock"
+                                                             : config.remote.admin;
+    admin = std::make_unique<AdminListener>(*contexts.front(), admin_at, config.spool_dir + "/admin.token", queue,
+                                            spool);
   }
 
   // SIGHUP: new certificates and users for new sessions; sessions in
@@ -194,6 +200,7 @@ struct Server::Impl {
   asio::thread_pool auth_pool;
   SessionContext context;
   std::vector<std::unique_ptr<Listener>> listeners;  // one per acceptor, same order
+  std::unique_ptr<AdminListener> admin;
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<tcp::acceptor> acceptors;
@@ -238,6 +245,7 @@ void Server::run() {
                  listener.options.starttls ? ", STARTTLS" : listener.implicit_tls() ? ", implicit TLS" : "");
     asio::co_spawn(first, impl_->accept_loop(acceptor, listener), log_exception);
   }
+  impl_->admin->start();
   for (std::size_t i = 1; i < impl_->contexts.size(); ++i) {
     impl_->threads.emplace_back([ctx = impl_->contexts[i].get()] { ctx->run(); });
   }

@@ -73,6 +73,18 @@ std::optional<smtp::Reply> MailPolicy::check_sender(const smtp::Path& reverse_pa
   return std::nullopt;
 }
 
+// RFC 1985: only clients that may relay may make us run the queue (it is
+// their mail that waits), as Postfix limits ETRN to its fast-flush domains.
+smtp::Reply MailPolicy::start_queue_run(std::string_view domain, const smtp::ClientIdentity& client) {
+  namespace codes = smtp::codes;
+  const std::string node(domain);
+  if (!client.may_relay()) return smtp::Reply(codes::k459NodeNotAllowed, "Node " + node + " not allowed: not a trusted client");
+  if (!queue_runner_) return smtp::EnvelopePolicy::start_queue_run(domain, client);
+  const std::size_t started = queue_runner_(domain);
+  if (started == 0) return smtp::Reply(codes::k251NoMessagesWaiting, "OK no messages waiting for node " + node);
+  return smtp::Reply(codes::k250QueueStarted, "OK queuing for node " + node + " started");
+}
+
 std::optional<smtp::Reply> MailPolicy::check_recipient(const smtp::Address& rcpt,
                                                        const smtp::ClientIdentity& client) const {
   namespace codes = smtp::codes;

@@ -7,6 +7,7 @@
 //   §6.1) and at most so many messages an hour.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <unordered_set>
 
@@ -27,7 +28,10 @@ class MailPolicy final : public smtp::EnvelopePolicy {
   std::optional<smtp::Reply> check_sender(const smtp::Path& reverse_path, const smtp::ClientIdentity& client) override;
   std::optional<smtp::Reply> check_recipient(const smtp::Address& rcpt,
                                              const smtp::ClientIdentity& client) const override;
+  smtp::Reply start_queue_run(std::string_view domain, const smtp::ClientIdentity& client) override;
   const delivery::LocalRouting& routing() const { return routing_; }
+  // What ETRN calls: tries now what waits for a domain, returns how many.
+  void set_queue_runner(std::function<std::size_t(std::string_view)> runner) { queue_runner_ = std::move(runner); }
 
  private:
   bool owns(std::string_view user, const smtp::Path& reverse_path) const;
@@ -37,6 +41,7 @@ class MailPolicy final : public smtp::EnvelopePolicy {
   std::unordered_set<std::string> users_;  // "name" or "name@domain", lower case
   config::SenderLoginMatch sender_login_match_;
   RateLimiter messages_per_user_;
+  std::function<std::size_t(std::string_view)> queue_runner_;
 };
 
 }  // namespace petrel::server

@@ -20,6 +20,8 @@ inline constexpr Status k250ChunkOk{250, "2.0.0"};          // RFC 3030 §2
 inline constexpr Status k214Help{214, "2.0.0"};
 inline constexpr Status k252CannotVrfy{252, "2.5.0"};      // RFC 5321 §3.5.3
 inline constexpr Status k354StartMail{354, ""};             // RFC 2034: no code on 354
+inline constexpr Status k250QueueStarted{250, "2.0.0"};     // RFC 1985 §5
+inline constexpr Status k251NoMessagesWaiting{251, "2.0.0"};  // RFC 1985 §5
 inline constexpr Status k220ReadyForTls{220, "2.0.0"};      // RFC 3207 §4
 inline constexpr Status k235AuthSucceeded{235, "2.7.0"};    // RFC 4954 §6
 inline constexpr Status k334AuthChallenge{334, ""};         // RFC 4954 §4: base64 only, no code
@@ -43,6 +45,9 @@ inline constexpr Status k451ProtocolError{451, "4.5.0"};    // RFC 3463 X.5.0: t
 inline constexpr Status k454TlsRequired{454, "4.7.4"};      // RFC 3463 X.7.4 security features not supported
 inline constexpr Status k454TlsFailed{454, "4.7.5"};        // RFC 3463 X.7.5 cryptographic failure
 inline constexpr Status k454AuthNotPossible{454, "4.7.0"};  // credentials given, AUTH not possible
+
+inline constexpr Status k458CannotQueue{458, "4.7.0"};      // RFC 1985 §5: unable to queue messages for node
+inline constexpr Status k459NodeNotAllowed{459, "4.7.1"};   // RFC 1985 §5: node not allowed
 
 // 5xx: syntax and sequence (RFC 5321 §4.2.4, RFC 3463 X.5.x)
 inline constexpr Status k500Unrecognized{500, "5.5.2"};

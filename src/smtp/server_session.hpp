@@ -133,6 +133,7 @@ class ServerSession {
   void help(const CommandLine& cmd);
   void quit(const CommandLine& cmd);
   void starttls(const CommandLine& cmd);
+  void etrn(const CommandLine& cmd);
   void auth(const CommandLine& cmd);
   void auth_response(std::string_view line);  // a line in the middle of an AUTH exchange
   void auth_step(std::optional<std::string_view> response);  // queues the step: Need::authenticate

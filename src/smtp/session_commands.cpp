@@ -50,6 +50,7 @@ std::vector<std::string> help_text(Verb topic) {
     case Verb::expn: return {"EXPN <list>: mailing lists are not disclosed"};
     case Verb::help: return {"HELP [command]: this help"};
     case Verb::turn: return {"TURN: not supported, it is unsafe (RFC 2645)"};
+    case Verb::etrn: return {"ETRN <domain>: deliver what waits for domain now (RFC 1985; trusted clients)"};
     case Verb::starttls: return {"STARTTLS: switch to TLS (RFC 3207), then EHLO again"};
     case Verb::auth: return {"AUTH <mechanism> [initial-response]: authenticate (RFC 4954), over TLS"};
     default: return {};
@@ -80,9 +81,9 @@ void ServerSession::on_command(std::string_view line) {
     case Verb::help: return help(cmd);
     case Verb::turn:
       return error_reply(codes::k502NotImplemented, "TURN is not supported: it is unsafe (RFC 2645)");
-    case Verb::etrn:
+    case Verb::etrn: return etrn(cmd);
     case Verb::atrn:
-      return error_reply(codes::k502NotImplemented, std::string(verb_name(cmd.verb)) + " is not supported");
+      return error_reply(codes::k502NotImplemented, "ATRN is not supported");
     case Verb::starttls: return starttls(cmd);
     case Verb::auth: return auth(cmd);
     case Verb::unknown:
@@ -114,6 +115,7 @@ std::vector<std::string> ServerSession::ehlo_keywords() const {
   std::vector<std::string> keywords{
       "PIPELINING",                                                // RFC 2920
       "SIZE " + std::to_string(options_.limits.max_message_size),  // RFC 1870
+      "ETRN",                                                      // RFC 1985
   };
   if (options_.starttls && !tls_) keywords.emplace_back("STARTTLS");  // RFC 3207
   if (auth_offered() && auth_user_.empty()) {                        // RFC 4954
@@ -306,7 +308,7 @@ void ServerSession::help(const CommandLine& cmd) {
     return reply(Reply(codes::k214Help,
                        std::vector<std::string>{
                            "Petrel ESMTP server. Commands:",
-                           "  HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH",
+                           "  HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH ETRN",
                            "Extensions: PIPELINING SIZE 8BITMIME ENHANCEDSTATUSCODES SMTPUTF8",
                            "  CHUNKING BINARYMIME DSN",
                            "\"HELP <command>\" gives details; see RFC 5321.",
@@ -316,6 +318,18 @@ void ServerSession::help(const CommandLine& cmd) {
   auto text = help_text(topic.verb);
   if (text.empty()) return reply(codes::k504ParamNotImplemented, "No help for " + printable(cmd.argument));
   reply(Reply(codes::k214Help, std::move(text)));
+}
+
+// RFC 1985: "ETRN domain" or "ETRN @domain" (that domain and its
+// subdomains); "#queue" names are not supported.
+void ServerSession::etrn(const CommandLine& cmd) {
+  if (phase_ == Phase::greeting) return error_reply(codes::k503BadSequence, "Send HELO or EHLO first");
+  if (has_transaction()) return error_reply(codes::k503BadSequence, "ETRN not permitted during a mail transaction");
+  std::string_view node = cmd.argument;
+  if (!node.empty() && node.front() == '@') node.remove_prefix(1);
+  const bool plausible = !node.empty() && node.find_first_of(" #<>\"") == std::string_view::npos && !has_control(node);
+  if (!plausible) return error_reply(codes::k501Syntax, "Syntax: ETRN domain");
+  reply(policy_.start_queue_run(node, identity()));
 }
 
 void ServerSession::quit(const CommandLine&) {

@@ -29,6 +29,7 @@ TEST(Session, ehlo_lists_every_extension) {
             "250-mx.example.test Hello client.test [192.0.2.10]\r\n"
             "250-PIPELINING\r\n"
             "250-SIZE 12345678\r\n"
+            "250-ETRN\r\n"
             "250-8BITMIME\r\n"
             "250-ENHANCEDSTATUSCODES\r\n"
             "250-SMTPUTF8\r\n"
@@ -125,8 +126,15 @@ TEST(Session, help_on_an_unknown_topic_is_504) {
 TEST(Session, turn_and_other_unsupported_verbs_are_502) {
   Dialogue d;
   d.ehlo();
-  EXPECT_EQ(d.send("TURN\r\nETRN example.test\r\nATRN\r\nSTARTTLS\r\n").statuses(),
-            "502 5.5.1 | 502 5.5.1 | 502 5.5.1 | 502 5.5.1");
+  EXPECT_EQ(d.send("TURN\r\nATRN\r\nSTARTTLS\r\n").statuses(), "502 5.5.1 | 502 5.5.1 | 502 5.5.1");
+}
+
+TEST(Session, etrn_goes_to_the_policy_and_needs_a_domain) {
+  Dialogue d;
+  EXPECT_EQ(d.send("ETRN example.test\r\n").statuses(), "503 5.5.1");
+  d.ehlo();
+  EXPECT_EQ(d.send("ETRN example.test\r\nETRN @example.test\r\n").statuses(), "458 4.7.0 | 458 4.7.0");
+  EXPECT_EQ(d.send("ETRN\r\nETRN #queue\r\nETRN a b\r\n").statuses(), "501 5.5.4 | 501 5.5.4 | 501 5.5.4");
 }
 
 TEST(Session, auth_without_an_authenticator_is_not_enabled) {

@@ -1,0 +1,13 @@
+// Talking to petreld's admin channel: one JSON request, one JSON reply.
+#pragma once
+
+#include <string>
+
+namespace petrel::cli {
+
+// `where`: "unix:PATH" or "ADDR:PORT" (then `token_file` supplies the
+// token). Returns the reply line; throws std::runtime_error saying what
+// went wrong (no server, refused, timeout) in words for the user.
+std::string admin_request(const std::string& where, const std::string& token_file, const std::string& request);
+
+}  // namespace petrel::cli

@@ -1,0 +1,20 @@
+// petrel: the command line of the Petrel MTA and SMTP toolkit. This step
+// has `petrel queue`; `mx`, `probe`, `shell` and `send` come with issue 6.
+#include <CLI/CLI.hpp>
+
+#include "cli/queue_command.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"petrel: look after a Petrel mail server (and, soon, test any mail server)"};
+  app.set_version_flag("--version", "petrel " PETREL_VERSION);
+  app.require_subcommand(1);
+  int exit_code = 0;
+  petrel::cli::add_queue_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int status = app.exit(e);
+    return status == 0 ? 0 : 2;
+  }
+  return exit_code;
+}

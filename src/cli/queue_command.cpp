@@ -1,0 +1,178 @@
+#include "cli/queue_command.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/admin_client.hpp"
+
+namespace petrel::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;  // the server said no, or could not be reached
+constexpr int kExitUnknownId = 3;
+
+struct QueueFlags {
+  std::string admin;  // "" : unix:SPOOL/admin.sock
+  std::string spool = "./var/spool";
+  bool json = false;
+  std::string id;
+  std::vector<std::string> ids;
+  std::string domain;
+};
+
+bool colour() { return ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr; }
+std::string paint(const std::string& text, const char* code) {
+  return colour() ? std::string("\033[") + code + "m" + text + "\033[0m" : text;
+}
+
+std::string age(std::int64_t since) {
+  const std::int64_t s = std::max<std::int64_t>(0, std::time(nullptr) - since);
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 7200) return std::to_string(s / 60) + "m";
+  if (s < 172800) return std::to_string(s / 3600) + "h";
+  return std::to_string(s / 86400) + "d";
+}
+
+std::string next_attempt(const json& m) {
+  if (m.value("held", false)) return "held";
+  const std::int64_t at = m.value("next_attempt", std::int64_t{0});
+  if (at == 0) return "now";
+  const std::int64_t in = at - std::time(nullptr);
+  return in <= 0 ? "now" : "in " + age(std::time(nullptr) - in);
+}
+
+json ask(const QueueFlags& f, const json& request) {
+  const std::string where = f.admin.empty() ? "unix:" + f.spool + "/admin.sock" : f.admin;
+  const std::string reply = admin_request(where, f.spool + "/admin.token", request.dump());
+  json j = json::parse(reply);
+  if (!j.value("ok", false)) throw std::runtime_error("petreld: " + j.value("error", std::string("request refused")));
+  return j;
+}
+
+void print_list(const json& messages) {
+  std::printf("%s\n", paint("QUEUE ID          AGE   SIZE     SENDER / RECIPIENTS                       NEXT", "1").c_str());
+  for (const auto& m : messages) {
+    const std::string sender = m.value("sender", "");
+    std::printf("%-17s %-5s %-8zu %-41s %s\n", m.value("id", "").c_str(), age(m.value("arrival", 0)).c_str(),
+                m.value("size", std::size_t{0}), (sender.empty() ? "<>" : sender).c_str(), next_attempt(m).c_str());
+    for (const auto& r : m["recipients"]) {
+      const std::string state = r.value("state", "");
+      const char* code = state == "delivered" ? "32" : state == "bounced" ? "31" : "33";
+      std::printf("%33s %s  %s\n", "", r.value("address", "").c_str(), paint(state, code).c_str());
+    }
+    const std::string error = m.value("last_error", "");
+    if (!error.empty()) std::printf("%33s %s\n", "", paint("(" + error + ")", "2").c_str());
+  }
+  std::printf("%zu message%s\n", messages.size(), messages.size() == 1 ? "" : "s");
+}
+
+void print_show(const json& m) {
+  std::printf("%s %s\n", paint("Queue ID:", "1").c_str(), m.value("id", "").c_str());
+  std::printf("Arrived:      %s ago\nSize:         %zu octets\nSender:       <%s>\nAttempts:     %u\nNext attempt: %s\n",
+              age(m.value("arrival", 0)).c_str(), m.value("size", std::size_t{0}), m.value("sender", "").c_str(),
+              m.value("attempts", 0u), next_attempt(m).c_str());
+  if (!m.value("last_error", "").empty()) std::printf("Last error:   %s\n", m.value("last_error", "").c_str());
+  std::printf("Recipients:\n");
+  for (const auto& r : m["recipients"]) {
+    std::printf("  %-40s %s\n", r.value("address", "").c_str(), r.value("state", "").c_str());
+  }
+  if (m.contains("headers")) std::printf("\n%s", m.value("headers", "").c_str());
+}
+
+int per_id(const QueueFlags& f, const std::string& command, const char* verb) {
+  const json j = ask(f, {{"command", command}, {"ids", f.ids}});
+  if (f.json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    for (const auto& id : j["done"]) std::printf("%s: %s\n", id.get<std::string>().c_str(), verb);
+    for (const auto& id : j["unknown"]) std::fprintf(stderr, "%s: not in the queue\n", id.get<std::string>().c_str());
+  }
+  return j["unknown"].empty() ? kExitOk : kExitUnknownId;
+}
+
+// Runs `body`, turning failures into a message and exit status 1.
+template <typename Body>
+void guarded(int& exit_code, Body body) {
+  try {
+    exit_code = body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "petrel: %s\n", e.what());
+    exit_code = kExitFailed;
+  }
+}
+
+}  // namespace
+
+void add_queue_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<QueueFlags>();
+  CLI::App* queue = app.add_subcommand("queue", "Look at and control the queue of a running petreld");
+  queue->require_subcommand(1);
+  queue->add_option("--admin", flags->admin, "petreld's admin channel (default unix:SPOOL/admin.sock)")
+      ->type_name("unix:PATH|ADDR:PORT");
+  queue->add_option("--spool", flags->spool, "petreld's spool directory (default ./var/spool)")->type_name("DIR");
+  queue->add_flag("--json", flags->json, "Machine-readable output (docs/admin.md)");
+
+  auto* list = queue->add_subcommand("list", "Every queued message: ID, age, size, sender, recipients, next attempt");
+  list->callback([flags, &exit_code] {
+    guarded(exit_code, [&] {
+      const json j = ask(*flags, {{"command", "list"}});
+      if (flags->json) {
+        std::cout << j["messages"].dump(2) << "\n";
+      } else {
+        print_list(j["messages"]);
+      }
+      return kExitOk;
+    });
+  });
+  auto* show = queue->add_subcommand("show", "One message: envelope, state of each recipient, headers");
+  show->add_option("id", flags->id, "Queue ID")->required();
+  show->callback([flags, &exit_code] {
+    guarded(exit_code, [&] {
+      const json j = ask(*flags, {{"command", "show"}, {"id", flags->id}});
+      if (flags->json) {
+        std::cout << j["message"].dump(2) << "\n";
+      } else {
+        print_show(j["message"]);
+      }
+      return kExitOk;
+    });
+  });
+  auto* flush = queue->add_subcommand("flush", "Retry now what waits (for one domain, or all)");
+  flush->add_option("domain", flags->domain, "Only messages with a pending recipient in DOMAIN");
+  flush->callback([flags, &exit_code] {
+    guarded(exit_code, [&] {
+      const json j = ask(*flags, {{"command", "flush"}, {"domain", flags->domain}});
+      if (flags->json) {
+        std::cout << j.dump(2) << "\n";
+      } else {
+        std::printf("%zu message(s) to be tried now\n", j.value("flushed", std::size_t{0}));
+      }
+      return kExitOk;
+    });
+  });
+  struct PerId {
+    const char* name;
+    const char* help;
+    const char* verb;
+  };
+  for (const PerId& p : {PerId{"hold", "Keep messages from being delivered", "held"},
+                         PerId{"release", "Let held messages go, now", "released"},
+                         PerId{"delete", "Delete messages from the queue (no bounce)", "deleted"}}) {
+    auto* sub = queue->add_subcommand(p.name, p.help);
+    sub->add_option("ids", flags->ids, "Queue IDs")->required();
+    const std::string name = p.name;
+    const char* verb = p.verb;
+    sub->callback([flags, &exit_code, name, verb] { guarded(exit_code, [&] { return per_id(*flags, name, verb); }); });
+  }
+}
+
+}  // namespace petrel::cli
