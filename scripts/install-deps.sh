@@ -18,6 +18,7 @@ test_pkgs=(
   gsasl
   dnsmasq-base
   openssl nmap testssl.sh argon2 libnet-ssleay-perl libio-socket-ssl-perl python3-aiosmtpd
+  dovecot-core dovecot-lmtpd
 )
 
 want=("${build_pkgs[@]}")
