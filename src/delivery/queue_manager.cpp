@@ -52,6 +52,7 @@ struct Item {
   // then be synced), and the last temporary error.
   std::size_t jobs_out = 0;
   std::vector<RecipientStatus> failed_now;
+  std::vector<RecipientStatus> delivered_now;  // with NOTIFY=SUCCESS (RFC 3461): a success DSN
   bool remote_settled = false;
   std::string last_error;
 
@@ -92,6 +93,16 @@ bool has_pending_recipient_in(const Item& item, std::string_view domain) {
     }
   }
   return false;
+}
+
+// RFC 3461 §4.1: a recipient with NOTIFY=SUCCESS delivered here is told
+// so. Over SMTP the NOTIFY goes on to the next server (when it offers DSN),
+// which reports itself; a "relayed" DSN for servers without DSN needs the
+// client to say which those are, and is not sent yet.
+void note_success(Item& item, std::size_t recipient, const std::string& remote_mta, const std::string& reply) {
+  const smtp::Recipient& r = item.message->envelope.recipients[recipient];
+  if (!(r.notify & smtp::notify_success)) return;
+  item.delivered_now.push_back({r, "2.0.0", remote_mta, reply, std::nullopt, std::time(nullptr), {}});
 }
 
 // A finished remote job, on its way back to the queue thread.
@@ -153,7 +164,7 @@ struct QueueManager::Impl {
   void complete(Completion c);
   void settle(Item item);
   void expire(Item& item);
-  void queue_bounce(const Item& item);
+  void queue_bounce(const Item& item, DsnKind kind, const std::vector<RecipientStatus>& recipients);
   void defer(Item item);
 
   spool::Spool& spool;
@@ -339,6 +350,7 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const spool::SpooledMessage& m = *batch[i].message;
     batch[i].failed_now.clear();
+    batch[i].delivered_now.clear();
     batch[i].remote_settled = false;
     for (std::size_t r = 0; r < m.envelope.recipients.size(); ++r) {
       if (batch[i].states[r] != State::pending) continue;
@@ -377,6 +389,7 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
                    a.mailbox, ec.message());
     } else {
       item.states[a.recipient] = State::delivered;
+      note_success(item, a.recipient, "", "250 2.0.0 delivered to mailbox");
       spdlog::info("delivery qid={} to=<{}> relay=local mailbox={} result=delivered", qid, to, a.mailbox);
     }
   }
@@ -464,7 +477,8 @@ void QueueManager::Impl::settle(Item item) {
   if (was_deleted) return release_content(item);
   const auto age = std::chrono::seconds(std::time(nullptr) - item.message->arrival_unix_seconds);
   if (!item.all_settled() && age >= options.max_queue_lifetime) expire(item);
-  if (!item.failed_now.empty()) queue_bounce(item);
+  if (!item.failed_now.empty()) queue_bounce(item, DsnKind::failure, item.failed_now);
+  if (!item.delivered_now.empty()) queue_bounce(item, DsnKind::success, item.delivered_now);
   if (item.all_settled()) {
     const spool::QueueId id = item.message->id;
     release_content(item);
@@ -495,10 +509,9 @@ void QueueManager::Impl::expire(Item& item) {
 
 // The bounce is stored (synced) before the original's failed recipients
 // are recorded as settled: a crash in between sends it twice at most.
-void QueueManager::Impl::queue_bounce(const Item& item) {
+void QueueManager::Impl::queue_bounce(const Item& item, DsnKind kind, const std::vector<RecipientStatus>& recipients) {
   if (!item.content_in_memory) return;  // cannot happen: content stays loaded through an attempt
-  BounceRequest request{*item.message, DsnKind::failure, item.failed_now, options.hostname, std::time(nullptr),
-                        options.double_bounce};
+  BounceRequest request{*item.message, kind, recipients, options.hostname, std::time(nullptr), options.double_bounce};
   std::shared_ptr<spool::SpooledMessage> bounce;
   try {
     bounce = make_bounce(request);
@@ -517,8 +530,9 @@ void QueueManager::Impl::queue_bounce(const Item& item) {
     spdlog::error("qid={} bounce not stored: {}", item.message->id.value, ec.message());
     return;
   }
-  spdlog::info("bounce qid={} for qid={} to=<{}> recipients={}", bounce->id.value, item.message->id.value,
-               bounce->envelope.recipients.front().forward_path.str(), item.failed_now.size());
+  spdlog::info("dsn qid={} kind={} for qid={} to=<{}> recipients={}", bounce->id.value,
+               kind == DsnKind::success ? "success" : "failure", item.message->id.value,
+               bounce->envelope.recipients.front().forward_path.str(), recipients.size());
   enqueue(bounce, /*fresh=*/true, /*with_content=*/true);
 }
 

@@ -169,3 +169,15 @@ def test_null_mx_bounces_at_once(servers, zone):
     with open(files(relay, "sender", LOCAL_DOMAIN)[0], "rb") as f:
         dsn = f.read().decode()
     assert "Status: 5.1.10" in dsn, dsn
+
+
+def test_notify_success_brings_a_success_report(servers):
+    server = servers("a")
+    with smtplib.SMTP(server.host, server.port, local_hostname="client.test", timeout=10) as c:
+        c.ehlo()
+        c.sendmail(f"sender@{LOCAL_DOMAIN}", [f"bob@{LOCAL_DOMAIN}"], message(),
+                   rcpt_options=["NOTIFY=SUCCESS,FAILURE"])
+    assert wait_until(lambda: files(server, "bob", LOCAL_DOMAIN) and files(server, "sender", LOCAL_DOMAIN), 15)
+    with open(files(server, "sender", LOCAL_DOMAIN)[0], "rb") as f:
+        dsn = f.read().decode()
+    assert "Action: delivered" in dsn and "Status: 2.0.0" in dsn, dsn
