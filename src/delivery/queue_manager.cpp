@@ -8,6 +8,7 @@
 //     failed for good: a bounce (DSN) is queued first;
 //     some still pending: progress recorded, back in the retry queue.
 #include "delivery/queue_manager.hpp"
+#include "delivery/queue_internal.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -32,68 +33,14 @@
 namespace petrel::delivery {
 namespace {
 
+using detail::Clock;
+using detail::Completion;
+using detail::entry_of;
+using detail::Item;
+using detail::State;
+using detail::state_name;
+
 using Clock = std::chrono::steady_clock;
-
-// A message in the queue, with what this process learnt about it.
-using State = spool::SpooledMessage::RecipientState;
-
-struct Item {
-  // The content may be left in the spool (content_in_memory false).
-  std::shared_ptr<const spool::SpooledMessage> message;
-  bool content_in_memory = false;
-  std::uint32_t attempts = 0;
-  std::vector<State> states;  // per recipient, so a retry skips the settled ones
-  bool warned_no_transport = false;
-  // False only for a message accepted by this process and not yet tried:
-  // no copy of it can be in a Maildir, so delivery skips looking for one.
-  bool may_be_delivered = true;
-  // This attempt: remote jobs still out, recipients that failed for good
-  // (for the bounce), whether a remote server took some (the progress must
-  // then be synced), and the last temporary error.
-  std::size_t jobs_out = 0;
-  std::vector<RecipientStatus> failed_now;
-  std::vector<RecipientStatus> delivered_now;  // with NOTIFY=SUCCESS (RFC 3461): a success DSN
-  bool remote_settled = false;
-  std::string last_error;
-
-  bool all_settled() const {
-    return std::none_of(states.begin(), states.end(), [](State st) { return st == State::pending; });
-  }
-};
-
-const char* state_name(State state) {
-  switch (state) {
-    case State::delivered: return "delivered";
-    case State::failed: return "bounced";
-    default: return "pending";
-  }
-}
-
-QueueEntry entry_of(const spool::SpooledMessage& m) {
-  QueueEntry e;
-  e.id = m.id.value;
-  e.arrival_unix_seconds = m.arrival_unix_seconds;
-  e.size = m.content.size();
-  e.sender = m.envelope.reverse_path.is_null() ? "" : m.envelope.reverse_path.mailbox->str();
-  for (std::size_t r = 0; r < m.envelope.recipients.size(); ++r) {
-    e.recipients.push_back({m.envelope.recipients[r].forward_path.str(), state_name(m.state(r))});
-  }
-  e.attempts = m.attempts;
-  e.next_attempt_unix_seconds = m.next_attempt_unix_seconds;
-  e.last_error = m.last_error;
-  return e;
-}
-
-bool has_pending_recipient_in(const Item& item, std::string_view domain) {
-  const auto& recipients = item.message->envelope.recipients;
-  for (std::size_t r = 0; r < recipients.size(); ++r) {
-    if (item.states[r] != State::pending) continue;
-    if (domain.empty() || util::ascii_domain(recipients[r].forward_path.domain) == util::ascii_domain(domain)) {
-      return true;
-    }
-  }
-  return false;
-}
 
 // RFC 3461 §4.1: a recipient with NOTIFY=SUCCESS delivered here is told
 // so. Over SMTP the NOTIFY goes on to the next server (when it offers DSN),
@@ -104,12 +51,6 @@ void note_success(Item& item, std::size_t recipient, const std::string& remote_m
   if (!(r.notify & smtp::notify_success)) return;
   item.delivered_now.push_back({r, "2.0.0", remote_mta, reply, std::nullopt, std::time(nullptr), {}});
 }
-
-// A finished remote job, on its way back to the queue thread.
-struct Completion {
-  std::string queue_id;
-  JobResult result;
-};
 
 // One recipient of one message in the batch being delivered.
 struct Attempt {
@@ -146,45 +87,12 @@ std::string local_hostname() {
 
 }  // namespace
 
-struct QueueManager::Impl {
-  Impl(spool::Spool& s, QueueOptions o) : spool(s), options(std::move(o)) {
-    if (options.hostname.empty()) options.hostname = local_hostname();
-    if (options.retry_intervals.empty()) options.retry_intervals.push_back(std::chrono::minutes(5));
-    if (options.max_batch == 0) options.max_batch = 1;
-    if (options.remote) remote = std::make_unique<RemoteDelivery>(*options.remote);
-  }
-
-  void enqueue(std::shared_ptr<const spool::SpooledMessage> message, bool fresh, bool with_content);
-  bool load_contents(std::vector<Item>& batch);
-  void release_content(Item& item);
-  void run();
-  std::vector<Item> next_batch(std::unique_lock<std::mutex>& lock);
-  void deliver(std::vector<Item>& batch);
-  void dispatch_remote(Item& item, std::vector<std::size_t> recipients);
-  void complete(Completion c);
-  void settle(Item item);
-  void expire(Item& item);
-  void queue_bounce(const Item& item, DsnKind kind, const std::vector<RecipientStatus>& recipients);
-  void defer(Item item);
-
-  spool::Spool& spool;
-  QueueOptions options;
-
-  mutable std::mutex mutex;
-  std::condition_variable wake;
-  std::deque<Item> ready;                       // guarded by mutex
-  std::multimap<Clock::time_point, Item> later;  // guarded by mutex
-  // Every message this queue holds, for listing; guarded by mutex.
-  std::map<std::string, QueueEntry, std::less<>> queued;
-  std::map<std::string, Item, std::less<>> held;  // guarded by mutex
-  std::unordered_set<std::string> deleted;      // in flight when deleted; guarded by mutex
-  std::size_t content_bytes = 0;                // of items with content_in_memory; guarded by mutex
-  bool stopping = false;                        // guarded by mutex
-  std::deque<Completion> completions;           // guarded by mutex
-  std::map<std::string, Item> in_flight;        // waiting for remote jobs; queue thread only
-  std::unique_ptr<RemoteDelivery> remote;       // null: no remote delivery
-  std::thread thread;
-};
+QueueManager::Impl::Impl(spool::Spool& s, QueueOptions o) : spool(s), options(std::move(o)) {
+  if (options.hostname.empty()) options.hostname = local_hostname();
+  if (options.retry_intervals.empty()) options.retry_intervals.push_back(std::chrono::minutes(5));
+  if (options.max_batch == 0) options.max_batch = 1;
+  if (options.remote) remote = std::make_unique<RemoteDelivery>(*options.remote);
+}
 
 // Only the envelope: what a message waits as when its content stays in the spool.
 std::shared_ptr<const spool::SpooledMessage> envelope_only(const spool::SpooledMessage& m) {
@@ -592,119 +500,6 @@ void QueueManager::stop() {
 
 void QueueManager::submit(std::shared_ptr<const spool::SpooledMessage> message) {
   impl_->enqueue(std::move(message), /*fresh=*/true, /*with_content=*/true);
-}
-
-std::size_t QueueManager::pending() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->queued.size();
-}
-
-std::vector<QueueEntry> QueueManager::list() const {
-  std::lock_guard lock(impl_->mutex);
-  std::vector<QueueEntry> out;
-  for (const auto& [id, entry] : impl_->queued) {
-    out.push_back(entry);
-    out.back().held = impl_->held.count(id) > 0;
-  }
-  std::sort(out.begin(), out.end(),
-            [](const QueueEntry& a, const QueueEntry& b) { return a.arrival_unix_seconds < b.arrival_unix_seconds; });
-  return out;
-}
-
-std::optional<QueueEntry> QueueManager::find(std::string_view id) const {
-  std::lock_guard lock(impl_->mutex);
-  auto it = impl_->queued.find(id);
-  if (it == impl_->queued.end()) return std::nullopt;
-  QueueEntry e = it->second;
-  e.held = impl_->held.count(id) > 0;
-  return e;
-}
-
-std::size_t QueueManager::flush(std::string_view domain) {
-  std::size_t moved = 0;
-  {
-    std::lock_guard lock(impl_->mutex);
-    for (auto it = impl_->later.begin(); it != impl_->later.end();) {
-      if (!has_pending_recipient_in(it->second, domain)) {
-        ++it;
-        continue;
-      }
-      impl_->ready.push_back(std::move(it->second));
-      it = impl_->later.erase(it);
-      ++moved;
-    }
-  }
-  if (moved) impl_->wake.notify_one();
-  return moved;
-}
-
-bool QueueManager::hold(std::string_view id) {
-  std::lock_guard lock(impl_->mutex);
-  if (!impl_->queued.count(id)) return false;
-  if (impl_->held.count(id)) return true;
-  auto take = [&](Item item) { impl_->held.emplace(std::string(id), std::move(item)); };
-  for (auto it = impl_->later.begin(); it != impl_->later.end(); ++it) {
-    if (it->second.message->id.value == id) {
-      take(std::move(it->second));
-      impl_->later.erase(it);
-      return true;
-    }
-  }
-  for (auto it = impl_->ready.begin(); it != impl_->ready.end(); ++it) {
-    if (it->message->id.value == id) {
-      take(std::move(*it));
-      impl_->ready.erase(it);
-      return true;
-    }
-  }
-  return false;  // being delivered right now: try again in a moment
-}
-
-bool QueueManager::release(std::string_view id) {
-  {
-    std::lock_guard lock(impl_->mutex);
-    auto it = impl_->held.find(id);
-    if (it == impl_->held.end()) return false;
-    impl_->ready.push_back(std::move(it->second));
-    impl_->held.erase(it);
-  }
-  impl_->wake.notify_one();
-  return true;
-}
-
-bool QueueManager::remove(std::string_view id) {
-  std::optional<spool::QueueId> gone;
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (!impl_->queued.count(id)) return false;
-    impl_->queued.erase(impl_->queued.find(id));
-    gone = spool::QueueId{std::string(id)};
-    bool found = false;
-    if (auto h = impl_->held.find(id); h != impl_->held.end()) {
-      if (h->second.content_in_memory) impl_->content_bytes -= h->second.message->content.size();
-      impl_->held.erase(h);
-      found = true;
-    }
-    for (auto it = impl_->later.begin(); !found && it != impl_->later.end(); ++it) {
-      if (it->second.message->id.value == id) {
-        impl_->later.erase(it);
-        found = true;
-        break;
-      }
-    }
-    for (auto it = impl_->ready.begin(); !found && it != impl_->ready.end(); ++it) {
-      if (it->message->id.value == id) {
-        if (it->content_in_memory) impl_->content_bytes -= it->message->content.size();
-        impl_->ready.erase(it);
-        found = true;
-        break;
-      }
-    }
-    // Otherwise it is being delivered: settle() drops it when it comes back.
-    if (!found) impl_->deleted.insert(std::string(id));
-  }
-  impl_->spool.remove({*gone});
-  return true;
 }
 
 }  // namespace petrel::delivery

@@ -19,7 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing::recipient;
-using testing::sample_message;
 using testing::TempDir;
 
 std::string read_file(const std::string& path) {
@@ -27,6 +26,15 @@ std::string read_file(const std::string& path) {
   std::stringstream out;
   out << in.rdbuf();
   return out.str();
+}
+
+// The spool's sample, without its NOTIFY=SUCCESS (which would queue a
+// success report for every delivery; tested on its own).
+template <typename... Args>
+std::shared_ptr<spool::SpooledMessage> sample_message(Args&&... args) {
+  auto m = testing::sample_message(std::forward<Args>(args)...);
+  for (auto& r : m->envelope.recipients) r.notify = smtp::notify_unspecified;
+  return m;
 }
 
 // Polls until done() holds or the deadline passes.
@@ -223,6 +231,21 @@ TEST_F(QueueManagerTest, a_bounce_that_fails_is_never_bounced) {
   manager.start();
   manager.submit(stored(m));
   ASSERT_TRUE(eventually([&] { return manager.pending() == 0 && spool_->size() == 0; }));
+}
+
+TEST_F(QueueManagerTest, notify_success_queues_a_success_report_to_the_sender) {
+  auto m = sample_message();
+  m->envelope.recipients = {recipient("alice", "example.org")};
+  m->envelope.recipients[0].notify = smtp::notify_success;
+  m->envelope.reverse_path.mailbox = smtp::Address{"bob", "example.org"};
+  QueueManager manager(*spool_, options());
+  manager.start();
+  manager.submit(stored(m));
+  ASSERT_TRUE(eventually([&] { return fs::exists(dir_ / "mail/example.org/bob/new") && spool_->size() == 0; }));
+  const auto reports = fs::directory_iterator(dir_ / "mail/example.org/bob/new");
+  const std::string report = read_file(reports->path());
+  EXPECT_NE(report.find("Action: delivered"), std::string::npos);
+  EXPECT_NE(report.find("Final-Recipient: rfc822; alice@example.org"), std::string::npos);
 }
 
 TEST_F(QueueManagerTest, a_message_both_recovered_and_submitted_counts_once) {
