@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from harness import PASSWORDS, Petrel, TlsFiles, crypt3, scram_sha256_entry, write_passwd_file
+from harness import HOST, PASSWORDS, Petrel, TlsFiles, crypt3, scram_sha256_entry, write_passwd_file
 
 
 def pytest_configure(config):
@@ -30,6 +30,27 @@ def start_petrel(tmp_path):
     for p in started:
         rc = p.stop()
         print(f"petreld exit status {rc}; stderr follows\n{p.stderr()}")
+
+
+@pytest.fixture
+def servers(tmp_path):
+    """servers(name, *flags, host=HOST, port=None, listeners=()): a running
+    petreld on any loopback address (127.0.0.2, ... for a second server);
+    all are stopped at the end, their logs printed on failure."""
+    started = []
+
+    def start(name, *flags, host=HOST, port=None, listeners=()):
+        d = tmp_path / name
+        d.mkdir()
+        p = Petrel(d, flags, port, listeners=listeners)
+        p.host = host
+        started.append(p)
+        return p.start()
+
+    yield start
+    for p in started:
+        rc = p.stop()
+        print(f"--- {p.workdir}: exit status {rc}\n{p.stderr()}")
 
 
 @pytest.fixture

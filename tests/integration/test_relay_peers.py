@@ -10,30 +10,10 @@ import smtplib
 import pytest
 
 from dovecot_peer import DovecotPeer
-from harness import HOST, LOCAL_DOMAIN, PASSWORDS, Petrel, free_port, wait_until
+from harness import LOCAL_DOMAIN, PASSWORDS, free_port, wait_until
 from postfix_peer import PostfixPeer
 
 TRACE_HEADERS = {b"return-path", b"x-original-to", b"delivered-to", b"received"}
-
-
-@pytest.fixture
-def servers(tmp_path):
-    """servers(name, *flags, host=HOST, listeners=()): a running petreld;
-    all are stopped at the end, their logs printed on failure."""
-    started = []
-
-    def start(name, *flags, host=HOST, listeners=()):
-        d = tmp_path / name
-        d.mkdir()
-        p = Petrel(d, flags, listeners=listeners)
-        p.host = host
-        started.append(p)
-        return p.start()
-
-    yield start
-    for p in started:
-        rc = p.stop()
-        print(f"--- {p.workdir}: exit status {rc}\n{p.stderr()}")
 
 
 @pytest.fixture(params=["bdat", "data"])

@@ -1,38 +1,16 @@
 """Delivery to other servers (issue 5): a second petreld (or a scripted
 aiosmtpd server) on another loopback address receives what the first one
 relays, by transport map or by MX records that dnsmasq serves."""
-import os
 import re
 import smtplib
-import threading
 import time
 
 import pytest
 
 from dns_zone import DnsZone, dnsmasq_binary
-from harness import HOST, LOCAL_DOMAIN, Petrel, free_port, message, wait_until
+from harness import LOCAL_DOMAIN, free_port, message, wait_until
 
 REMOTE = "remote.test"
-
-
-@pytest.fixture
-def servers(tmp_path):
-    """servers(name, *flags, host=HOST, port=None): a running petreld; all
-    are stopped at the end, their logs printed on failure."""
-    started = []
-
-    def start(name, *flags, host=HOST, port=None):
-        d = tmp_path / name
-        d.mkdir()
-        p = Petrel(d, flags, port)
-        p.host = host
-        started.append(p)
-        return p.start()
-
-    yield start
-    for p in started:
-        rc = p.stop()
-        print(f"--- {p.workdir}: exit status {rc}\n{p.stderr()}")
 
 
 def send(petrel, sender, recipients, body=b"hello\r\n", subject="relay test"):
