@@ -14,6 +14,7 @@ Send it a message from another terminal, for example:
   swaks --server 127.0.0.1:2525 --tls --from you@example.org --to alice@localhost
   /usr/bin/python3 -c 'import smtplib; smtplib.SMTP("127.0.0.1", 2525).sendmail("you@example.org", ["alice@localhost"], "Subject: hi\r\n\r\nhello\r\n")'
 then: ls var/mail/localhost/alice/new/
+and:  build/petrel queue list      (what waits for delivery)
 
 Ctrl-C stops it.
 MSG
