@@ -18,6 +18,13 @@ command) and equivalent TLS settings.  T1 counts full TLS handshakes per
 second (connect, EHLO, STARTTLS, handshake, EHLO, QUIT); T2 sends 4 KiB
 messages over STARTTLS sessions, 10 per connection, and is measured like A.
 
+The R scenarios measure relaying: smtp-source sends mail for a remote
+domain (relay.bench) to Petrel or Postfix, each allowed to relay for
+127.0.0.0/8 and routing relay.bench to an smtp-sink on 127.0.0.2 without
+DNS.  That smtp-sink runs with -c, whose running counters (sessions ended,
+messages received) are read from its stdout: e2e = until it has all N
+messages; the table also gives the connections it saw.
+
 Prints a markdown table (also written to bench/results/) with Petrel's ratio
 to each peer.  See docs/performance.md.
 """
@@ -39,6 +46,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 HOST = "127.0.0.1"
+RELAY_HOST = "127.0.0.2"     # the R scenarios' next hop: another loopback address
+RELAY_DOMAIN = "relay.bench"
+RELAY_RCPT = f"x@{RELAY_DOMAIN}"
 DOMAIN = "bench.test"
 RCPT = f"x@{DOMAIN}"
 SMTP_SOURCE = "/usr/sbin/smtp-source"
@@ -52,6 +62,9 @@ SCENARIOS = {
     "C-p20-100k": (20, 102400, 2000, 200),
     "T1-tls-handshake": (20, 0, 2000, 200),
     "T2-tls-p20-4k": (20, 4096, 10000, 1000),
+    "R1-relay-p20-4k": (20, 4096, 10000, 1000),
+    "R2-relay-p20-4k-r5": (20, 4096, 4000, 400),
+    "R3-relay-drain-4k": (20, 4096, 10000, 1000),
 }
 # The STARTTLS scenarios, driven by tls_load: its mode, and messages per
 # connection.  smtp-sink has no TLS, so they skip it.
@@ -59,6 +72,19 @@ TLS_SCENARIOS = {
     "T1-tls-handshake": ("handshake", 0),
     "T2-tls-p20-4k": ("messages", 10),
 }
+# The relay scenarios: recipients per message (smtp-source -r; all at
+# relay.bench).  Petrel and Postfix relay them to a counting smtp-sink; the
+# "sink" server takes the same load directly (the ceiling of client + sink).
+RELAY_SCENARIOS = {
+    "R1-relay-p20-4k": 1,
+    "R2-relay-p20-4k-r5": 5,
+    "R3-relay-drain-4k": 1,
+}
+# R3 times the relay leg alone: N messages are queued while the next hop is
+# down, then the sink starts and the server is told to go (Petrel: restarted,
+# so it recovers its spool, with --retry-intervals 1s; Postfix: postqueue -f);
+# e2e = from that moment until the sink has all N.
+DRAIN_SCENARIOS = {"R3-relay-drain-4k"}
 SERVERS = ["petrel", "postfix", "sink"]
 PEERS = ["postfix", "sink"]
 
@@ -67,9 +93,9 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def free_port():
+def free_port(host=HOST):
     with socket.socket() as s:
-        s.bind((HOST, 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -196,10 +222,11 @@ class Server:
     counts_delivery = True
     stop_argv = None
 
-    def __init__(self, scratch, args, tls=False):
+    def __init__(self, scratch, args, tls=False, relay=None):
         self.dir = scratch
         self.args = args
         self.tls = tls        # STARTTLS on, with args.tls_cert / args.tls_key
+        self.relay = relay    # (host, port): relay RELAY_DOMAIN there, trusting 127.0.0.0/8
         self.port = free_port()
         self.maildir = os.path.join(scratch, "maildir")
         self.proc = None
@@ -266,6 +293,13 @@ class Petrel(Server):
             self.note += ("; T scenarios: `--tls-cert/--tls-key` with its built-in TLS policy "
                           "(TLS ≥ 1.2, server cipher order, ECDHE+AEAD only, groups X25519:P-256:P-384, "
                           "session cache and tickets on)")
+        if self.relay:
+            h, p = self.relay
+            self.argv += ["--trusted-network", "127.0.0.0/8",
+                          "--transport", f"{RELAY_DOMAIN}=smtp:[{h}]:{p}"]
+            self.note += (f"; R scenarios: `--trusted-network 127.0.0.0/8 --transport "
+                          f"{RELAY_DOMAIN}=smtp:[{h}]:PORT`, delivery defaults "
+                          "(destination_concurrency 20; one message per connection, no connection cache)")
 
 
 class Postfix(Server):
@@ -328,6 +362,16 @@ smtpd_tls_loglevel = 0
 smtpd_tls_received_header = yes
 smtpd_tls_session_cache_database =
 """)
+            if self.relay:
+                # Relaying for the trusted network (smtpd_relay_restrictions'
+                # default permit_mynetworks), RELAY_DOMAIN routed to the sink
+                # without DNS; queue, fsync, concurrency and connection cache
+                # (smtp_connection_cache_on_demand = yes) at their defaults.
+                h, p = self.relay
+                f.write(f"""\
+transport_maps = inline:{{ {RELAY_DOMAIN}=smtp:[{h}]:{p} }}
+smtp_tls_security_level = none
+""")
         # Debian's master.cf with the smtpd on our port and no chroot (the
         # jail would need /etc files copied into the scratch queue)
         out = []
@@ -356,6 +400,12 @@ smtpd_tls_session_cache_database =
                           "smtpd_tls_(mandatory_)protocols = >=TLSv1.2, tls_preempt_cipherlist = yes, "
                           "smtpd_tls_loglevel = 0, smtpd_tls_received_header = yes, "
                           "no session cache database (tickets on), tlsmgr as in Debian's master.cf")
+        if self.relay:
+            self.note += (f"; R scenarios: mynetworks = 127.0.0.0/8 (default smtpd_relay_restrictions), "
+                          f"transport_maps = inline:{{ {RELAY_DOMAIN}=smtp:[{self.relay[0]}]:PORT }}, "
+                          "smtp_tls_security_level = none, default queue and fsync, "
+                          "default_destination_concurrency_limit 20 (initial 5), "
+                          "smtp_connection_cache_on_demand = yes (default)")
 
 
 class Sink(Server):
@@ -370,12 +420,80 @@ class Sink(Server):
 KINDS = {"petrel": Petrel, "postfix": Postfix, "sink": Sink}
 
 
+class RelaySink:
+    """The next hop of the R scenarios: smtp-sink on RELAY_HOST with -c, whose
+    running counters ("sess=S quit=Q mesg=M", one update per ended session,
+    QUIT and received message, separated by CR) a thread reads from its
+    stdout.  sess counts ended sessions, i.e. the connections it has seen
+    once the relaying server has closed them; mesg counts transactions."""
+
+    def __init__(self, scratch, port=None):
+        self.port = port or free_port(RELAY_HOST)
+        self.sess = self.quit = self.mesg = 0
+        self.logf = open(os.path.join(scratch, "relay-sink.log"), "ab")
+        self.proc = subprocess.Popen([SMTP_SINK, "-c", "-u", "nobody", f"{RELAY_HOST}:{self.port}", "1024"],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.logf,
+                                     start_new_session=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection((RELAY_HOST, self.port), timeout=2) as s:
+                    s.settimeout(5)
+                    if s.recv(1024).startswith(b"220"):
+                        s.sendall(b"QUIT\r\n")
+                        s.recv(1024)
+                        break
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("relay smtp-sink did not start")
+                time.sleep(0.05)
+        # the probe above is one session: wait until it is counted
+        while self.sess < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _read(self):
+        buf = b""
+        pat = re.compile(rb"sess=(\d+) quit=(\d+) mesg=(\d+)")
+        while True:
+            chunk = self.proc.stdout.read1(65536)
+            if not chunk:
+                return
+            buf += chunk
+            *done, buf = buf.split(b"\r")
+            for rec in reversed(done):
+                m = pat.search(rec)
+                if m:
+                    self.sess, self.quit, self.mesg = (int(x) for x in m.groups())
+                    break
+
+    def counters(self):
+        return self.sess, self.mesg
+
+    def cpu_s(self):
+        return tree_cpu_s(self.proc.pid)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.reader.join(5)
+        self.logf.close()
+
+
 # --------------------------------------------------------------------------
 # one measurement
 
-def smtp_source(port, sessions, size, count, timeout):
+def smtp_source(port, sessions, size, count, timeout, rcpt=RCPT, rcpts=1):
     argv = [SMTP_SOURCE, "-c", "-s", str(sessions), "-l", str(size), "-m", str(count),
-            "-M", "client.test", "-f", "a@client.test", "-t", RCPT, f"{HOST}:{port}"]
+            "-M", "client.test", "-f", "a@client.test", "-t", rcpt, f"{HOST}:{port}"]
+    if rcpts > 1:       # smtp-source then sends 1x@..., 2x@..., ...: distinct, same domain
+        argv[1:1] = ["-r", str(rcpts)]
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -482,27 +600,132 @@ def unmount_fs(d, fs):
     os.unlink(img)
 
 
+def queued_files(queue_dir, subdirs=("incoming", "active", "deferred", "maildrop")):
+    return {sd: sum(len(f) for _, _, f in os.walk(os.path.join(queue_dir, sd))) for sd in subdirs}
+
+
+def measure_drain(kind, scenario, args, scratch):
+    """R3: queue N messages while the next hop is down, then start the sink
+    and let the server go; times the relay leg alone."""
+    sessions, size, n, n_quick = SCENARIOS[scenario]
+    n = n_quick if args.quick else n
+    res = {"server": kind, "scenario": scenario, "n": n, "sessions": sessions, "size": size}
+    if kind == "sink":
+        res["problem"] = "not applicable"
+        return res
+    d = tempfile.mkdtemp(prefix=f"{kind}-{scenario}.", dir=scratch)
+    os.chmod(d, 0o755)
+    img = mount_fresh_fs(d, args.fs_gib) if args.loop_fs else None
+    port = free_port(RELAY_HOST)        # nobody listens there yet
+    relay = None
+    sess0 = 0
+    srv = KINDS[kind](d, args, relay=(RELAY_HOST, port))
+    res["note"] = srv.note
+    if kind == "petrel":
+        srv.argv += ["--retry-intervals", "1s"]
+    try:
+        srv.start()
+        accepted, t_acc, problem = smtp_source(srv.port, sessions, size, n, args.max_seconds, RELAY_RCPT)
+        res.update(accepted=accepted, accept_s=t_acc, accept_rate=accepted / t_acc, problem=problem)
+        if kind == "postfix":   # wait until every message sits in the deferred queue
+            queue = os.path.join(d, "queue")
+            deadline = time.monotonic() + 120
+            while queued_files(queue)["deferred"] < accepted and time.monotonic() < deadline:
+                time.sleep(0.2)
+            res["queued_before"] = queued_files(queue)
+            relay = RelaySink(d, port)
+            sess0, base = relay.counters()
+            sink_cpu0 = relay.cpu_s()
+            mem = MemorySampler(srv.proc.pid)
+            mem.start()
+            cpu0 = tree_cpu_s(srv.proc.pid)
+            t0 = time.monotonic()
+            subprocess.run(["postqueue", "-c", os.path.join(d, "conf"), "-f"], check=True,
+                           stdout=srv.logf, stderr=srv.logf)
+        else:
+            srv.stop()      # everything accepted is in the spool
+            # Every message's next attempt (whole seconds, 1 s after its
+            # last refused one) is due before the restart.
+            time.sleep(2.5)
+            relay = RelaySink(d, port)
+            sess0, base = relay.counters()
+            sink_cpu0 = relay.cpu_s()
+            t0 = time.monotonic()
+            cpu0 = 0.0
+            srv.start()     # recovers the spool; the first retries are due already
+            res["restart_s"] = time.monotonic() - t0
+            mem = MemorySampler(srv.proc.pid)
+            mem.start()
+        last, t_last = 0, time.monotonic()
+        deadline = time.monotonic() + args.max_drain
+        while last < accepted and time.monotonic() < deadline:
+            time.sleep(0.05)
+            c = relay.counters()[1] - base
+            if c != last:
+                last, t_last = c, time.monotonic()
+        res["delivered"] = last
+        if accepted and last >= accepted:
+            res["e2e_s"] = t_last - t0
+            res["e2e_rate"] = accepted / res["e2e_s"]
+        else:
+            res["problem"] = f"only {last}/{accepted} at the relay sink {args.max_drain:.0f} s after the start"
+        res["peak_mib"] = mem.finish()
+        if accepted:
+            res["cpu_ms"] = 1000.0 * (tree_cpu_s(srv.proc.pid) - cpu0) / accepted
+            res["sink_cpu_ms"] = 1000.0 * (relay.cpu_s() - sink_cpu0) / accepted
+    except Exception as e:  # noqa: BLE001
+        res["problem"] = f"{type(e).__name__}: {e}; log: {srv.log_tail(300)!r}"
+    finally:
+        if srv.proc is not None and srv.proc.poll() is None:
+            srv.stop()
+        if relay:
+            time.sleep(0.3)
+            sess, mesg = relay.counters()
+            res["relay_conns"] = sess - sess0   # less the start-up probe
+            res["relay_msgs"] = mesg
+            relay.stop()
+        if img:
+            unmount_fs(d, img)
+    return res
+
+
 def measure(kind, scenario, args, scratch):
+    if scenario in DRAIN_SCENARIOS:
+        return measure_drain(kind, scenario, args, scratch)
     sessions, size, n, n_quick = SCENARIOS[scenario]
     n = n_quick if args.quick else n
     tls_mode, per_session = TLS_SCENARIOS.get(scenario, (None, 0))
+    rcpts = RELAY_SCENARIOS.get(scenario, 1)
+    rcpt = RELAY_RCPT if scenario in RELAY_SCENARIOS else RCPT
     d = tempfile.mkdtemp(prefix=f"{kind}-{scenario}.", dir=scratch)
     os.chmod(d, 0o755)
     img = mount_fresh_fs(d, args.fs_gib) if args.loop_fs else None
     res = {"server": kind, "scenario": scenario, "n": n, "sessions": sessions, "size": size}
+    relay = None
+    base = sess0 = 0
     try:
-        srv = KINDS[kind](d, args, tls=tls_mode is not None)
+        if scenario in RELAY_SCENARIOS and kind != "sink":
+            relay = RelaySink(d)
+        srv = KINDS[kind](d, args, tls=tls_mode is not None,
+                          relay=(RELAY_HOST, relay.port) if relay else None)
     except Exception as e:  # noqa: BLE001
         res["problem"] = f"could not prepare: {e}"
+        if relay:
+            relay.stop()
         if img:
             unmount_fs(d, img)
         return res
+    if relay:   # what counts as delivered: messages the relay sink received
+        srv.counts_delivery = True
+        srv.delivered = lambda: relay.counters()[1]
     res["note"] = srv.note
     try:
         srv.start()
     except Exception as e:  # noqa: BLE001
         srv.stop()
         res["problem"] = f"did not start: {e}; log: {srv.log_tail(300)!r}"
+        if relay:
+            relay.stop()
         if img:
             unmount_fs(d, img)
         return res
@@ -515,13 +738,16 @@ def measure(kind, scenario, args, scratch):
                 res["problem"] = f"warm-up failed: {problem}; log: {srv.log_tail(300)!r}"
                 return res      # (the finally below stops the server)
         else:
-            smtp_source(srv.port, min(sessions, 5), 1024, args.warmup, 30)        # warm-up
+            smtp_source(srv.port, min(sessions, 5), 1024, args.warmup, 30, rcpt, rcpts)  # warm-up
         base = srv.delivered() if srv.counts_delivery else 0
         if srv.counts_delivery:     # the warm-up messages are out of the way first
             deadline = time.monotonic() + 30
             while srv.delivered() < args.warmup and time.monotonic() < deadline:
                 time.sleep(0.05)
             base = srv.delivered()
+        if relay:
+            sess0 = relay.counters()[0]
+            sink_cpu0 = relay.cpu_s()
         mem = MemorySampler(srv.proc.pid)
         mem.start()
         cpu0 = tree_cpu_s(srv.proc.pid)
@@ -538,10 +764,13 @@ def measure(kind, scenario, args, scratch):
             if tls_mode == "messages":
                 res["handshake_rate"] = out.get("handshake_rate")
         else:
-            accepted, t_acc, problem = smtp_source(srv.port, sessions, size, n, args.max_seconds)
+            accepted, t_acc, problem = smtp_source(srv.port, sessions, size, n, args.max_seconds,
+                                                   rcpt, rcpts)
         res.update(accepted=accepted, accept_s=t_acc, accept_rate=accepted / t_acc, problem=problem)
         if sessions == 1 and accepted:
             res["latency_ms"] = 1000.0 * t_acc / accepted
+        if relay:
+            res["accept_s"] = t_acc
         if srv.counts_delivery and accepted:
             last, t_last = srv.delivered() - base, time.monotonic()
             deadline = t0 + t_acc + args.max_drain
@@ -556,16 +785,29 @@ def measure(kind, scenario, args, scratch):
                 res["e2e_rate"] = accepted / res["e2e_s"]
             else:
                 res["problem"] = ((problem + "; ") if problem else "") + \
-                    f"only {last}/{accepted} in the Maildir {args.max_drain:.0f} s after the load"
+                    f"only {last}/{accepted} " + ("at the relay sink" if relay else "in the Maildir") + \
+                    f" {args.max_drain:.0f} s after the load"
         res["peak_mib"] = mem.finish()
         if accepted:
             res["cpu_ms"] = 1000.0 * (tree_cpu_s(srv.proc.pid) - cpu0) / accepted
+            if relay:
+                res["sink_cpu_ms"] = 1000.0 * (relay.cpu_s() - sink_cpu0) / accepted
         if srv.proc.poll() is not None:
             res["problem"] = f"server died (status {srv.proc.returncode})"
     finally:
         rc = srv.stop()
         if kind == "petrel" and rc not in (0, None):
             res["problem"] = (res.get("problem") or "") + f" (exit status {rc} after SIGTERM)"
+        if relay:
+            # The server is gone, so every connection it had open to the
+            # sink (Postfix's cached ones too) has ended and been counted.
+            # Connections from the warm-up still open at t0 are counted
+            # here as well: at most a handful.
+            time.sleep(0.3)
+            sess, mesg = relay.counters()
+            res["relay_conns"] = sess - sess0
+            res["relay_msgs"] = mesg - base
+            relay.stop()
         if img:
             unmount_fs(d, img)
         # Without --loop-fs the scratch dir stays until the whole run is
@@ -599,9 +841,11 @@ def combine(runs):
     r["peak_mib"] = max((x.get("peak_mib") or 0 for x in runs), default=None) or None
     r["accepted"] = min(x.get("accepted", 0) for x in runs)
     r["runs"] = len(runs)
-    for key in ("handshake_p50_ms", "handshake_rate"):
+    for key in ("handshake_p50_ms", "handshake_rate", "accept_s", "relay_conns", "relay_msgs",
+                "sink_cpu_ms", "restart_s"):
         r[key] = median(x.get(key) for x in runs)
     r["all_accept"] = [x.get("accept_rate") for x in runs]
+    r["all_conns"] = [x.get("relay_conns") for x in runs if x.get("relay_conns") is not None]
     problems = [x["problem"] for x in runs if x.get("problem")]
     r["problem"] = "; ".join(problems) if problems else None
     return r
@@ -632,6 +876,17 @@ def report(results, args, started, elapsed):
                 "with 10 messages per STARTTLS connection; notes give what was negotiated, the "
                 "median STARTTLS-to-handshake-done time and, for T2, handshakes/s. "
                 if any(sc in TLS_SCENARIOS for sc in args.scenarios) else "")
+             + ("R scenarios (relay): recipients at relay.bench (R2: 5 per message, `-r 5`), relayed by "
+                "Petrel/Postfix (trusting 127.0.0.0/8) to a counting `smtp-sink -c` on 127.0.0.2 routed "
+                "without DNS; e2e/s = N / time from the start of the load until the sink has received N "
+                "transactions; the sink row is smtp-source straight into smtp-sink (the ceiling); notes "
+                "give the accept phase alone and the connections and transactions the relay sink saw "
+                "(medians; connections still open from the warm-up count too). R3 (drain): N messages "
+                "queued while the next hop is down (no warm-up), then the sink starts and the server is "
+                "told to go: Petrel is restarted (it recovers its spool; `--retry-intervals 1s`), Postfix "
+                "gets `postqueue -f` once all N are in its deferred queue; e2e/s = N / time from then until "
+                "the sink has all N, CPU ms over that drain. "
+                if any(sc in RELAY_SCENARIOS for sc in args.scenarios) else "")
              + ("Every run has a fresh ext4 file system (journal on, loop device on /tmp) to itself."
                 if args.loop_fs else "Runs share /tmp's file system."))
     L.append("")
@@ -649,6 +904,19 @@ def report(results, args, started, elapsed):
             notes.append(f"{r['handshake_rate']:,.0f} handshakes/s")
         if r.get("tickets") is not None:
             notes.append(f"{r['tickets']:.0f} session ticket(s) per handshake")
+        if r["scenario"] in RELAY_SCENARIOS and r.get("accept_s"):
+            notes.append(f"accept phase {r['accept_s']:.2f} s"
+                         + (" (next hop down)" if r["scenario"] in DRAIN_SCENARIOS else ""))
+        if r.get("restart_s") is not None:
+            notes.append(f"restart to banner {r['restart_s']:.2f} s (in e2e)")
+        if r.get("relay_conns") is not None:
+            conns, msgs = r["relay_conns"], r.get("relay_msgs") or 0
+            notes.append(f"sink saw {conns:,.0f} connections, {msgs:,.0f} transactions"
+                         + (f" ({msgs / conns:.1f} per connection)" if conns else "")
+                         + (f"; connections of each run: {', '.join(fmt(x) for x in r['all_conns'])}"
+                            if len(r.get("all_conns", [])) > 1 else ""))
+        if r.get("sink_cpu_ms") is not None:
+            notes.append(f"sink CPU {r['sink_cpu_ms']:.2f} ms/msg")
         if r.get("problem"):
             notes.append(r["problem"])
         L.append(f"| {r['scenario']} | {r['server']} | {r.get('accepted', 0)}/{r['n']} | "
@@ -726,7 +994,8 @@ def main():
             args.tls_cert, args.tls_key = make_certificate(scratch, args.tls_key_type)
         for sc in args.scenarios:
             # smtp-sink has no STARTTLS
-            servers = [s for s in args.servers if not (sc in TLS_SCENARIOS and s == "sink")]
+            servers = [s for s in args.servers
+                       if not ((sc in TLS_SCENARIOS or sc in DRAIN_SCENARIOS) and s == "sink")]
             if not servers:
                 continue
             runs = {s: [] for s in servers}
