@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from harness import HOST, PASSWORDS, Petrel, TlsFiles, crypt3, scram_sha256_entry, write_passwd_file
+from harness import HOST, PASSWORDS, Petrel, free_port, TlsFiles, crypt3, scram_sha256_entry, write_passwd_file
 
 
 def pytest_configure(config):
@@ -42,10 +42,21 @@ def servers(tmp_path):
     def start(name, *flags, host=HOST, port=None, listeners=()):
         d = tmp_path / name
         d.mkdir()
-        p = Petrel(d, flags, port, listeners=listeners)
-        p.host = host
-        started.append(p)
-        return p.start()
+        # A port free on that very address: another address's free port may
+        # be an outgoing connection's local port there. Between the check
+        # and petreld's bind another socket may still take it: try anew.
+        for attempt in range(3):
+            p = Petrel(d, flags, port or free_port(host), listeners=listeners)
+            p.host = host
+            try:
+                p.start()
+            except pytest.fail.Exception:
+                if port or attempt == 2 or "Address already in use" not in p.stderr():
+                    started.append(p)
+                    raise
+                continue
+            started.append(p)
+            return p
 
     yield start
     for p in started:
