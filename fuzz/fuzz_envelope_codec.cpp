@@ -37,7 +37,8 @@ bool same_envelope(const spool::SpooledMessage& a, const spool::SpooledMessage& 
          x.helo_name == y.helo_name && x.protocol == y.protocol && x.auth_user == y.auth_user && x.tls == y.tls &&
          x.params.auth == y.params.auth && a.arrival_unix_seconds == b.arrival_unix_seconds &&
          a.attempts == b.attempts && a.states == b.states &&
-         a.next_attempt_unix_seconds == b.next_attempt_unix_seconds && a.last_error == b.last_error;
+         a.next_attempt_unix_seconds == b.next_attempt_unix_seconds && a.last_error == b.last_error &&
+         a.delay_warned == b.delay_warned;
 }
 
 }  // namespace

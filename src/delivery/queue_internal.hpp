@@ -42,6 +42,7 @@ struct Item {
   std::vector<RecipientStatus> failed_now;
   std::vector<RecipientStatus> delivered_now;  // with NOTIFY=SUCCESS (RFC 3461): a success DSN
   bool remote_settled = false;
+  bool delay_warned = false;  // persisted: the delay DSN goes out once
   std::string last_error;
 
   bool all_settled() const {
@@ -78,6 +79,7 @@ struct QueueManager::Impl {
   void complete(Completion c);
   void settle(Item item);
   void expire(Item& item);
+  void warn_of_delay(Item& item);
   void queue_bounce(const Item& item, DsnKind kind, const std::vector<RecipientStatus>& recipients);
   void defer(Item item);
 

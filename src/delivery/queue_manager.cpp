@@ -123,6 +123,7 @@ void QueueManager::Impl::enqueue(std::shared_ptr<const spool::SpooledMessage> me
     item.states.resize(message->envelope.recipients.size());
     for (std::size_t r = 0; r < item.states.size(); ++r) item.states[r] = message->state(r);
     item.last_error = message->last_error;
+    item.delay_warned = message->delay_warned;
     item.may_be_delivered = !fresh;
     // A recovered message keeps its place in the retry schedule.
     const std::int64_t wait = message->next_attempt_unix_seconds - std::time(nullptr);
@@ -385,6 +386,10 @@ void QueueManager::Impl::settle(Item item) {
   if (was_deleted) return release_content(item);
   const auto age = std::chrono::seconds(std::time(nullptr) - item.message->arrival_unix_seconds);
   if (!item.all_settled() && age >= options.max_queue_lifetime) expire(item);
+  if (!item.all_settled() && options.delay_warning.count() > 0 && age >= options.delay_warning &&
+      !item.delay_warned) {
+    warn_of_delay(item);
+  }
   if (!item.failed_now.empty()) queue_bounce(item, DsnKind::failure, item.failed_now);
   if (!item.delivered_now.empty()) queue_bounce(item, DsnKind::success, item.delivered_now);
   if (item.all_settled()) {
@@ -415,6 +420,23 @@ void QueueManager::Impl::expire(Item& item) {
   item.remote_settled = true;
 }
 
+// RFC 3464 "delayed": what is still pending, why, and until when it will
+// be tried; once per message (the flag is kept in the spool).
+void QueueManager::Impl::warn_of_delay(Item& item) {
+  const auto& recipients = item.message->envelope.recipients;
+  const std::time_t until =
+      item.message->arrival_unix_seconds +
+      std::chrono::duration_cast<std::chrono::seconds>(options.max_queue_lifetime).count();
+  std::vector<RecipientStatus> pending;
+  for (std::size_t r = 0; r < recipients.size(); ++r) {
+    if (item.states[r] != State::pending) continue;
+    pending.push_back({recipients[r], "4.0.0", "", item.last_error, std::nullopt, std::time(nullptr), until});
+  }
+  queue_bounce(item, DsnKind::delay, pending);
+  item.delay_warned = true;
+  item.remote_settled = true;  // the flag must outlive a crash, or the warning goes twice
+}
+
 // The bounce is stored (synced) before the original's failed recipients
 // are recorded as settled: a crash in between sends it twice at most.
 void QueueManager::Impl::queue_bounce(const Item& item, DsnKind kind, const std::vector<RecipientStatus>& recipients) {
@@ -439,7 +461,8 @@ void QueueManager::Impl::queue_bounce(const Item& item, DsnKind kind, const std:
     return;
   }
   spdlog::info("dsn qid={} kind={} for qid={} to=<{}> recipients={}", bounce->id.value,
-               kind == DsnKind::success ? "success" : "failure", item.message->id.value,
+               kind == DsnKind::success ? "success" : kind == DsnKind::delay ? "delay" : "failure",
+               item.message->id.value,
                bounce->envelope.recipients.front().forward_path.str(), recipients.size());
   enqueue(bounce, /*fresh=*/true, /*with_content=*/true);
 }
@@ -454,6 +477,7 @@ void QueueManager::Impl::defer(Item item) {
   progress.next_attempt_unix_seconds =
       std::time(nullptr) + std::chrono::duration_cast<std::chrono::seconds>(wait).count();
   progress.last_error = item.last_error;
+  progress.delay_warned = item.delay_warned;
   // After a remote 250 (or a bounce) the record must survive a crash, so a
   // restart never sends to those recipients again.
   spool.record_progress(progress, /*durable=*/item.remote_settled);

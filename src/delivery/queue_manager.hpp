@@ -43,6 +43,9 @@ struct QueueOptions {
   std::optional<RemoteOptions> remote;
   // Undelivered after this long: bounced with 4.4.7 (RFC 3463).
   std::chrono::milliseconds max_queue_lifetime{std::chrono::hours(24 * 5)};
+  // Still undelivered after this long: the sender is told, once, where
+  // NOTIFY allows (RFC 3461 §4.1 DELAY). 0: never.
+  std::chrono::milliseconds delay_warning{std::chrono::hours(4)};
   std::string double_bounce;  // where a bounce that cannot be delivered goes; "": dropped, logged
 };
 

@@ -127,6 +127,7 @@ void configure_remote(const Config& config, petrel::delivery::QueueOptions& q) {
   }
   q.remote = remote;
   q.max_queue_lifetime = r.max_queue_lifetime;
+  q.delay_warning = r.delay_warning;
   q.double_bounce = r.double_bounce;
 }
 

@@ -13,6 +13,7 @@
 //   i64 arrival_unix_seconds; u32 attempts
 //   u32 state count; u8 state each; i64 next_attempt_unix_seconds;
 //   string last_error                                     (version 3)
+//   u8 delay_warned                                       (version 4)
 //
 // The decoder checks every length against what is left, every enum against
 // its range, and that nothing follows the last field.
@@ -24,7 +25,7 @@
 namespace petrel::spool {
 namespace {
 
-constexpr std::uint8_t current_version = 3;
+constexpr std::uint8_t current_version = 4;
 
 class Writer {
  public:
@@ -186,6 +187,7 @@ std::string encode_envelope(const SpooledMessage& m) {
   for (auto state : m.states) w.u8(static_cast<std::uint8_t>(state));
   w.u64(static_cast<std::uint64_t>(m.next_attempt_unix_seconds));
   w.str(m.last_error);
+  w.u8(m.delay_warned ? 1 : 0);
   return w.take();
 }
 
@@ -213,6 +215,8 @@ bool decode_envelope(std::string_view record, SpooledMessage& m) {
   std::uint64_t next_attempt = 0;
   std::string last_error;
   if (version >= 3 && !decode_progress(r, e.recipients.size(), states, next_attempt, last_error)) return false;
+  bool delay_warned = false;
+  if (version >= 4 && !r.flag(delay_warned)) return false;
   if (r.remaining() != 0) return false;
 
   m.envelope = std::move(e);
@@ -221,6 +225,7 @@ bool decode_envelope(std::string_view record, SpooledMessage& m) {
   m.states = std::move(states);
   m.next_attempt_unix_seconds = static_cast<std::int64_t>(next_attempt);
   m.last_error = std::move(last_error);
+  m.delay_warned = delay_warned;
   return true;
 }
 

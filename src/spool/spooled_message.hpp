@@ -24,6 +24,7 @@ struct SpooledMessage {
   std::vector<RecipientState> states;        // per envelope recipient; empty: all pending
   std::int64_t next_attempt_unix_seconds = 0;  // 0: as soon as possible
   std::string last_error;                    // for the queue listing and the log
+  bool delay_warned = false;                 // the delay DSN has gone out (once per message)
 
   RecipientState state(std::size_t recipient) const {
     return recipient < states.size() ? states[recipient] : RecipientState::pending;

@@ -62,6 +62,7 @@ class QueueManagerTest : public ::testing::Test {
     o.hostname = "mx.test";
     o.retry_intervals = std::move(retry);
     o.max_queue_lifetime = std::chrono::hours(24 * 365 * 100);  // the sample messages are from 2023
+    o.delay_warning = 0ms;
     return o;
   }
 
@@ -246,6 +247,27 @@ TEST_F(QueueManagerTest, notify_success_queues_a_success_report_to_the_sender) {
   const std::string report = read_file(reports->path());
   EXPECT_NE(report.find("Action: delivered"), std::string::npos);
   EXPECT_NE(report.find("Final-Recipient: rfc822; alice@example.org"), std::string::npos);
+}
+
+TEST_F(QueueManagerTest, a_delayed_message_warns_its_sender_once) {
+  auto m = sample_message();  // arrived in 2023: long past any delay_warning
+  m->envelope.recipients = {recipient("carol", "elsewhere.example")};
+  m->envelope.reverse_path.mailbox = smtp::Address{"bob", "example.org"};
+  auto o = options({20ms});
+  o.delay_warning = 1h;
+  QueueManager manager(*spool_, o);
+  manager.start();
+  manager.submit(stored(m));
+  ASSERT_TRUE(eventually([&] { return attempts_of(*m) >= 3; }));  // retried, and warned only once
+  ASSERT_TRUE(eventually([&] { return fs::exists(dir_ / "mail/example.org/bob/new"); }));
+  const auto count = std::distance(fs::directory_iterator(dir_ / "mail/example.org/bob/new"), fs::directory_iterator());
+  EXPECT_EQ(count, 1);
+  const std::string report = read_file(fs::directory_iterator(dir_ / "mail/example.org/bob/new")->path());
+  EXPECT_NE(report.find("Action: delayed"), std::string::npos);
+  EXPECT_NE(report.find("Will-Retry-Until:"), std::string::npos);
+  const auto left = spool_->load_all();
+  ASSERT_FALSE(left.empty());
+  EXPECT_TRUE(left.front()->delay_warned);
 }
 
 TEST_F(QueueManagerTest, a_message_both_recovered_and_submitted_counts_once) {
