@@ -55,6 +55,22 @@ std::vector<std::pair<std::string, std::string>> read_transports(const Field& f)
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> read_tls_policies(const Field& f) {
+  auto table = f.value.as_table();
+  if (!table) f.fail("a table { \"example.org\" = \"encrypt\", ... }");
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [key, value] : *table) {
+    std::string domain(key.str());
+    const bool subdomains = !domain.empty() && domain.front() == '.';
+    if (!valid_domain(subdomains ? std::string_view(domain).substr(1) : std::string_view(domain))) {
+      f.fail(value, "keyed by domains (\".example.org\" for its subdomains)");
+    }
+    out.emplace_back(normalize_domain(domain),
+                     read_string(f, value, valid_tls_policy, "one of \"none\", \"may\", \"encrypt\""));
+  }
+  return out;
+}
+
 const Key kDeliveryKeys[] = {
     {"retry_intervals",
      [](const Field& f, Config& c) {
@@ -75,6 +91,7 @@ const Key kDeliveryKeys[] = {
      [](const Field& f, Config& c) {
        c.remote.tls = read_string(f, f.value, valid_tls_policy, "one of \"none\", \"may\", \"encrypt\"");
      }},
+    {"tls_policy", [](const Field& f, Config& c) { c.remote.tls_policies = read_tls_policies(f); }},
     {"destination_concurrency",
      [](const Field& f, Config& c) { c.remote.destination_concurrency = read_count(f, 1, 1000); }},
     {"messages_per_connection",

@@ -316,6 +316,20 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
 
 // One job per destination: the recipients of one domain (or one route)
 // go in one transaction (RFC 5321 §3.3 allows up to the server's limit).
+namespace {
+
+// The domain's own policy, else its closest ".parent" entry.
+std::optional<smtp::TlsPolicy> tls_policy_for(const QueueOptions& options, std::string_view domain) {
+  const auto& policies = options.tls_policies;
+  if (auto exact = policies.find(std::string(domain)); exact != policies.end()) return exact->second;
+  for (auto dot = domain.find('.'); dot != std::string_view::npos; dot = domain.find('.', dot + 1)) {
+    if (auto parent = policies.find(std::string(domain.substr(dot))); parent != policies.end()) return parent->second;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 void QueueManager::Impl::dispatch_remote(Item& item, std::vector<std::size_t> recipients) {
   std::map<std::string, RemoteJob> jobs;
   for (std::size_t r : recipients) {
@@ -327,6 +341,7 @@ void QueueManager::Impl::dispatch_remote(Item& item, std::vector<std::size_t> re
       job.domain = d.domain;
       job.route = d.route;
       job.to_relayhost = d.route && options.routes.relayhost && d.route->str() == options.routes.relayhost->str();
+      job.tls = tls_policy_for(options, d.domain);
     }
     job.recipients.push_back(r);
   }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,9 @@ struct QueueOptions {
   // reach other servers. Without `remote`, such recipients wait in the
   // queue ("no transport") until they expire.
   RoutingTable routes;
+  // STARTTLS policy by recipient domain (A-label; ".parent" for subdomains),
+  // over RemoteOptions::tls.
+  std::map<std::string, smtp::TlsPolicy> tls_policies;
   std::optional<RemoteOptions> remote;
   // Undelivered after this long: bounced with 4.4.7 (RFC 3463).
   std::chrono::milliseconds max_queue_lifetime{std::chrono::hours(24 * 5)};

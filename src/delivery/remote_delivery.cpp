@@ -193,7 +193,7 @@ struct RemoteDelivery::Impl {
             const std::function<void(JobResult)>& complete) {
     DeliveryOptions delivery;
     delivery.client.helo_name = options.hostname;
-    delivery.client.tls = options.tls;
+    delivery.client.tls = p->job.tls.value_or(options.tls);
     const auto& route = p->job.route;
     if (route && route->kind == Route::Kind::lmtp) {
       delivery.client.protocol = smtp::ClientProtocol::lmtp;

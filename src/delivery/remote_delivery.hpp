@@ -37,6 +37,9 @@ struct RemoteJob {
   std::string domain;                   // their domain, A-label form
   std::optional<Route> route;           // nullopt: the domain's MX hosts
   bool to_relayhost = false;            // the route is the relayhost: use its credentials
+  // This destination's STARTTLS policy; nullopt: RemoteOptions::tls. The
+  // place where DANE (RFC 7672) and MTA-STS (RFC 8461) results will plug in.
+  std::optional<smtp::TlsPolicy> tls;
 };
 
 struct RecipientOutcome {

@@ -125,6 +125,11 @@ void configure_remote(const Config& config, petrel::delivery::QueueOptions& q) {
     }
     remote.relayhost_credentials = petrel::smtp::Credentials{r.relayhost_user, password};
   }
+  for (const auto& [domain, policy] : r.tls_policies) {
+    q.tls_policies[petrel::util::ascii_domain(domain)] = policy == "none"      ? petrel::smtp::TlsPolicy::none
+                                                         : policy == "encrypt" ? petrel::smtp::TlsPolicy::encrypt
+                                                                               : petrel::smtp::TlsPolicy::may;
+  }
   q.remote = remote;
   q.max_queue_lifetime = r.max_queue_lifetime;
   q.delay_warning = r.delay_warning;

@@ -159,3 +159,23 @@ def test_notify_success_brings_a_success_report(servers):
     with open(files(server, "sender", LOCAL_DOMAIN)[0], "rb") as f:
         dsn = f.read().decode()
     assert "Action: delivered" in dsn and "Status: 2.0.0" in dsn, dsn
+
+
+def test_a_domain_with_tls_policy_encrypt_is_not_sent_in_the_clear(servers, tmp_path, tls_files):
+    plain = servers("b", "--local-domain", REMOTE, host="127.0.0.2")  # offers no STARTTLS
+    config = tmp_path / "policy.toml"
+    config.write_text(f'[delivery]\ntls_policy = {{ "{REMOTE}" = "encrypt" }}\n')
+    relay = servers("a", "--config", str(config), "--trusted-network", "127.0.0.0/8", "--retry-intervals", "1s",
+                    "--transport", f"{REMOTE}=smtp:[127.0.0.2]:{plain.port}")
+    send(relay, f"me@{LOCAL_DOMAIN}", [f"bob@{REMOTE}"])
+    assert wait_until(lambda: "result=deferred" in relay.log_text(), 15), relay.log_text()
+    assert "4.7.4" in relay.log_text()
+    assert not files(plain, "bob", REMOTE)
+    # with a certificate the same policy delivers, over TLS
+    secure = servers("c", "--local-domain", REMOTE, "--tls-cert", tls_files.cert, "--tls-key", tls_files.key,
+                     host="127.0.0.3")
+    relay2 = servers("a2", "--config", str(config), "--trusted-network", "127.0.0.0/8",
+                     "--transport", f"{REMOTE}=smtp:[127.0.0.3]:{secure.port}")
+    send(relay2, f"me@{LOCAL_DOMAIN}", [f"bob@{REMOTE}"])
+    assert wait_until(lambda: files(secure, "bob", REMOTE), 15), relay2.log_text()
+    assert "tls=TLSv1.3" in relay2.log_text()

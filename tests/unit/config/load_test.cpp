@@ -237,6 +237,7 @@ transport = { "example.net" = "smtp:[192.0.2.7]:2525", ".corp.example" = "lmtp:u
 max_queue_lifetime = "2d"
 delay_warning = "0s"
 tls = "encrypt"
+tls_policy = { "bank.example" = "encrypt", ".corp.example" = "none" }
 destination_concurrency = 5
 
 [dns]
@@ -250,6 +251,7 @@ listen = "127.0.0.1:8025"
   EXPECT_EQ(c.remote.max_queue_lifetime, 48h);
   EXPECT_EQ(c.remote.delay_warning, 0ms);
   EXPECT_EQ(c.remote.tls, "encrypt");
+  ASSERT_EQ(c.remote.tls_policies.size(), 2u);
   EXPECT_EQ(c.remote.destination_concurrency, 5u);
   EXPECT_EQ(c.remote.resolver, "127.0.0.1:5353");
   EXPECT_EQ(c.remote.admin, "127.0.0.1:8025");
