@@ -92,7 +92,7 @@ struct AdminListener::Impl {
 
 AdminListener::AdminListener(asio::io_context& io, const std::string& where, const std::string& token_file,
                              delivery::QueueManager& queue, spool::Spool& spool)
-    : impl_(std::make_shared<Impl>(io, queue, spool)) {
+    : impl_(std::make_unique<Impl>(io, queue, spool)) {
   if (where.rfind("unix:", 0) == 0) {
     impl_->unix_path = where.substr(5);
     ::unlink(impl_->unix_path.c_str());  // a stale socket from an earlier run
@@ -121,11 +121,14 @@ AdminListener::AdminListener(asio::io_context& io, const std::string& where, con
 }
 
 AdminListener::~AdminListener() {
+  boost::system::error_code ignored;
+  if (impl_->unix_acceptor) impl_->unix_acceptor->close(ignored);
+  if (impl_->tcp_acceptor) impl_->tcp_acceptor->close(ignored);
   if (!impl_->unix_path.empty()) ::unlink(impl_->unix_path.c_str());
 }
 
 void AdminListener::start() {
-  auto impl = impl_;
+  Impl* impl = impl_.get();
   if (impl->unix_acceptor) {
     asio::co_spawn(impl->io, [impl]() { return impl->accept_loop(*impl->unix_acceptor); }, asio::detached);
   } else {

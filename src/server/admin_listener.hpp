@@ -30,7 +30,9 @@ class AdminListener {
 
  private:
   struct Impl;
-  std::shared_ptr<Impl> impl_;
+  // Owned here, not by the accept coroutine: the acceptor must go before
+  // the io_context does (the coroutine's frame is only destroyed with it).
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace petrel::server

@@ -200,10 +200,10 @@ struct Server::Impl {
   asio::thread_pool auth_pool;
   SessionContext context;
   std::vector<std::unique_ptr<Listener>> listeners;  // one per acceptor, same order
-  std::unique_ptr<AdminListener> admin;
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<tcp::acceptor> acceptors;
+  std::unique_ptr<AdminListener> admin;  // after contexts: destroyed before them
   std::atomic<std::size_t> next{0};
   std::vector<std::thread> threads;
 };
