@@ -154,7 +154,7 @@ class RocksDbSpool final : public Spool {
   std::deque<PendingStore> take_batch();
   std::error_code write_batch(const std::deque<PendingStore>& batch);
   std::error_code check_free_space(std::size_t batch_bytes);
-  bool reopen();
+  std::error_code reopen();  // what stops a store while the reopen fails (ENOSPC: 452, else 451)
 
   // Readers share db_; only reopen() replaces it, under the exclusive lock.
   mutable std::shared_mutex db_mutex_;
@@ -240,7 +240,7 @@ std::error_code RocksDbSpool::check_free_space(std::size_t batch_bytes) {
 // build (fixed upstream in 9.x). Reopening replays the WAL, dropping a torn
 // tail, and starts a fresh one. Stores in between fail with 451/452, so
 // nothing acknowledged is at stake.
-bool RocksDbSpool::reopen() {
+std::error_code RocksDbSpool::reopen() {
   std::unique_lock lock(db_mutex_);
   if (db_) db_->Close();
   db_.reset();
@@ -248,19 +248,23 @@ bool RocksDbSpool::reopen() {
   const rocksdb::Status status = rocksdb::DB::Open(spool_options(), directory_, &raw);
   if (!status.ok()) {
     spdlog::error("spool: cannot reopen {} after a failed write: {}", directory_, status.ToString());
-    return false;
+    return to_error_code(status);
   }
   db_.reset(raw);
   stored_ = count_envelopes();
   spdlog::info("spool: reopened {} after a failed write", directory_);
-  return true;
+  return {};
 }
 
 std::error_code RocksDbSpool::write_batch(const std::deque<PendingStore>& batch) {
   std::size_t bytes = 0;
   for (const auto& p : batch) bytes += p.message->content.size();
   if (auto ec = check_free_space(bytes)) return ec;
-  if (last_write_failed_ && !reopen()) return std::make_error_code(std::errc::io_error);
+  if (last_write_failed_) {
+    // Still failing because the disk is full is "full" to the client (452
+    // 4.3.1), not a local error.
+    if (auto ec = reopen()) return ec;
+  }
 
   rocksdb::WriteBatch wb;
   for (const auto& p : batch) {
