@@ -129,7 +129,13 @@ void validate_delivery(const Config& c, const std::string& name) {
   if (!valid_relayhost(r.relayhost)) fail("[delivery] relayhost must be \"[host]:port\", got \"" + r.relayhost + "\"");
   for (const auto& [domain, route] : r.transports) {
     std::string error;
-    if (!delivery::parse_route(route, error)) fail("[delivery] transport for " + domain + ": " + error);
+    if (!delivery::parse_route(route, error)) {
+      std::string message = "[delivery] transport for ";
+      message += domain;
+      message += ": ";
+      message += error;
+      fail(message);
+    }
   }
   if (!r.relayhost_user.empty() && r.relayhost_password_file.empty()) {
     fail("[delivery] relayhost_user needs relayhost_password_file");

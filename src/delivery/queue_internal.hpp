@@ -75,8 +75,8 @@ struct QueueManager::Impl {
   void run();
   std::vector<Item> next_batch(std::unique_lock<std::mutex>& lock);
   void deliver(std::vector<Item>& batch);
-  void dispatch_remote(Item& item, std::vector<std::size_t> recipients);
-  void complete(Completion c);
+  void dispatch_remote(Item& item, const std::vector<std::size_t>& recipients);
+  void complete(const Completion& c);
   void settle(Item item);
   void expire(Item& item);
   void warn_of_delay(Item& item);

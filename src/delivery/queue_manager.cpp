@@ -151,7 +151,7 @@ void QueueManager::Impl::run() {
       std::deque<Completion> done;
       done.swap(completions);
       lock.unlock();
-      for (auto& c : done) complete(std::move(c));
+      for (auto& c : done) complete(c);
       lock.lock();
       continue;
     }
@@ -308,7 +308,7 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
       settle(std::move(batch[i]));
       continue;
     }
-    dispatch_remote(batch[i], std::move(remote_recipients[i]));
+    dispatch_remote(batch[i], remote_recipients[i]);
     const std::string qid = batch[i].message->id.value;
     in_flight.emplace(qid, std::move(batch[i]));
   }
@@ -330,7 +330,7 @@ std::optional<smtp::TlsPolicy> tls_policy_for(const QueueOptions& options, std::
 
 }  // namespace
 
-void QueueManager::Impl::dispatch_remote(Item& item, std::vector<std::size_t> recipients) {
+void QueueManager::Impl::dispatch_remote(Item& item, const std::vector<std::size_t>& recipients) {
   std::map<std::string, RemoteJob> jobs;
   for (std::size_t r : recipients) {
     const Destination d = destination_of(options, item.message->envelope.recipients[r].forward_path);
@@ -358,7 +358,7 @@ void QueueManager::Impl::dispatch_remote(Item& item, std::vector<std::size_t> re
   }
 }
 
-void QueueManager::Impl::complete(Completion c) {
+void QueueManager::Impl::complete(const Completion& c) {
   auto it = in_flight.find(c.queue_id);
   if (it == in_flight.end()) return;
   Item& item = it->second;

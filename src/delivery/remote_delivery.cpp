@@ -133,12 +133,12 @@ struct RemoteDelivery::Impl {
     const std::uint16_t port = route ? route->port : 25;
     dns::PlanOptions plan;
     plan.local_names = {options.hostname};
-    dns::resolve_destination(resolver, domain, plan, [this, shared, port, complete](dns::DeliveryPlan p) {
-      planned(shared, std::move(p), port, complete);
+    dns::resolve_destination(resolver, domain, plan, [this, shared, port, complete](const dns::DeliveryPlan& p) {
+      planned(shared, p, port, complete);
     });
   }
 
-  void planned(const std::shared_ptr<Pending>& p, dns::DeliveryPlan plan, std::uint16_t port,
+  void planned(const std::shared_ptr<Pending>& p, const dns::DeliveryPlan& plan, std::uint16_t port,
                const std::function<void(JobResult)>& complete) {
     namespace codes = smtp::codes;
     using dns::Verdict;
@@ -171,13 +171,13 @@ struct RemoteDelivery::Impl {
   void resolve_host(const std::shared_ptr<Pending>& p, const std::string& host, std::uint16_t port,
                     const std::function<void(JobResult)>& complete) {
     if (auto literal = dns::IpAddress::parse(host)) return send(p, {{host, literal->str(), port, ""}}, complete);
-    resolver.lookup_a(host, [this, p, host, port, complete](dns::AddressAnswer a) {
+    resolver.lookup_a(host, [this, p, host, port, complete](const dns::AddressAnswer& a) {
       if (a.ok()) {
         std::vector<Endpoint> endpoints;
         for (const auto& address : a.records) endpoints.push_back({host, address.str(), port, ""});
         return send(p, std::move(endpoints), complete);
       }
-      resolver.lookup_aaaa(host, [this, p, host, port, complete](dns::AddressAnswer aaaa) {
+      resolver.lookup_aaaa(host, [this, p, host, port, complete](const dns::AddressAnswer& aaaa) {
         if (!aaaa.ok()) {
           return complete(all_recipients(p->job, smtp::DeliveryOutcome::deferred, smtp::codes::k451DnsFailure,
                                          "No address for " + host + ": " + aaaa.error));
