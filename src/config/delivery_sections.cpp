@@ -38,9 +38,13 @@ milliseconds read_optional_duration(const Field& f) {
   return read_duration(f, f.value);
 }
 
-std::vector<std::pair<std::string, std::string>> read_transports(const Field& f) {
+// A table keyed by domain (".example.org": its subdomains) whose values
+// pass `valid`: the transport map and the TLS policies.
+std::vector<std::pair<std::string, std::string>> read_domain_table(const Field& f, std::string_view example,
+                                                                   bool (*valid)(std::string_view),
+                                                                   std::string_view expected) {
   auto table = f.value.as_table();
-  if (!table) f.fail("a table { \"example.org\" = \"smtp:[mx.example.org]:25\", ... }");
+  if (!table) f.fail("a table { \"example.org\" = " + std::string(example) + ", ... }");
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [key, value] : *table) {
     std::string domain(key.str());
@@ -48,27 +52,18 @@ std::vector<std::pair<std::string, std::string>> read_transports(const Field& f)
     if (!valid_domain(subdomains ? std::string_view(domain).substr(1) : std::string_view(domain))) {
       f.fail(value, "keyed by domains (\".example.org\" for its subdomains)");
     }
-    out.emplace_back(normalize_domain(domain),
-                     read_string(f, value, valid_route,
-                                 "a route: local, smtp:[HOST]:PORT, smtp:HOST, lmtp:unix:/PATH or lmtp:HOST:PORT"));
+    out.emplace_back(normalize_domain(domain), read_string(f, value, valid, expected));
   }
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> read_transports(const Field& f) {
+  return read_domain_table(f, "\"smtp:[mx.example.org]:25\"", valid_route,
+                           "a route: local, smtp:[HOST]:PORT, smtp:HOST, lmtp:unix:/PATH or lmtp:HOST:PORT");
+}
+
 std::vector<std::pair<std::string, std::string>> read_tls_policies(const Field& f) {
-  auto table = f.value.as_table();
-  if (!table) f.fail("a table { \"example.org\" = \"encrypt\", ... }");
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [key, value] : *table) {
-    std::string domain(key.str());
-    const bool subdomains = !domain.empty() && domain.front() == '.';
-    if (!valid_domain(subdomains ? std::string_view(domain).substr(1) : std::string_view(domain))) {
-      f.fail(value, "keyed by domains (\".example.org\" for its subdomains)");
-    }
-    out.emplace_back(normalize_domain(domain),
-                     read_string(f, value, valid_tls_policy, "one of \"none\", \"may\", \"encrypt\""));
-  }
-  return out;
+  return read_domain_table(f, "\"encrypt\"", valid_tls_policy, "one of \"none\", \"may\", \"encrypt\"");
 }
 
 const Key kDeliveryKeys[] = {
