@@ -175,7 +175,10 @@ std::vector<Item> QueueManager::Impl::next_batch(std::unique_lock<std::mutex>& l
     if (later.empty()) {
       wake.wait(lock, idle);
     } else {
-      wake.wait_until(lock, later.begin()->first, idle);
+      // A copy: the wait lets go of the lock, and hold()/remove() may erase
+      // that entry meanwhile (wait_until keeps reading its deadline).
+      const Clock::time_point until = later.begin()->first;
+      wake.wait_until(lock, until, idle);
     }
     return {};
   }
