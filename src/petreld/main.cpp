@@ -14,7 +14,6 @@
 #include <fstream>
 #include <iostream>
 
-#include "auth/passwd_file.hpp"
 #include "auth/password_hash.hpp"
 #include "config/config.hpp"
 #include "petreld/flags.hpp"
@@ -24,7 +23,6 @@
 #include "server/server.hpp"
 #include "spool/spool.hpp"
 #include "tls/self_signed.hpp"
-#include "tls/server_tls.hpp"
 #include "util/idn.hpp"
 #include "util/privileges.hpp"
 
@@ -35,22 +33,6 @@ using petrel::petreld::Overrides;
 
 constexpr int kExitConfigError = 2;
 constexpr int kExitStartupError = 1;
-
-void check_named_files(const Config& config) {
-  if (config.tls.enabled()) {
-    petrel::tls::ServerTlsSettings settings;
-    settings.certificates.push_back({config.tls.certificate.cert, config.tls.certificate.key});
-    for (const auto& extra : config.tls.sni) settings.certificates.push_back({extra.cert, extra.key});
-    try {
-      petrel::tls::ServerTls check(std::move(settings));
-    } catch (const petrel::tls::TlsError& e) {
-      throw std::runtime_error(std::string("[tls]: ") + e.what());
-    }
-  }
-  if (!config.auth.passwd_file.empty()) {
-    (void)petrel::auth::PasswdFile::load(config.auth.passwd_file);  // PasswdFileError says FILE:LINE
-  }
-}
 
 // A certificate to try STARTTLS with (make run); clients cannot verify it.
 void make_self_signed_if_missing(const Config& config) {
@@ -200,7 +182,9 @@ int main(int argc, char** argv) {
     petrel::petreld::apply(overrides, config);
     petrel::config::validate(config, overrides.config_file.empty() ? "(flags)" : overrides.config_file);
     if (overrides.self_signed && !overrides.check_config) make_self_signed_if_missing(config);
-    check_named_files(config);
+    // The files the configuration names are part of it: one that does not
+    // load is a configuration error (exit 2), found before a restart.
+    petrel::server::check_named_files(config);
   } catch (const std::exception& e) {  // ConfigError, PasswdFileError, a bad certificate
     std::fprintf(stderr, "petreld: %s\n", e.what());
     return kExitConfigError;

@@ -107,6 +107,15 @@ Listener make_listener(const config::Config& config, const std::string& address,
 
 }  // namespace
 
+void check_named_files(const config::Config& config) {
+  try {
+    (void)make_tls(config);
+  } catch (const tls::TlsError& e) {
+    throw std::runtime_error(std::string("[tls]: ") + e.what());
+  }
+  if (!config.auth.passwd_file.empty()) (void)load_users(config);  // PasswdFileError says FILE:LINE
+}
+
 struct Server::Impl {
   Impl(const config::Config& config, spool::Spool& spool, delivery::QueueManager& queue)
       : config(config),

@@ -17,6 +17,11 @@ class QueueManager;
 
 namespace petrel::server {
 
+// Loads what the configuration's [tls] and [auth] name, as the server will
+// at start, and throws (naming the file) when something does not load:
+// for --check-config.
+void check_named_files(const config::Config& config);
+
 class Server {
  public:
   // Binds every listen address; throws std::runtime_error naming the
