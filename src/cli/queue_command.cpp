@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/admin_client.hpp"
+#include "cli/terminal.hpp"
 
 namespace petrel::cli {
 namespace {
@@ -29,10 +30,6 @@ struct QueueFlags {
   std::string domain;
 };
 
-bool colour() { return ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr; }
-std::string paint(const std::string& text, const char* code) {
-  return colour() ? std::string("\033[") + code + "m" + text + "\033[0m" : text;
-}
 
 std::string age(std::int64_t since) {
   const std::int64_t s = std::max<std::int64_t>(0, std::time(nullptr) - since);
@@ -59,24 +56,24 @@ json ask(const QueueFlags& f, const json& request) {
 }
 
 void print_list(const json& messages) {
-  std::printf("%s\n", paint("QUEUE ID          AGE   SIZE     SENDER / RECIPIENTS                       NEXT", "1").c_str());
+  std::printf("%s\n", paint("QUEUE ID          AGE   SIZE     SENDER / RECIPIENTS                       NEXT", Colour::bold).c_str());
   for (const auto& m : messages) {
     const std::string sender = m.value("sender", "");
     std::printf("%-17s %-5s %-8zu %-41s %s\n", m.value("id", "").c_str(), age(m.value("arrival", 0)).c_str(),
                 m.value("size", std::size_t{0}), (sender.empty() ? "<>" : sender).c_str(), next_attempt(m).c_str());
     for (const auto& r : m["recipients"]) {
       const std::string state = r.value("state", "");
-      const char* code = state == "delivered" ? "32" : state == "bounced" ? "31" : "33";
+      const Colour code = state == "delivered" ? Colour::green : state == "bounced" ? Colour::red : Colour::yellow;
       std::printf("%33s %s  %s\n", "", r.value("address", "").c_str(), paint(state, code).c_str());
     }
     const std::string error = m.value("last_error", "");
-    if (!error.empty()) std::printf("%33s %s\n", "", paint("(" + error + ")", "2").c_str());
+    if (!error.empty()) std::printf("%33s %s\n", "", paint("(" + error + ")", Colour::dim).c_str());
   }
   std::printf("%zu message%s\n", messages.size(), messages.size() == 1 ? "" : "s");
 }
 
 void print_show(const json& m) {
-  std::printf("%s %s\n", paint("Queue ID:", "1").c_str(), m.value("id", "").c_str());
+  std::printf("%s %s\n", paint("Queue ID:", Colour::bold).c_str(), m.value("id", "").c_str());
   std::printf("Arrived:      %s ago\nSize:         %zu octets\nSender:       <%s>\nAttempts:     %u\nNext attempt: %s\n",
               age(m.value("arrival", 0)).c_str(), m.value("size", std::size_t{0}), m.value("sender", "").c_str(),
               m.value("attempts", 0u), next_attempt(m).c_str());

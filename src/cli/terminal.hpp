@@ -1,0 +1,38 @@
+// Terminal output shared by petrel's subcommands: colour only on a terminal
+// and never with NO_COLOR (https://no-color.org), and plain column tables
+// that line up whatever the colour codes add.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace petrel::cli {
+
+// Whether `stream` (stdout or stderr) gets ANSI colour.
+bool colour_enabled(std::FILE* stream = stdout);
+
+enum class Colour { none, bold, dim, red, green, yellow, blue, cyan };
+
+// `text` wrapped in the colour's escape codes when colour_enabled(stream).
+std::string paint(std::string_view text, Colour colour, std::FILE* stream = stdout);
+
+// Rows of cells printed in columns as wide as their widest cell. Cells may
+// be painted: widths are measured without escape codes.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header);
+  void add_row(std::vector<std::string> cells);
+  bool empty() const { return rows_.empty(); }
+  void print(std::FILE* stream = stdout) const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// Printable width of `text`: UTF-8 code points, escape sequences left out.
+std::size_t display_width(std::string_view text);
+
+}  // namespace petrel::cli
