@@ -10,7 +10,7 @@ build_pkgs=(
   librocksdb-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
   libgsasl-dev libargon2-dev libcrypt-dev libidn2-dev
-  libunbound-dev
+  libunbound-dev nlohmann-json3-dev libedit-dev
 )
 test_pkgs=(
   python3 python3-pytest swaks postfix netcat-openbsd procps
@@ -18,7 +18,7 @@ test_pkgs=(
   gsasl
   dnsmasq-base
   openssl nmap testssl.sh argon2 libnet-ssleay-perl libio-socket-ssl-perl python3-aiosmtpd
-  dovecot-core dovecot-lmtpd
+  dovecot-core dovecot-lmtpd tmux
 )
 
 want=("${build_pkgs[@]}")
