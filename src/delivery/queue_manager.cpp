@@ -43,13 +43,13 @@ using detail::state_name;
 using Clock = std::chrono::steady_clock;
 
 // RFC 3461 §4.1: a recipient with NOTIFY=SUCCESS delivered here is told
-// so. Over SMTP the NOTIFY goes on to the next server (when it offers DSN),
-// which reports itself; a "relayed" DSN for servers without DSN needs the
-// client to say which those are, and is not sent yet.
-void note_success(Item& item, std::size_t recipient, const std::string& remote_mta, const std::string& reply) {
+// so. Over SMTP the NOTIFY goes on to the next server when it offers DSN,
+// which reports itself; to one without DSN we say "relayed" (§5.2.2).
+void note_success(Item& item, std::size_t recipient, const std::string& remote_mta, const std::string& reply,
+                  DsnAction action) {
   const smtp::Recipient& r = item.message->envelope.recipients[recipient];
   if (!(r.notify & smtp::notify_success)) return;
-  item.delivered_now.push_back({r, "2.0.0", remote_mta, reply, std::nullopt, std::time(nullptr), {}});
+  item.delivered_now.push_back({r, "2.0.0", remote_mta, reply, action, std::time(nullptr), {}});
 }
 
 // One recipient of one message in the batch being delivered.
@@ -301,7 +301,7 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
                    a.mailbox, ec.message());
     } else {
       item.states[a.recipient] = State::delivered;
-      note_success(item, a.recipient, "", "250 2.0.0 delivered to mailbox");
+      note_success(item, a.recipient, "", "250 2.0.0 delivered to mailbox", DsnAction::delivered);
       spdlog::info("delivery qid={} to=<{}> relay=local mailbox={} result=delivered", qid, to, a.mailbox);
     }
   }
@@ -374,6 +374,10 @@ void QueueManager::Impl::complete(const Completion& c) {
       item.states[o.recipient] = State::delivered;
       item.remote_settled = true;
       word = "delivered";
+      if (!c.result.dsn_passed_on) {
+        note_success(item, o.recipient, o.remote_mta, o.reply,
+                     c.result.final_delivery ? DsnAction::delivered : DsnAction::relayed);
+      }
     } else if (o.outcome == smtp::DeliveryOutcome::failed) {
       item.states[o.recipient] = State::failed;
       item.remote_settled = true;

@@ -59,7 +59,41 @@ smtp::OutgoingMessage outgoing(const RemoteJob& job) {
   return m;
 }
 
-std::string destination_key(const RemoteJob& job) { return job.route ? job.route->str() : "mx:" + job.domain; }
+// Jobs with the same key can share a connection: same endpoints, same TLS
+// policy, same credentials.
+std::string destination_key(const RemoteJob& job, smtp::TlsPolicy default_tls) {
+  std::string key = job.route ? job.route->str() : "mx:" + job.domain;
+  key += " tls=" + std::to_string(static_cast<int>(job.tls.value_or(default_tls)));
+  if (job.to_relayhost) key += " relayhost";
+  return key;
+}
+
+JobResult job_result(const RemoteJob& job, const DeliveryReport& report) {
+  JobResult result;
+  if (report.endpoint) result.endpoint = report.endpoint->str();
+  result.tls = report.tls;
+  result.dsn_passed_on = report.dsn_passed_on;
+  result.final_delivery = job.route && job.route->kind == Route::Kind::lmtp;
+  const std::string mta = report.endpoint ? report.endpoint->host : "";
+  for (std::size_t i = 0; i < job.recipients.size(); ++i) {
+    const auto& r = report.recipients.at(i);
+    result.outcomes.push_back({job.recipients[i], r.outcome, r.reply.str(), status_of(r.reply), r.reply.local ? "" : mta});
+  }
+  return result;
+}
+
+// The jobs one connection carries: the one it was opened for, then those
+// it took from the destination's waiting list.
+struct Batch {
+  std::vector<Pending> jobs;
+  std::vector<bool> completed;
+
+  void complete(std::size_t i, JobResult result) {
+    if (i >= jobs.size() || completed[i]) return;
+    completed[i] = true;
+    jobs[i].done(std::move(result));
+  }
+};
 
 }  // namespace
 
@@ -92,7 +126,7 @@ struct RemoteDelivery::Impl {
 
   // On the delivery thread.
   void admit(Pending p) {
-    const std::string key = destination_key(p.job);
+    const std::string key = destination_key(p.job, options.tls);
     auto& slot = destinations[key];
     if (slot.active >= options.destination_concurrency) {
       slot.waiting.push_back(std::move(p));
@@ -116,34 +150,48 @@ struct RemoteDelivery::Impl {
   }
 
   void start(const std::string& key, Pending p) {
-    auto shared = std::make_shared<Pending>(std::move(p));
-    auto complete = [this, key, shared](JobResult result) {
-      shared->done(std::move(result));
+    auto batch = std::make_shared<Batch>();
+    batch->jobs.push_back(std::move(p));
+    batch->completed.push_back(false);
+    auto complete = [this, key, batch](JobResult result) {
+      batch->complete(0, std::move(result));
       finished(key);
     };
-    const auto& route = shared->job.route;
+    const RemoteJob& job = batch->jobs.front().job;
+    const auto& route = job.route;
     if (route && route->kind == Route::Kind::lmtp && !route->unix_path.empty()) {
       Endpoint unix_socket;
       unix_socket.host = "localhost";
       unix_socket.unix_path = route->unix_path;
-      return send(shared, {unix_socket}, complete);
+      return send(key, batch, {unix_socket});
     }
-    if (route && !route->mx_lookup) return resolve_host(shared, route->host, route->port, complete);
-    const std::string domain = route ? route->host : shared->job.domain;
+    if (route && !route->mx_lookup) return resolve_host(key, batch, route->host, route->port, complete);
+    const std::string domain = route ? route->host : job.domain;
     const std::uint16_t port = route ? route->port : 25;
     dns::PlanOptions plan;
     plan.local_names = {options.hostname};
-    dns::resolve_destination(resolver, domain, plan, [this, shared, port, complete](const dns::DeliveryPlan& p) {
-      planned(shared, p, port, complete);
+    dns::resolve_destination(resolver, domain, plan, [this, key, batch, port, complete](const dns::DeliveryPlan& p) {
+      planned(key, batch, p, port, complete);
     });
   }
 
-  void planned(const std::shared_ptr<Pending>& p, const dns::DeliveryPlan& plan, std::uint16_t port,
-               const std::function<void(JobResult)>& complete) {
+  // Another job waiting for this connection's destination, if it may take one.
+  std::optional<smtp::OutgoingMessage> take_waiting(const std::string& key, Batch& batch) {
+    if (batch.jobs.size() >= options.messages_per_connection) return std::nullopt;
+    auto found = destinations.find(key);
+    if (found == destinations.end() || found->second.waiting.empty()) return std::nullopt;
+    batch.jobs.push_back(std::move(found->second.waiting.front()));
+    batch.completed.push_back(false);
+    found->second.waiting.pop_front();
+    return outgoing(batch.jobs.back().job);
+  }
+
+  void planned(const std::string& key, const std::shared_ptr<Batch>& batch, const dns::DeliveryPlan& plan,
+               std::uint16_t port, const std::function<void(JobResult)>& complete) {
     namespace codes = smtp::codes;
     using dns::Verdict;
     using smtp::DeliveryOutcome;
-    const auto& job = p->job;
+    const auto& job = batch->jobs.front().job;
     switch (plan.verdict) {
       case Verdict::deliver: break;
       case Verdict::null_mx:
@@ -164,62 +212,72 @@ struct RemoteDelivery::Impl {
     }
     std::vector<Endpoint> endpoints;
     for (const auto& c : plan.candidates) endpoints.push_back({c.host, c.address.str(), port, ""});
-    send(p, std::move(endpoints), complete);
+    send(key, batch, std::move(endpoints));
   }
 
   // "[host]": no MX lookup; an address literal is used as it is.
-  void resolve_host(const std::shared_ptr<Pending>& p, const std::string& host, std::uint16_t port,
-                    const std::function<void(JobResult)>& complete) {
-    if (auto literal = dns::IpAddress::parse(host)) return send(p, {{host, literal->str(), port, ""}}, complete);
-    resolver.lookup_a(host, [this, p, host, port, complete](const dns::AddressAnswer& a) {
-      if (a.ok()) {
-        std::vector<Endpoint> endpoints;
-        for (const auto& address : a.records) endpoints.push_back({host, address.str(), port, ""});
-        return send(p, std::move(endpoints), complete);
-      }
-      resolver.lookup_aaaa(host, [this, p, host, port, complete](const dns::AddressAnswer& aaaa) {
+  void resolve_host(const std::string& key, const std::shared_ptr<Batch>& batch, const std::string& host,
+                    std::uint16_t port, const std::function<void(JobResult)>& complete) {
+    if (auto literal = dns::IpAddress::parse(host)) return send(key, batch, {{host, literal->str(), port, ""}});
+    resolver.lookup_a(host, [this, key, batch, host, port, complete](const dns::AddressAnswer& a) {
+      if (a.ok()) return send(key, batch, endpoints_of(host, a, port));
+      resolver.lookup_aaaa(host, [this, key, batch, host, port, complete](const dns::AddressAnswer& aaaa) {
         if (!aaaa.ok()) {
-          return complete(all_recipients(p->job, smtp::DeliveryOutcome::deferred, smtp::codes::k451DnsFailure,
-                                         "No address for " + host + ": " + aaaa.error));
+          return complete(all_recipients(batch->jobs.front().job, smtp::DeliveryOutcome::deferred,
+                                         smtp::codes::k451DnsFailure, "No address for " + host + ": " + aaaa.error));
         }
-        std::vector<Endpoint> endpoints;
-        for (const auto& address : aaaa.records) endpoints.push_back({host, address.str(), port, ""});
-        send(p, std::move(endpoints), complete);
+        send(key, batch, endpoints_of(host, aaaa, port));
       });
     });
   }
 
-  void send(const std::shared_ptr<Pending>& p, std::vector<Endpoint> endpoints,
-            const std::function<void(JobResult)>& complete) {
+  static std::vector<Endpoint> endpoints_of(const std::string& host, const dns::AddressAnswer& answer,
+                                            std::uint16_t port) {
+    std::vector<Endpoint> endpoints;
+    for (const auto& address : answer.records) endpoints.push_back({host, address.str(), port, ""});
+    return endpoints;
+  }
+
+  DeliveryOptions delivery_options(const RemoteJob& job) const {
     DeliveryOptions delivery;
     delivery.client.helo_name = options.hostname;
-    delivery.client.tls = p->job.tls.value_or(options.tls);
-    const auto& route = p->job.route;
+    delivery.client.tls = job.tls.value_or(options.tls);
+    const auto& route = job.route;
     if (route && route->kind == Route::Kind::lmtp) {
       delivery.client.protocol = smtp::ClientProtocol::lmtp;
       if (!route->unix_path.empty()) delivery.client.tls = smtp::TlsPolicy::none;  // a local socket
     }
-    if (p->job.to_relayhost) delivery.client.credentials = options.relayhost_credentials;
+    if (job.to_relayhost) delivery.client.credentials = options.relayhost_credentials;
     delivery.timeouts.connect = options.connect_timeout;
     if (options.reply_timeout) {
       auto& t = delivery.timeouts;
       t.greeting = t.mail = t.rcpt = t.data_init = t.data_block = t.data_end = t.command = *options.reply_timeout;
     }
+    return delivery;
+  }
+
+  // The batch's first job opened the connection; each job is completed as
+  // soon as its report is final, the rest when the connection is done.
+  void send(const std::string& key, const std::shared_ptr<Batch>& batch, std::vector<Endpoint> endpoints) {
+    DeliveryOptions delivery = delivery_options(batch->jobs.front().job);
+    delivery.more = [this, key, batch] { return take_waiting(key, *batch); };
+    delivery.reported = [batch](std::size_t i, const DeliveryReport& report) {
+      if (i < batch->jobs.size()) batch->complete(i, job_result(batch->jobs[i].job, report));
+    };
     std::vector<smtp::OutgoingMessage> messages;
-    messages.push_back(outgoing(p->job));
+    messages.push_back(outgoing(batch->jobs.front().job));
     deliver(io, std::move(endpoints), std::move(delivery), std::move(messages),
-            [p, complete](std::vector<DeliveryReport> reports) {
-              JobResult result;
-              const DeliveryReport& report = reports.front();
-              if (report.endpoint) result.endpoint = report.endpoint->str();
-              result.tls = report.tls;
-              const std::string mta = report.endpoint ? report.endpoint->host : "";
-              for (std::size_t i = 0; i < p->job.recipients.size(); ++i) {
-                const auto& r = report.recipients.at(i);
-                result.outcomes.push_back({p->job.recipients[i], r.outcome, r.reply.str(), status_of(r.reply),
-                                           r.reply.local ? "" : mta});
+            [this, key, batch](std::vector<DeliveryReport> reports) {
+              for (std::size_t i = 0; i < batch->jobs.size(); ++i) {
+                const RemoteJob& job = batch->jobs[i].job;
+                if (i < reports.size()) {
+                  batch->complete(i, job_result(job, reports[i]));
+                } else {
+                  batch->complete(i, all_recipients(job, smtp::DeliveryOutcome::deferred, smtp::codes::k451LocalError,
+                                                    "Local error in SMTP delivery"));
+                }
               }
-              complete(std::move(result));
+              finished(key);
             });
   }
 

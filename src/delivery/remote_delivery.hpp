@@ -3,7 +3,8 @@
 // domain's MX hosts by RFC 5321 §5.1) and hand the message to the SMTP or
 // LMTP client. Runs its own thread with an event loop, so the queue
 // manager's thread never waits on the network; at most
-// destination_concurrency jobs per destination run at once.
+// destination_concurrency connections per destination run at once, and a
+// connection goes on with the jobs waiting for its destination.
 #pragma once
 
 #include <chrono>
@@ -26,6 +27,9 @@ struct RemoteOptions {
   smtp::TlsPolicy tls = smtp::TlsPolicy::may;
   std::optional<smtp::Credentials> relayhost_credentials;  // AUTH towards the relayhost
   std::size_t destination_concurrency = 20;
+  // A connection that has delivered its message takes the next one waiting
+  // for the same destination, up to this many in all (connection reuse).
+  std::size_t messages_per_connection = 100;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   // Shorter reply timeouts than RFC 5321's, for tests; nullopt: the RFC's.
   std::optional<std::chrono::milliseconds> reply_timeout;
@@ -54,6 +58,10 @@ struct JobResult {
   std::vector<RecipientOutcome> outcomes;  // one per job recipient, same order
   std::string endpoint;                    // "mx1.example.org[192.0.2.1]:25", "" when none answered
   std::string tls;                         // "" in the clear
+  // RFC 3461 §5.2.2: a server without DSN cannot pass NOTIFY=SUCCESS on,
+  // so the success notice is ours: "relayed", or "delivered" over LMTP.
+  bool dsn_passed_on = false;
+  bool final_delivery = false;  // LMTP: the server delivered into the mailbox
 };
 
 class RemoteDelivery {

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <exception>
 #include <memory>
 
@@ -160,6 +161,7 @@ class Link : public std::enable_shared_from_this<Link> {
 struct Job {
   smtp::OutgoingMessage message;
   std::optional<DeliveryReport> report;
+  std::size_t index = 0;  // in the order of deliver()'s numbering
 };
 
 // One connection to one endpoint, driving a ClientSession over it.
@@ -169,13 +171,15 @@ class Attempt {
           smtp::TlsPolicy tls, std::vector<std::string>& transcript)
       : link_(std::make_shared<Link>(executor)),
         endpoint_(endpoint),
+        options_(options),
         timeouts_(options.timeouts),
         session_(with_tls(options.client, tls)),
         transcript_(transcript) {}
 
-  // Gives the session the jobs without a report, in order; reports those
-  // the server answered for (or that were refused here).
-  asio::awaitable<void> run(std::vector<Job>& jobs) {
+  // Gives the session the jobs without a report, in order, then those
+  // options.more has; reports those the server answered for (or that were
+  // refused here). Jobs is a deque: taking more keeps `current` valid.
+  asio::awaitable<void> run(std::deque<Job>& jobs) {
     boost::system::error_code ec;
     co_await link_->connect(endpoint_, timeouts_.connect, ec);
     if (ec) {
@@ -206,7 +210,7 @@ class Attempt {
     return options;
   }
 
-  asio::awaitable<void> converse(std::vector<Job>& jobs) {
+  asio::awaitable<void> converse(std::deque<Job>& jobs) {
     std::size_t next = 0;
     Job* current = nullptr;
     for (;;) {
@@ -222,6 +226,9 @@ class Attempt {
         record(current);
         current = nullptr;
         while (next < jobs.size() && jobs[next].report) ++next;
+        if (next == jobs.size() && options_.more) {
+          if (auto another = options_.more()) jobs.push_back({std::move(*another), std::nullopt, jobs.size()});
+        }
         if (next == jobs.size()) {
           session_.quit();
           continue;
@@ -251,7 +258,9 @@ class Attempt {
     report.recipients = std::move(result->recipients);
     report.endpoint = endpoint_;
     report.tls = tls_;
+    report.dsn_passed_on = session_.capabilities().dsn;
     job->report = std::move(report);
+    if (options_.reported) options_.reported(job->index, *job->report);
   }
 
   void feed_buffered() {
@@ -333,6 +342,7 @@ class Attempt {
 
   std::shared_ptr<Link> link_;
   const Endpoint& endpoint_;
+  const DeliveryOptions& options_;
   const SmtpTimeouts& timeouts_;
   smtp::ClientSession session_;
   std::vector<std::string>& transcript_;
@@ -357,8 +367,8 @@ DeliveryReport unreached(const Job& job, const smtp::ServerReply& reason) {
 asio::awaitable<std::vector<DeliveryReport>> run_delivery(std::vector<Endpoint> endpoints, DeliveryOptions options,
                                                           std::vector<smtp::OutgoingMessage> messages) {
   const auto executor = co_await asio::this_coro::executor;
-  std::vector<Job> jobs;
-  for (auto& m : messages) jobs.push_back({std::move(m), std::nullopt});
+  std::deque<Job> jobs;
+  for (auto& m : messages) jobs.push_back({std::move(m), std::nullopt, jobs.size()});
   std::vector<std::string> transcript;
   smtp::ServerReply last_failure =
       smtp::ServerReply::made_here(smtp::codes::k421NoAnswer, "No server to deliver to");

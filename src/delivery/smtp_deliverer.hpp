@@ -43,9 +43,19 @@ struct SmtpTimeouts {
   std::chrono::milliseconds tls_handshake{std::chrono::minutes(1)};
 };
 
+struct DeliveryReport;
+
 struct DeliveryOptions {
   smtp::ClientOptions client;  // HELO name, SMTP or LMTP, TLS policy, credentials
   SmtpTimeouts timeouts;
+  // Connection reuse: asked for another message for the same destination
+  // when the connection has finished those it had; nullopt ends it (QUIT).
+  // Messages taken this way follow the given ones in the numbering below.
+  std::function<std::optional<smtp::OutgoingMessage>()> more;
+  // Told each message's report as soon as it is final (the server answered
+  // for it, or it was refused here), before the connection goes on, so
+  // that a remote 250 can be recorded without waiting for the rest.
+  std::function<void(std::size_t index, const DeliveryReport&)> reported;
 };
 
 // What became of one message.
@@ -58,16 +68,21 @@ struct DeliveryReport {
   // reply (greeting, EHLO, AUTH); nullopt when none answered at all.
   std::optional<Endpoint> endpoint;
   std::string tls;                   // "TLSv1.3 with cipher X (256 bits)"; "" in the clear
+  // The server offered DSN (RFC 3461), so NOTIFY went on with the message
+  // and success notices are its to send.
+  bool dsn_passed_on = false;
   // Connection attempts and the dialogues, without content or credentials.
   std::vector<std::string> transcript;
 };
 
-// Delivers `messages`, all for the same destination, over one connection
-// when it can: the endpoints are tried in order; a connection that fails
-// (refused, greeting or EHLO refused, 4xx, lost, TLS required and absent)
-// passes the messages it did not get to attempt on to the next endpoint.
-// Under TlsPolicy::may a failed handshake is retried once in the clear.
-// `done` gets one report per message, in order, on io's thread.
+// Delivers `messages` (and those options.more gives), all for the same
+// destination, over one connection when it can: the endpoints are tried in
+// order; a connection that fails (refused, greeting or EHLO refused, 4xx,
+// lost, TLS required and absent) passes the messages it did not get to
+// attempt on to the next endpoint. Under TlsPolicy::may a failed
+// handshake is retried once in the clear. `done` gets one report per
+// message, in order (given ones first, then those from `more`), on io's
+// thread.
 void deliver(boost::asio::io_context& io, std::vector<Endpoint> endpoints, DeliveryOptions options,
              std::vector<smtp::OutgoingMessage> messages, std::function<void(std::vector<DeliveryReport>)> done);
 

@@ -98,6 +98,7 @@ void configure_remote(const Config& config, petrel::delivery::QueueOptions& q) {
                : r.tls == "encrypt" ? petrel::smtp::TlsPolicy::encrypt
                                     : petrel::smtp::TlsPolicy::may;
   remote.destination_concurrency = r.destination_concurrency;
+  remote.messages_per_connection = r.messages_per_connection;
   remote.connect_timeout = r.connect_timeout;
   if (!r.relayhost_user.empty()) {
     std::ifstream file(r.relayhost_password_file);

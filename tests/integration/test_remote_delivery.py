@@ -1,14 +1,18 @@
 """Delivery to other servers (issue 5): a second petreld (or a scripted
 aiosmtpd server) on another loopback address receives what the first one
 relays, by transport map or by MX records that dnsmasq serves."""
+import os
 import re
 import smtplib
+import subprocess
 import time
 
 import pytest
 
 from dns_zone import DnsZone, dnsmasq_binary
-from harness import LOCAL_DOMAIN, free_port, message, wait_until
+from harness import LOCAL_DOMAIN, PETRELD, free_port, message, wait_until
+
+PETREL = os.path.join(os.path.dirname(PETRELD), "petrel")
 
 REMOTE = "remote.test"
 
@@ -179,3 +183,71 @@ def test_a_domain_with_tls_policy_encrypt_is_not_sent_in_the_clear(servers, tmp_
     send(relay2, f"me@{LOCAL_DOMAIN}", [f"bob@{REMOTE}"])
     assert wait_until(lambda: files(secure, "bob", REMOTE), 15), relay2.log_text()
     assert "tls=TLSv1.3" in relay2.log_text()
+
+
+def _sessions_with_messages(receiver):
+    """The receiving petreld's session log lines: how many messages each carried."""
+    counts = []
+    for line in receiver.log_text().splitlines():
+        found = re.search(r" session .*messages=(\d+)", line)
+        if found and int(found.group(1)) > 0:
+            counts.append(int(found.group(1)))
+    return counts
+
+
+@pytest.mark.parametrize("per_connection, sessions", [(100, 1), (3, 4)])
+def test_waiting_messages_share_a_connection_up_to_messages_per_connection(servers, tmp_path, per_connection,
+                                                                           sessions):
+    port = free_port("127.0.0.2")
+    config = tmp_path / "reuse.toml"
+    config.write_text(f"[delivery]\ndestination_concurrency = 1\nmessages_per_connection = {per_connection}\n")
+    relay = servers("a", "--config", str(config), "--trusted-network", "127.0.0.0/8", "--retry-intervals", "1h",
+                    "--transport", f"{REMOTE}=smtp:[127.0.0.2]:{port}")
+    for i in range(10):  # nothing listens yet: all ten wait in the queue
+        send(relay, f"me@{LOCAL_DOMAIN}", [f"user{i}@{REMOTE}"])
+    assert wait_until(lambda: relay.log_text().count("result=deferred") == 10, 15), relay.log_text()
+    receiver = servers("b", "--local-domain", REMOTE, host="127.0.0.2", port=port)
+    r = subprocess.run([PETREL, "queue", "--spool", relay.spool, "flush"], capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert wait_until(lambda: all(files(receiver, f"user{i}", REMOTE) for i in range(10)), 20), relay.log_text()
+    assert wait_until(lambda: sum(_sessions_with_messages(receiver)) == 10, 10), receiver.log_text()
+    assert len(_sessions_with_messages(receiver)) == sessions, receiver.log_text()
+
+
+def test_notify_success_through_a_server_without_dsn_brings_a_relayed_report(servers):
+    from aiosmtpd.controller import Controller
+
+    class Accepts:  # aiosmtpd offers no DSN extension
+        async def handle_DATA(self, server, session, envelope):
+            return "250 2.0.0 Accepted"
+
+    port = free_port("127.0.0.3")
+    controller = Controller(Accepts(), hostname="127.0.0.3", port=port)
+    controller.start()
+    try:
+        relay = servers("a", "--trusted-network", "127.0.0.0/8",
+                        "--transport", f"{REMOTE}=smtp:[127.0.0.3]:{port}")
+        with smtplib.SMTP(relay.host, relay.port, local_hostname="client.test", timeout=10) as c:
+            c.ehlo()
+            c.sendmail(f"sender@{LOCAL_DOMAIN}", [f"bob@{REMOTE}"], message(), rcpt_options=["NOTIFY=SUCCESS"])
+        assert wait_until(lambda: files(relay, "sender", LOCAL_DOMAIN), 15), relay.log_text()
+        with open(files(relay, "sender", LOCAL_DOMAIN)[0], "rb") as f:
+            dsn = f.read().decode()
+        assert "Action: relayed" in dsn and "Status: 2.0.0" in dsn, dsn
+        assert "Remote-MTA: dns; 127.0.0.3" in dsn, dsn
+    finally:
+        controller.stop()
+
+
+def test_notify_success_through_a_server_with_dsn_is_left_to_it(servers):
+    receiver = servers("b", "--local-domain", REMOTE, host="127.0.0.2")  # petreld offers DSN
+    relay = servers("a", "--trusted-network", "127.0.0.0/8",
+                    "--transport", f"{REMOTE}=smtp:[127.0.0.2]:{receiver.port}")
+    with smtplib.SMTP(relay.host, relay.port, local_hostname="client.test", timeout=10) as c:
+        c.ehlo()
+        c.sendmail(f"sender@{LOCAL_DOMAIN}", [f"bob@{REMOTE}"], message(), rcpt_options=["NOTIFY=SUCCESS"])
+    assert wait_until(lambda: files(receiver, "bob", REMOTE), 15)
+    # the receiver delivered it and reports success itself, to the sender's domain via its own queue
+    assert wait_until(lambda: "result=delivered" in relay.log_text(), 5)
+    time.sleep(0.5)
+    assert not files(relay, "sender", LOCAL_DOMAIN), "the relay must not send its own success DSN"

@@ -357,6 +357,32 @@ TEST(SmtpDeliverer, several_messages_over_one_connection) {
   EXPECT_NE(dumped.find("second-body"), std::string::npos);
 }
 
+// Connection reuse: the connection asks for more before QUIT, and each
+// message is reported as soon as the server has answered for it.
+TEST(SmtpDeliverer, takes_more_messages_on_the_same_connection_and_reports_each_at_once) {
+  REQUIRE_SMTP_SINK();
+  SmtpSink sink({});
+  std::vector<smtp::OutgoingMessage> extra{message({"c"}, "pulled-one"), message({"d"}, "pulled-two")};
+  std::vector<std::size_t> reported;
+  DeliveryOptions options = short_timeouts();
+  options.more = [&]() -> std::optional<smtp::OutgoingMessage> {
+    if (extra.empty()) return std::nullopt;
+    auto m = std::move(extra.front());
+    extra.erase(extra.begin());
+    return m;
+  };
+  options.reported = [&](std::size_t index, const DeliveryReport& report) {
+    EXPECT_EQ(outcomes(report), "delivered 250");
+    reported.push_back(index);
+  };
+  const auto reports = run({sink.endpoint()}, options, {message({"b"}, "given-one")});
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_EQ(outcomes(reports[2]), "delivered 250");
+  EXPECT_EQ(reported, (std::vector<std::size_t>{0, 1, 2}));
+  EXPECT_EQ(count(joined(reports[0].transcript), "connected to"), 1u);
+  EXPECT_NE(sink.dumps().find("pulled-two"), std::string::npos);
+}
+
 TEST(SmtpDeliverer, refused_greeting_moves_to_the_next_endpoint) {
   REQUIRE_SMTP_SINK();
   ScriptedServer busy("421 4.3.2 busy, try later\r\n");
