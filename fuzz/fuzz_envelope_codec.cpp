@@ -38,7 +38,7 @@ bool same_envelope(const spool::SpooledMessage& a, const spool::SpooledMessage& 
          x.params.auth == y.params.auth && a.arrival_unix_seconds == b.arrival_unix_seconds &&
          a.attempts == b.attempts && a.states == b.states &&
          a.next_attempt_unix_seconds == b.next_attempt_unix_seconds && a.last_error == b.last_error &&
-         a.delay_warned == b.delay_warned;
+         a.delay_warned == b.delay_warned && a.held == b.held;
 }
 
 }  // namespace

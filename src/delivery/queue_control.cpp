@@ -93,7 +93,13 @@ bool QueueManager::hold(std::string_view id) {
   std::lock_guard lock(impl_->mutex);
   if (!impl_->queued.count(id)) return false;
   if (impl_->held.count(id)) return true;
-  auto take = [&](Item item) { impl_->held.emplace(std::string(id), std::move(item)); };
+  // Durable, so that a restart keeps the hold.
+  auto take = [&](Item item) {
+    spool::SpooledMessage progress = impl_->progress_of(item);
+    progress.held = true;
+    impl_->spool.record_progress(progress, /*durable=*/true);
+    impl_->held.emplace(std::string(id), std::move(item));
+  };
   for (auto it = impl_->later.begin(); it != impl_->later.end(); ++it) {
     if (it->second.message->id.value == id) {
       take(std::move(it->second));
@@ -116,6 +122,7 @@ bool QueueManager::release(std::string_view id) {
     std::lock_guard lock(impl_->mutex);
     auto it = impl_->held.find(id);
     if (it == impl_->held.end()) return false;
+    impl_->spool.record_progress(impl_->progress_of(it->second), /*durable=*/true);  // held no more
     impl_->ready.push_back(std::move(it->second));
     impl_->held.erase(it);
   }

@@ -82,6 +82,8 @@ struct QueueManager::Impl {
   void warn_of_delay(Item& item);
   void queue_bounce(const Item& item, DsnKind kind, const std::vector<RecipientStatus>& recipients);
   void defer(Item item);
+  // What the spool keeps of an item between attempts.
+  spool::SpooledMessage progress_of(const Item& item) const;
 
   spool::Spool& spool;
   QueueOptions options;

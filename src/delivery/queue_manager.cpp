@@ -125,9 +125,15 @@ void QueueManager::Impl::enqueue(std::shared_ptr<const spool::SpooledMessage> me
     item.last_error = message->last_error;
     item.delay_warned = message->delay_warned;
     item.may_be_delivered = !fresh;
-    // A recovered message keeps its place in the retry schedule.
+    // A recovered message keeps its place in the retry schedule, or its hold.
     const std::int64_t wait = message->next_attempt_unix_seconds - std::time(nullptr);
+    const bool held_before = !fresh && message->held;
     item.message = std::move(message);
+    if (held_before) {
+      const std::string id = item.message->id.value;
+      held.emplace(id, std::move(item));
+      return;
+    }
     if (!fresh && wait > 0) {
       later.emplace(Clock::now() + std::chrono::seconds(wait), std::move(item));
       return;
@@ -489,17 +495,22 @@ void QueueManager::Impl::queue_bounce(const Item& item, DsnKind kind, const std:
   enqueue(bounce, /*fresh=*/true, /*with_content=*/true);
 }
 
+spool::SpooledMessage QueueManager::Impl::progress_of(const Item& item) const {
+  spool::SpooledMessage progress = *envelope_only(*item.message);
+  progress.attempts = item.attempts;
+  progress.states = item.states;
+  progress.last_error = item.last_error;
+  progress.delay_warned = item.delay_warned;
+  return progress;
+}
+
 void QueueManager::Impl::defer(Item item) {
   ++item.attempts;
   const auto& intervals = options.retry_intervals;
   const auto wait = intervals[std::min<std::size_t>(item.attempts - 1, intervals.size() - 1)];
-  spool::SpooledMessage progress = *envelope_only(*item.message);
-  progress.attempts = item.attempts;
-  progress.states = item.states;
+  spool::SpooledMessage progress = progress_of(item);
   progress.next_attempt_unix_seconds =
       std::time(nullptr) + std::chrono::duration_cast<std::chrono::seconds>(wait).count();
-  progress.last_error = item.last_error;
-  progress.delay_warned = item.delay_warned;
   // After a remote 250 (or a bounce) the record must survive a crash, so a
   // restart never sends to those recipients again.
   spool.record_progress(progress, /*durable=*/item.remote_settled);

@@ -1,4 +1,4 @@
-// Record layout, version 3 (versions 1 and 2 lack the lines marked with a
+// Record layout, version 5 (versions 1 to 4 lack the lines marked with a
 // later version; they are still read). Integers are little-endian and fixed width;
 // a string is a u32 length followed by its octets.
 //
@@ -14,6 +14,7 @@
 //   u32 state count; u8 state each; i64 next_attempt_unix_seconds;
 //   string last_error                                     (version 3)
 //   u8 delay_warned                                       (version 4)
+//   u8 held                                               (version 5)
 //
 // The decoder checks every length against what is left, every enum against
 // its range, and that nothing follows the last field.
@@ -25,7 +26,7 @@
 namespace petrel::spool {
 namespace {
 
-constexpr std::uint8_t current_version = 4;
+constexpr std::uint8_t current_version = 5;
 
 class Writer {
  public:
@@ -188,6 +189,7 @@ std::string encode_envelope(const SpooledMessage& m) {
   w.u64(static_cast<std::uint64_t>(m.next_attempt_unix_seconds));
   w.str(m.last_error);
   w.u8(m.delay_warned ? 1 : 0);
+  w.u8(m.held ? 1 : 0);
   return w.take();
 }
 
@@ -217,6 +219,8 @@ bool decode_envelope(std::string_view record, SpooledMessage& m) {
   if (version >= 3 && !decode_progress(r, e.recipients.size(), states, next_attempt, last_error)) return false;
   bool delay_warned = false;
   if (version >= 4 && !r.flag(delay_warned)) return false;
+  bool held = false;
+  if (version >= 5 && !r.flag(held)) return false;
   if (r.remaining() != 0) return false;
 
   m.envelope = std::move(e);
@@ -226,6 +230,7 @@ bool decode_envelope(std::string_view record, SpooledMessage& m) {
   m.next_attempt_unix_seconds = static_cast<std::int64_t>(next_attempt);
   m.last_error = std::move(last_error);
   m.delay_warned = delay_warned;
+  m.held = held;
   return true;
 }
 

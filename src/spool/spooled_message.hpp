@@ -25,6 +25,7 @@ struct SpooledMessage {
   std::int64_t next_attempt_unix_seconds = 0;  // 0: as soon as possible
   std::string last_error;                    // for the queue listing and the log
   bool delay_warned = false;                 // the delay DSN has gone out (once per message)
+  bool held = false;                         // `petrel queue hold`: not tried until released
 
   RecipientState state(std::size_t recipient) const {
     return recipient < states.size() ? states[recipient] : RecipientState::pending;

@@ -4,6 +4,7 @@ and deleted."""
 import json
 import os
 import subprocess
+import time
 
 from harness import LOCAL_DOMAIN, PETRELD, free_port, wait_until
 
@@ -23,9 +24,9 @@ def queued(server):
     return json.loads(out)
 
 
-def relay_with_a_closed_far_side(start_petrel, *flags):
+def relay_with_a_closed_far_side(start_petrel, *flags, retry="1h"):
     dead = free_port("127.0.0.4")  # nothing listens there: mail for far.test waits
-    return start_petrel("--trusted-network", "127.0.0.0/8", "--retry-intervals", "1h",
+    return start_petrel("--trusted-network", "127.0.0.0/8", "--retry-intervals", retry,
                         "--transport", f"{FAR}=smtp:[127.0.0.4]:{dead}", *flags)
 
 
@@ -66,6 +67,26 @@ def test_hold_release_and_delete(start_petrel):
     server.stop()
     server.start()
     assert queued(server) == []  # deleted from the spool, not only from memory
+
+
+def test_a_hold_survives_a_restart_and_is_released_after_it(start_petrel):
+    server = relay_with_a_closed_far_side(start_petrel, retry="1s")
+    send(server, [f"bob@{FAR}"])
+    assert wait_until(lambda: queued(server) and queued(server)[0]["attempts"] >= 1, 15)
+    qid = queued(server)[0]["id"]
+    assert petrel_cli(server, "hold", qid)[0] == 0
+    attempts = queued(server)[0]["attempts"]
+    server.stop()
+    server.start()
+    entry = queued(server)[0]
+    assert entry["id"] == qid and entry["held"] is True
+    time.sleep(2.5)  # retries are 1 s apart: a message not held would have been tried again
+    assert queued(server)[0]["attempts"] == attempts
+    assert petrel_cli(server, "release", qid)[0] == 0
+    assert wait_until(lambda: queued(server)[0]["attempts"] > attempts, 15)
+    server.stop()
+    server.start()
+    assert queued(server)[0]["held"] is False  # the release was recorded too
 
 
 def test_flush_and_etrn_retry_now(start_petrel):

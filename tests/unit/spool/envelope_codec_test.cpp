@@ -79,7 +79,7 @@ TEST(EnvelopeCodec, rejects_trailing_bytes_and_unknown_version) {
   SpooledMessage back;
   EXPECT_FALSE(decode_envelope(record + "x", back));
   std::string other_version = record;
-  other_version[0] = 5;
+  other_version[0] = 6;
   EXPECT_FALSE(decode_envelope(other_version, back));
 }
 
@@ -89,9 +89,9 @@ TEST(EnvelopeCodec, reads_records_of_earlier_versions) {
   m->envelope.tls.clear();
   m->envelope.params.auth.clear();
   std::string record = encode_envelope(*m);
-  // Version 4 ends with the delay-warned flag.
-  ASSERT_EQ(record.back(), '\0');
-  record.pop_back();
+  // Version 5 ends with the held flag, version 4 with the delay-warned flag.
+  ASSERT_EQ(record.substr(record.size() - 2), std::string(2, '\0'));
+  record.erase(record.size() - 2);
   record[0] = 3;
   SpooledMessage back;
   ASSERT_TRUE(decode_envelope(record, back));
@@ -117,13 +117,28 @@ TEST(EnvelopeCodec, round_trips_delivery_progress) {
   m->next_attempt_unix_seconds = 1795400000;
   m->last_error = "450 4.2.0 mailbox busy";
   m->delay_warned = true;
+  m->held = true;
   SpooledMessage back;
   ASSERT_TRUE(decode_envelope(encode_envelope(*m), back));
+  EXPECT_TRUE(back.held);
   EXPECT_EQ(back.state(0), SpooledMessage::RecipientState::delivered);
   EXPECT_EQ(back.state(1), SpooledMessage::RecipientState::pending);
   EXPECT_EQ(back.next_attempt_unix_seconds, 1795400000);
   EXPECT_EQ(back.last_error, m->last_error);
   EXPECT_TRUE(back.delay_warned);
+}
+
+TEST(EnvelopeCodec, reads_version_4_records_as_not_held) {
+  auto m = sample_message();
+  m->delay_warned = true;
+  std::string record = encode_envelope(*m);
+  ASSERT_EQ(record.back(), '\0');  // the held flag, last
+  record.pop_back();
+  record[0] = 4;
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(record, back));
+  EXPECT_TRUE(back.delay_warned);
+  EXPECT_FALSE(back.held);
 }
 
 TEST(EnvelopeCodec, rejects_more_states_than_recipients_or_unknown_states) {
