@@ -2,6 +2,7 @@
 // has `petrel queue`; `mx`, `probe`, `shell` and `send` come with issue 6.
 #include <CLI/CLI.hpp>
 
+#include "cli/mx_command.hpp"
 #include "cli/queue_command.hpp"
 
 int main(int argc, char** argv) {
@@ -9,6 +10,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "petrel " PETREL_VERSION);
   app.require_subcommand(1);
   int exit_code = 0;
+  petrel::cli::add_mx_command(app, exit_code);
   petrel::cli::add_queue_command(app, exit_code);
   try {
     app.parse(argc, argv);
