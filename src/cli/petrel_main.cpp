@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/mx_command.hpp"
+#include "cli/probe_command.hpp"
 #include "cli/queue_command.hpp"
 
 int main(int argc, char** argv) {
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   petrel::cli::add_mx_command(app, exit_code);
+  petrel::cli::add_probe_command(app, exit_code);
   petrel::cli::add_queue_command(app, exit_code);
   try {
     app.parse(argc, argv);
