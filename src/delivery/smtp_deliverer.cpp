@@ -14,6 +14,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -96,16 +97,26 @@ class Link : public std::enable_shared_from_this<Link> {
     disarm();
   }
 
-  // Opportunistic TLS (RFC 7435): no certificate verification; SNI when
-  // the host is a name. TLS over a UNIX socket is not offered.
-  asio::awaitable<void> handshake(const std::string& sni, Millis timeout, boost::system::error_code& ec) {
+  // Opportunistic TLS (RFC 7435) verifies no certificate unless asked to;
+  // SNI when the host is a name. TLS over a UNIX socket is not offered.
+  asio::awaitable<void> handshake(const std::string& sni, const DeliveryOptions& options, Millis timeout,
+                                  boost::system::error_code& ec) {
     if (unix_mode_) {
       ec = asio::error::operation_not_supported;
       co_return;
     }
     context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-    context_->set_verify_mode(asio::ssl::verify_none);
+    context_->set_verify_mode(options.verify_certificate ? asio::ssl::verify_peer : asio::ssl::verify_none);
+    if (options.verify_certificate) {
+      if (options.ca_file.empty()) {
+        context_->set_default_verify_paths(ec);
+      } else {
+        context_->load_verify_file(options.ca_file, ec);
+      }
+      if (ec) co_return;
+    }
     tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(tcp_, *context_);
+    if (options.verify_certificate) tls_->set_verify_callback(asio::ssl::host_name_verification(sni));
     boost::system::error_code not_ip;
     asio::ip::make_address(sni, not_ip);
     if (!sni.empty() && not_ip) SSL_set_tlsext_host_name(tls_->native_handle(), sni.c_str());
@@ -173,7 +184,7 @@ class Attempt {
         endpoint_(endpoint),
         options_(options),
         timeouts_(options.timeouts),
-        session_(with_tls(options.client, tls)),
+        session_(session_options(options, tls)),
         transcript_(transcript) {}
 
   // Gives the session the jobs without a report, in order, then those
@@ -181,6 +192,7 @@ class Attempt {
   // refused here). Jobs is a deque: taking more keeps `current` valid.
   asio::awaitable<void> run(std::deque<Job>& jobs) {
     boost::system::error_code ec;
+    if (options_.watch) options_.watch('*', "connecting to " + endpoint_.str(), nullptr);
     co_await link_->connect(endpoint_, timeouts_.connect, ec);
     if (ec) {
       const std::string reason = link_->timed_out() ? "timed out" : ec.message();
@@ -191,9 +203,10 @@ class Attempt {
       co_return;
     }
     note("connected to " + endpoint_.str());
+    if (options_.implicit_tls) co_await start_tls();
     co_await converse(jobs);
     co_await link_->close();
-    for (const auto& line : session_.transcript()) note(line);
+    for (const auto& line : session_.transcript()) transcript_.push_back(line);  // watched already
     failure_ = session_.failure();
     if (failure_) note("connection failed: " + failure_->str());
   }
@@ -205,8 +218,10 @@ class Attempt {
   const std::string& tls() const { return tls_; }
 
  private:
-  static smtp::ClientOptions with_tls(smtp::ClientOptions options, smtp::TlsPolicy tls) {
+  static smtp::ClientOptions session_options(const DeliveryOptions& delivery, smtp::TlsPolicy tls) {
+    smtp::ClientOptions options = delivery.client;
     options.tls = tls;
+    if (delivery.watch) options.watch = delivery.watch;
     return options;
   }
 
@@ -326,7 +341,7 @@ class Attempt {
 
   asio::awaitable<void> start_tls() {
     boost::system::error_code ec;
-    co_await link_->handshake(endpoint_.host, timeouts_.tls_handshake, ec);
+    co_await link_->handshake(endpoint_.host, options_, timeouts_.tls_handshake, ec);
     if (ec) {
       tls_failed_ = true;
       session_.tls_failed(link_->timed_out() ? std::string("timeout") : ec.message());
@@ -338,7 +353,10 @@ class Attempt {
     session_.tls_started();
   }
 
-  void note(std::string line) { transcript_.push_back(std::move(line)); }
+  void note(std::string line) {
+    if (options_.watch) options_.watch('*', line, nullptr);
+    transcript_.push_back(std::move(line));
+  }
 
   std::shared_ptr<Link> link_;
   const Endpoint& endpoint_;
@@ -391,9 +409,10 @@ asio::awaitable<std::vector<DeliveryReport>> run_delivery(std::vector<Endpoint> 
         }
       }
       // RFC 7435 §3: opportunistic TLS that fails is retried in the clear.
-      if (!(attempt.tls_failed() && tls == smtp::TlsPolicy::may)) break;
+      if (!(attempt.tls_failed() && tls == smtp::TlsPolicy::may) || options.implicit_tls) break;
       tls = smtp::TlsPolicy::none;
       transcript.push_back("retrying " + endpoint.str() + " without TLS");
+      if (options.watch) options.watch('*', transcript.back(), nullptr);
     }
   }
   std::vector<DeliveryReport> reports;

@@ -56,6 +56,15 @@ struct DeliveryOptions {
   // for it, or it was refused here), before the connection goes on, so
   // that a remote 250 can be recorded without waiting for the rest.
   std::function<void(std::size_t index, const DeliveryReport&)> reported;
+  // RFC 8314 §3: TLS from the first byte (port 465), no STARTTLS then.
+  bool implicit_tls = false;
+  // Certificate checks (chain and host name) for STARTTLS and implicit
+  // TLS. Off by default: opportunistic TLS does not verify (RFC 7435).
+  bool verify_certificate = false;
+  std::string ca_file;  // with verify_certificate: "" means the system store
+  // Sees each transcript line live: the session's ('>', '<') and the
+  // connection's own notes ('*'), for a live view (petrel send).
+  smtp::TranscriptWatch watch;
 };
 
 // What became of one message.

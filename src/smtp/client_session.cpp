@@ -33,7 +33,7 @@ std::size_t ClientSession::feed(std::string_view bytes) {
 }
 
 void ClientSession::on_reply(const ServerReply& r) {
-  log('<', r.str());
+  log('<', r.str(), &r);
   if (pending_.empty()) {  // cannot happen while need() is input; kept safe
     protocol_error("reply to no command");
     return;
@@ -268,7 +268,8 @@ void ClientSession::protocol_error(std::string text) {
   fail(ServerReply::made_here(codes::k451ProtocolError, "Protocol error: " + std::move(text)), false);
 }
 
-void ClientSession::log(char direction, std::string line) {
+void ClientSession::log(char direction, std::string line, const ServerReply* reply) {
+  if (options_.watch) options_.watch(direction, line, reply);
   if (transcript_.size() == kTranscriptLines) transcript_.pop_front();
   transcript_.push_back(std::string(1, direction) + ' ' + std::move(line));
 }

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,11 @@ struct Credentials {
   std::string password;
 };
 
+// Sees each transcript line as it is logged: direction '>' (client) or '<'
+// (server, with the whole reply), for a live view of the dialogue (petrel
+// send). The same lines, without content or credentials, as transcript().
+using TranscriptWatch = std::function<void(char direction, std::string_view line, const ServerReply* reply)>;
+
 struct ClientOptions {
   std::string helo_name = "localhost";
   ClientProtocol protocol = ClientProtocol::smtp;
@@ -42,6 +48,7 @@ struct ClientOptions {
   // cannot be done or fails, the connection fails (and mail is deferred).
   std::optional<Credentials> credentials;
   bool auth_in_clear = false;  // allow AUTH without TLS (a smarthost on a trusted network)
+  TranscriptWatch watch;       // optional
 };
 
 // One message for this connection: the recipients routed here.
@@ -159,7 +166,7 @@ class ClientSession {
   void send_queued();
   void fail(ServerReply reason, bool send_quit);
   void protocol_error(std::string text);
-  void log(char direction, std::string line);
+  void log(char direction, std::string line, const ServerReply* reply = nullptr);
   void update_need();
 
   ClientOptions options_;
