@@ -1,5 +1,6 @@
-// petrel: the command line of the Petrel MTA and SMTP toolkit. This step
-// has `petrel queue`; `mx`, `probe`, `shell` and `send` come with issue 6.
+// petrel: the command line of the Petrel MTA and SMTP toolkit: test any
+// mail server (mx, probe, shell, send) and look after a Petrel one (queue).
+// docs/petrel.md is its manual.
 #include <CLI/CLI.hpp>
 
 #include "cli/mx_command.hpp"
@@ -9,7 +10,7 @@
 #include "cli/shell_command.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"petrel: look after a Petrel mail server (and, soon, test any mail server)"};
+  CLI::App app{"petrel: test any mail server (mx, probe, shell, send) and look after a Petrel one (queue)"};
   app.set_version_flag("--version", "petrel " PETREL_VERSION);
   app.require_subcommand(1);
   int exit_code = 0;

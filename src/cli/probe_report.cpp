@@ -17,14 +17,7 @@ std::string ms_text(double ms) {
   return text;
 }
 
-std::string date_text(std::int64_t unix_time) {
-  const std::time_t t = static_cast<std::time_t>(unix_time);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d", &tm);
-  return text;
-}
+std::string date_text(std::int64_t unix_time) { return utc_time(unix_time, "%Y-%m-%d"); }
 
 Colour colour_of(Grade grade) {
   switch (grade) {

@@ -120,7 +120,9 @@ class Dialogue {
     if (h_.capabilities.size && *h_.capabilities.size > 0 && alive_) {
       h_.size_tried = *h_.capabilities.size + 1;
       h_.size_mail = exchange("MAIL FROM:<" + o_.relay_from + "> SIZE=" + std::to_string(h_.size_tried));
-      if (h_.size_mail.reply && h_.size_mail.reply->positive()) exchange("RSET");
+      // RSET after a refusal too: Postfix keeps the refused SIZE= for the
+      // next MAIL of the session and would refuse the relay check's MAIL.
+      if (h_.size_mail.reply) exchange("RSET");
     }
     // Never DATA: nothing is sent even if the server would relay.
     h_.relay_mail = exchange("MAIL FROM:<" + o_.relay_from + ">");

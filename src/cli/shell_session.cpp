@@ -38,14 +38,7 @@ std::string seconds(Millis duration) {
   return buf;
 }
 
-std::string date_of(std::int64_t unix_time) {
-  const std::time_t t = static_cast<std::time_t>(unix_time);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
+std::string date_of(std::int64_t unix_time) { return utc_time(unix_time, "%Y-%m-%d %H:%M UTC"); }
 
 std::string tls_report(const TlsDetails& tls) {
   std::string names;

@@ -21,6 +21,7 @@
 #include <array>
 #include <ctime>
 
+#include "tls/openssl_support.hpp"
 #include "tls/server_tls.hpp"
 
 namespace petrel::cli {
@@ -64,16 +65,9 @@ NetError classify(const boost::system::error_code& ec) {
   return NetError::other;
 }
 
-template <auto Free>
-struct OpensslFree {
-  template <class T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using X509Ptr = std::unique_ptr<X509, OpensslFree<X509_free>>;
-using BioPtr = std::unique_ptr<BIO, OpensslFree<BIO_free>>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, OpensslFree<GENERAL_NAMES_free>>;
+using tls::detail::BioPtr;
+using tls::detail::GeneralNamesPtr;
+using tls::detail::X509Ptr;
 
 // "CN=mx.example.org,O=Example" (RFC 2253 order and escaping).
 std::string name_text(const X509_NAME* name) {

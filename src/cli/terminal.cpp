@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 
 namespace petrel::cli {
 
@@ -44,6 +45,15 @@ std::size_t display_width(std::string_view text) {
     if ((c & 0xC0) != 0x80) ++width;  // count lead bytes only
   }
   return width;
+}
+
+std::string utc_time(std::int64_t unix_time, const char* format) {
+  const auto t = static_cast<std::time_t>(unix_time);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[64];
+  const std::size_t n = std::strftime(text, sizeof text, format, &tm);
+  return std::string(text, n);
 }
 
 Table::Table(std::vector<std::string> header) : header_(std::move(header)) {}

@@ -3,6 +3,7 @@
 // that line up whatever the colour codes add.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -31,6 +32,9 @@ class Table {
   std::vector<std::string> header_;
   std::vector<std::vector<std::string>> rows_;
 };
+
+// `unix_time` in UTC with a strftime format: "%Y-%m-%d".
+std::string utc_time(std::int64_t unix_time, const char* format);
 
 // Printable width of `text`: UTF-8 code points, escape sequences left out.
 std::size_t display_width(std::string_view text);
