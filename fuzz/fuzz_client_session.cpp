@@ -262,7 +262,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   smtp::ClientOptions options;
   options.helo_name = "client.example.org";
   static constexpr smtp::TlsPolicy kPolicies[] = {smtp::TlsPolicy::none, smtp::TlsPolicy::may,
-                                                  smtp::TlsPolicy::encrypt, smtp::TlsPolicy::may};
+                                                  smtp::TlsPolicy::encrypt, smtp::TlsPolicy::verify};
   options.tls = kPolicies[s0 & 3];
   if (s0 & 4) options.credentials = smtp::Credentials{"user", "pass"};
   options.auth_in_clear = (s0 & 8) != 0;

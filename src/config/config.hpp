@@ -59,8 +59,9 @@ struct RemoteDeliveryConfig {
   std::chrono::milliseconds max_queue_lifetime{std::chrono::hours(24 * 5)};  // then bounce (4.4.7)
   std::chrono::milliseconds delay_warning{std::chrono::hours(4)};            // 0: never
   std::string double_bounce;  // where a failed bounce goes; "": logged and dropped
-  std::string tls = "may";    // none, may, encrypt (STARTTLS policy towards other servers)
-  std::vector<std::pair<std::string, std::string>> tls_policies;  // domain (".parent" too) -> none/may/encrypt
+  std::string tls = "may";    // none, may, encrypt, verify (STARTTLS policy towards other servers)
+  std::vector<std::pair<std::string, std::string>> tls_policies;  // domain (".parent" too) -> a policy
+  std::string tls_ca_file;  // CAs for `verify` (PEM); "": the system store
   std::size_t destination_concurrency = 20;  // connections per destination at once
   std::size_t messages_per_connection = 100;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};

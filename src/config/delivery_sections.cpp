@@ -18,7 +18,7 @@ bool valid_relayhost(std::string_view s) {
   return s.empty() || delivery::parse_relayhost(s, error).has_value();
 }
 
-bool valid_tls_policy(std::string_view s) { return s == "none" || s == "may" || s == "encrypt"; }
+bool valid_tls_policy(std::string_view s) { return s == "none" || s == "may" || s == "encrypt" || s == "verify"; }
 
 // "127.0.0.1:5353", "[::1]:53", or "" for /etc/resolv.conf.
 bool valid_resolver(std::string_view s) { return s.empty() || valid_listen(s); }
@@ -63,7 +63,7 @@ std::vector<std::pair<std::string, std::string>> read_transports(const Field& f)
 }
 
 std::vector<std::pair<std::string, std::string>> read_tls_policies(const Field& f) {
-  return read_domain_table(f, "\"encrypt\"", valid_tls_policy, "one of \"none\", \"may\", \"encrypt\"");
+  return read_domain_table(f, "\"encrypt\"", valid_tls_policy, "one of \"none\", \"may\", \"encrypt\", \"verify\"");
 }
 
 const Key kDeliveryKeys[] = {
@@ -78,13 +78,14 @@ const Key kDeliveryKeys[] = {
      }},
     {"relayhost_user", [](const Field& f, Config& c) { c.remote.relayhost_user = read_path(f); }},
     {"relayhost_password_file", [](const Field& f, Config& c) { c.remote.relayhost_password_file = read_path(f); }},
+    {"tls_ca_file", [](const Field& f, Config& c) { c.remote.tls_ca_file = read_path(f); }},
     {"transport", [](const Field& f, Config& c) { c.remote.transports = read_transports(f); }},
     {"max_queue_lifetime", [](const Field& f, Config& c) { c.remote.max_queue_lifetime = read_duration(f, f.value); }},
     {"delay_warning", [](const Field& f, Config& c) { c.remote.delay_warning = read_optional_duration(f); }},
     {"double_bounce", [](const Field& f, Config& c) { c.remote.double_bounce = read_path(f); }},
     {"tls",
      [](const Field& f, Config& c) {
-       c.remote.tls = read_string(f, f.value, valid_tls_policy, "one of \"none\", \"may\", \"encrypt\"");
+       c.remote.tls = read_string(f, f.value, valid_tls_policy, "one of \"none\", \"may\", \"encrypt\", \"verify\"");
      }},
     {"tls_policy", [](const Field& f, Config& c) { c.remote.tls_policies = read_tls_policies(f); }},
     {"destination_concurrency",
@@ -136,7 +137,7 @@ void validate_delivery(const Config& c, const std::string& name) {
     fail("[delivery] relayhost_user needs relayhost_password_file");
   }
   if (r.max_queue_lifetime.count() <= 0) fail("[delivery] max_queue_lifetime must be > 0");
-  if (!valid_tls_policy(r.tls)) fail("[delivery] tls must be none, may or encrypt, got \"" + r.tls + "\"");
+  if (!valid_tls_policy(r.tls)) fail("[delivery] tls must be none, may, encrypt or verify, got \"" + r.tls + "\"");
   if (!valid_resolver(r.resolver)) fail("[dns] resolver must be \"ADDR:PORT\", got \"" + r.resolver + "\"");
   if (!valid_admin(r.admin)) fail("[admin] listen must be \"unix:PATH\" or a loopback ADDR:PORT, got \"" + r.admin + "\"");
 }

@@ -247,6 +247,10 @@ struct RemoteDelivery::Impl {
       delivery.client.protocol = smtp::ClientProtocol::lmtp;
       if (!route->unix_path.empty()) delivery.client.tls = smtp::TlsPolicy::none;  // a local socket
     }
+    if (delivery.client.tls == smtp::TlsPolicy::verify) {
+      delivery.verify_certificate = true;  // chain, and the name of the host connected to (the MX name)
+      delivery.ca_file = options.tls_ca_file;
+    }
     if (job.to_relayhost) delivery.client.credentials = options.relayhost_credentials;
     delivery.timeouts.connect = options.connect_timeout;
     if (options.reply_timeout) {

@@ -25,6 +25,7 @@ struct RemoteOptions {
   std::string hostname;  // HELO name; also an MX naming it is a loop (RFC 5321 §5.1)
   std::string resolver;  // "ADDR:PORT" to ask; "" for /etc/resolv.conf
   smtp::TlsPolicy tls = smtp::TlsPolicy::may;
+  std::string tls_ca_file;  // CAs that TlsPolicy::verify trusts (PEM); "": the system store
   std::optional<smtp::Credentials> relayhost_credentials;  // AUTH towards the relayhost
   std::size_t destination_concurrency = 20;
   // A connection that has delivered its message takes the next one waiting

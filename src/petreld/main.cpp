@@ -84,6 +84,15 @@ std::optional<petrel::util::RunAs> prepare_user(const Config& config) {
 
 // Routes and remote delivery from [delivery], [dns]; the syntax was
 // checked with the rest of the configuration.
+// The config has checked the word already.
+petrel::smtp::TlsPolicy tls_policy(std::string_view word) {
+  using petrel::smtp::TlsPolicy;
+  if (word == "none") return TlsPolicy::none;
+  if (word == "encrypt") return TlsPolicy::encrypt;
+  if (word == "verify") return TlsPolicy::verify;
+  return TlsPolicy::may;
+}
+
 void configure_remote(const Config& config, petrel::delivery::QueueOptions& q) {
   const auto& r = config.remote;
   std::string error;
@@ -94,9 +103,8 @@ void configure_remote(const Config& config, petrel::delivery::QueueOptions& q) {
   petrel::delivery::RemoteOptions remote;
   remote.hostname = config.hostname;
   remote.resolver = r.resolver;
-  remote.tls = r.tls == "none" ? petrel::smtp::TlsPolicy::none
-               : r.tls == "encrypt" ? petrel::smtp::TlsPolicy::encrypt
-                                    : petrel::smtp::TlsPolicy::may;
+  remote.tls = tls_policy(r.tls);
+  remote.tls_ca_file = r.tls_ca_file;
   remote.destination_concurrency = r.destination_concurrency;
   remote.messages_per_connection = r.messages_per_connection;
   remote.connect_timeout = r.connect_timeout;
@@ -109,9 +117,7 @@ void configure_remote(const Config& config, petrel::delivery::QueueOptions& q) {
     remote.relayhost_credentials = petrel::smtp::Credentials{r.relayhost_user, password};
   }
   for (const auto& [domain, policy] : r.tls_policies) {
-    q.tls_policies[petrel::util::ascii_domain(domain)] = policy == "none"      ? petrel::smtp::TlsPolicy::none
-                                                         : policy == "encrypt" ? petrel::smtp::TlsPolicy::encrypt
-                                                                               : petrel::smtp::TlsPolicy::may;
+    q.tls_policies[petrel::util::ascii_domain(domain)] = tls_policy(policy);
   }
   q.remote = remote;
   q.max_queue_lifetime = r.max_queue_lifetime;

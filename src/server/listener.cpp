@@ -114,6 +114,13 @@ void check_named_files(const config::Config& config) {
     throw std::runtime_error(std::string("[tls]: ") + e.what());
   }
   if (!config.auth.passwd_file.empty()) (void)load_users(config);  // PasswdFileError says FILE:LINE
+  if (!config.remote.tls_ca_file.empty()) {
+    try {
+      tls::check_ca_file(config.remote.tls_ca_file);
+    } catch (const tls::TlsError& e) {
+      throw std::runtime_error(std::string("[delivery] tls_ca_file: ") + e.what());
+    }
+  }
 }
 
 struct Server::Impl {

@@ -101,7 +101,7 @@ void ClientSession::on_helo(const ServerReply& r) {
 void ClientSession::after_hello() {
   if (!encrypted_ && options_.tls != TlsPolicy::none && !starttls_refused_) {
     if (caps_.starttls) return send("STARTTLS\r\n", Expect::starttls);
-    if (options_.tls == TlsPolicy::encrypt) {
+    if (tls_required(options_.tls)) {
       return fail(ServerReply::made_here(codes::k454TlsRequired, "TLS is required, but the server does not offer STARTTLS"),
                   true);
     }
@@ -115,7 +115,7 @@ void ClientSession::on_starttls(const ServerReply& r) {
     return;
   }
   if (r.intermediate() || r.positive()) return protocol_error("STARTTLS answered " + r.str());
-  if (options_.tls == TlsPolicy::encrypt) return fail(r, true);
+  if (tls_required(options_.tls)) return fail(r, true);
   starttls_refused_ = true;  // `may`: go on in the clear
   after_hello();
 }

@@ -27,8 +27,12 @@ namespace petrel::smtp {
 enum class ClientProtocol { smtp, lmtp };
 
 // STARTTLS (RFC 3207): none: never; may: when offered, else in the clear;
-// encrypt: when offered, else the connection fails.
-enum class TlsPolicy { none, may, encrypt };
+// encrypt: when offered, else the connection fails; verify: as encrypt, and
+// the caller's handshake also checks the certificate's chain and name.
+enum class TlsPolicy { none, may, encrypt, verify };
+
+// TLS is required: the connection fails without it.
+constexpr bool tls_required(TlsPolicy policy) { return policy == TlsPolicy::encrypt || policy == TlsPolicy::verify; }
 
 struct Credentials {
   std::string user;

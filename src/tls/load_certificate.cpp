@@ -41,3 +41,15 @@ void load_certificate(SSL_CTX* ctx, const CertificateFiles& files) {
 }
 
 }  // namespace petrel::tls::detail
+
+namespace petrel::tls {
+
+void check_ca_file(const std::string& ca_file) {
+  ERR_clear_error();
+  std::unique_ptr<SSL_CTX, detail::OpensslFree<SSL_CTX_free>> ctx(SSL_CTX_new(TLS_client_method()));
+  if (!ctx || SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1) {
+    throw TlsError(ca_file + ": cannot load CA certificates: " + detail::take_openssl_error());
+  }
+}
+
+}  // namespace petrel::tls

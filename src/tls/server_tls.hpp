@@ -82,4 +82,8 @@ struct TlsInfo {
 // Call after the handshake completed.
 TlsInfo describe(const ssl_st* ssl);
 
+// Throws TlsError unless `ca_file` holds at least one PEM certificate that
+// OpenSSL can use as a trust anchor (checked at start, not at first use).
+void check_ca_file(const std::string& ca_file);
+
 }  // namespace petrel::tls

@@ -251,3 +251,42 @@ def test_notify_success_through_a_server_with_dsn_is_left_to_it(servers):
     assert wait_until(lambda: "result=delivered" in relay.log_text(), 5)
     time.sleep(0.5)
     assert not files(relay, "sender", LOCAL_DOMAIN), "the relay must not send its own success DSN"
+
+
+@pytest.mark.parametrize("mx_name, with_ca, delivered", [
+    ("mail.petrel.test", True, True),     # chain from the configured CA, name of the MX host on the certificate
+    ("other.petrel.test", True, False),   # a good chain for another name: not this server's certificate
+    ("mail.petrel.test", False, False),   # the system store does not know the test CA
+])
+def test_tls_policy_verify_checks_the_chain_and_the_mx_name(servers, tmp_path, tls_files, mx_name, with_ca,
+                                                            delivered):
+    if dnsmasq_binary() is None:
+        pytest.skip("dnsmasq is not installed (apt-get install dnsmasq-base)")
+    receiver = servers("b", "--local-domain", REMOTE, "--tls-cert", tls_files.cert, "--tls-key", tls_files.key,
+                       host="127.0.0.3")
+    zone = DnsZone().mx(REMOTE, mx_name, 10).host(mx_name, "127.0.0.3").start()
+    try:
+        config = tmp_path / "verify.toml"
+        ca = f'tls_ca_file = "{tls_files.ca}"\n' if with_ca else ""
+        config.write_text(f'[delivery]\ntls_policy = {{ "{REMOTE}" = "verify" }}\n{ca}')
+        # smtp:DOMAIN:PORT: the domain's MX hosts, on the receiver's port
+        relay = servers("a", "--config", str(config), "--trusted-network", "127.0.0.0/8", "--resolver",
+                        zone.upstream, "--retry-intervals", "1h", "--transport",
+                        f"{REMOTE}=smtp:{REMOTE}:{receiver.port}")
+        send(relay, f"me@{LOCAL_DOMAIN}", [f"bob@{REMOTE}"])
+        if delivered:
+            assert wait_until(lambda: files(receiver, "bob", REMOTE), 15), relay.log_text()
+            assert "tls=TLSv1.3" in relay.log_text()
+        else:
+            assert wait_until(lambda: "result=deferred" in relay.log_text(), 15), relay.log_text()
+            assert "4.7.5" in relay.log_text() and "certificate verify failed" in relay.log_text()
+            assert not files(receiver, "bob", REMOTE)
+    finally:
+        zone.stop()
+
+
+def test_an_unreadable_tls_ca_file_is_a_configuration_error(tmp_path):
+    config = tmp_path / "bad-ca.toml"
+    config.write_text(f'[delivery]\ntls = "verify"\ntls_ca_file = "{tmp_path}/missing.pem"\n')
+    r = subprocess.run([PETRELD, "--config", str(config), "--check-config"], capture_output=True, timeout=30)
+    assert r.returncode == 2 and b"tls_ca_file" in r.stderr, r.stderr

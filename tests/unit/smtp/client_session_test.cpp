@@ -370,6 +370,15 @@ TEST(ClientSession, starttls_encrypt_fails_the_connection_when_not_offered_or_re
   EXPECT_EQ(run.failure->code, 454);
 }
 
+TEST(ClientSession, starttls_verify_is_required_like_encrypt) {
+  ClientOptions o = plain_options();
+  o.tls = TlsPolicy::verify;
+  auto run = play_both(o, {message({"b"})}, server({kGreeting, kBareEhlo}));
+  EXPECT_EQ(run.sent, "EHLO client.example.org\r\nQUIT\r\n");
+  ASSERT_TRUE(run.failure);
+  EXPECT_EQ(run.failure->enhanced, "4.7.4");
+}
+
 TEST(ClientSession, failed_handshake_fails_the_connection) {
   ClientOptions o = plain_options();
   o.tls = TlsPolicy::encrypt;
