@@ -3,7 +3,7 @@
 // streams, the way src/delivery/smtp_deliverer.cpp drives it.
 //
 // Input: three settings octets, then what the server sends.
-//   0: bits 0-1 TLS policy (none, may, encrypt), bit 2 credentials,
+//   0: bits 0-1 TLS policy (none, may, encrypt, verify), bit 2 credentials,
 //      bit 3 AUTH in the clear, bit 4 LMTP, bit 5 implicit TLS,
 //      bit 6 the TLS handshake fails
 //   1: bits 0-1 messages - 1, bits 2-3 recipients - 1, bit 4 8BITMIME,

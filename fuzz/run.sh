@@ -18,7 +18,8 @@ FUZZ_DIR=${FUZZ_DIR:-build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-300}
 FUZZ_SHORT=${FUZZ_SHORT:-20}
 JOBS=${JOBS:-2}
-TARGETS=(fuzz_command_line fuzz_server_session fuzz_dot_reader fuzz_envelope_codec fuzz_config fuzz_client_session)
+TARGETS=(fuzz_command_line fuzz_server_session fuzz_dot_reader fuzz_envelope_codec fuzz_config fuzz_client_session
+         fuzz_mta_sts)
 
 # Per-target libFuzzer options: the longest useful input and a dictionary.
 options() {
@@ -29,6 +30,7 @@ options() {
     fuzz_envelope_codec) echo "-max_len=2048" ;;
     fuzz_client_session) echo "-max_len=4096 -dict=fuzz/smtp_client.dict" ;;
     fuzz_config)         echo "-max_len=4096 -dict=fuzz/toml.dict" ;;
+    fuzz_mta_sts)        echo "-max_len=4096 -dict=fuzz/mta_sts.dict" ;;
   esac
 }
 # Every run: a hang of 10 s or 2 GB of memory is a finding too.

@@ -61,7 +61,8 @@ struct RemoteDeliveryConfig {
   std::string double_bounce;  // where a failed bounce goes; "": logged and dropped
   std::string tls = "may";    // none, may, encrypt, verify (STARTTLS policy towards other servers)
   std::vector<std::pair<std::string, std::string>> tls_policies;  // domain (".parent" too) -> a policy
-  std::string tls_ca_file;  // CAs for `verify` (PEM); "": the system store
+  std::string tls_ca_file;  // CAs for `verify` and MTA-STS (PEM); "": the system store
+  bool mta_sts = true;      // apply the MTA-STS policies (RFC 8461) domains publish
   std::size_t destination_concurrency = 20;  // connections per destination at once
   std::size_t messages_per_connection = 100;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};

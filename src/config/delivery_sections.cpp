@@ -79,6 +79,7 @@ const Key kDeliveryKeys[] = {
     {"relayhost_user", [](const Field& f, Config& c) { c.remote.relayhost_user = read_path(f); }},
     {"relayhost_password_file", [](const Field& f, Config& c) { c.remote.relayhost_password_file = read_path(f); }},
     {"tls_ca_file", [](const Field& f, Config& c) { c.remote.tls_ca_file = read_path(f); }},
+    {"mta_sts", [](const Field& f, Config& c) { c.remote.mta_sts = read_bool(f); }},
     {"transport", [](const Field& f, Config& c) { c.remote.transports = read_transports(f); }},
     {"max_queue_lifetime", [](const Field& f, Config& c) { c.remote.max_queue_lifetime = read_duration(f, f.value); }},
     {"delay_warning", [](const Field& f, Config& c) { c.remote.delay_warning = read_optional_duration(f); }},

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "delivery/smtp_deliverer.hpp"
+#include "delivery/sts_policies.hpp"
 #include "dns/destination.hpp"
 #include "dns/unbound_resolver.hpp"
 #include "smtp/reply_codes.hpp"
@@ -87,6 +88,7 @@ JobResult job_result(const RemoteJob& job, const DeliveryReport& report) {
 struct Batch {
   std::vector<Pending> jobs;
   std::vector<bool> completed;
+  std::optional<mtasts::Policy> sts;  // the destination's MTA-STS policy, when it has one
 
   void complete(std::size_t i, JobResult result) {
     if (i >= jobs.size() || completed[i]) return;
@@ -99,7 +101,10 @@ struct Batch {
 
 struct RemoteDelivery::Impl {
   explicit Impl(RemoteOptions o)
-      : options(std::move(o)), guard(io.get_executor()), resolver(io, resolver_options(options)) {
+      : options(std::move(o)),
+        guard(io.get_executor()),
+        resolver(io, resolver_options(options)),
+        sts_policies(io, resolver, mtasts::FetchOptions{options.tls_ca_file, std::chrono::seconds(60), 443}) {
     thread = std::thread([this] { io.run(); });
   }
 
@@ -168,10 +173,18 @@ struct RemoteDelivery::Impl {
     if (route && !route->mx_lookup) return resolve_host(key, batch, route->host, route->port, complete);
     const std::string domain = route ? route->host : job.domain;
     const std::uint16_t port = route ? route->port : 25;
-    dns::PlanOptions plan;
-    plan.local_names = {options.hostname};
-    dns::resolve_destination(resolver, domain, plan, [this, key, batch, port, complete](const dns::DeliveryPlan& p) {
-      planned(key, batch, p, port, complete);
+    auto resolve = [this, key, batch, domain, port, complete] {
+      dns::PlanOptions plan;
+      plan.local_names = {options.hostname};
+      dns::resolve_destination(resolver, domain, plan, [this, key, batch, port, complete](const dns::DeliveryPlan& p) {
+        planned(key, batch, p, port, complete);
+      });
+    };
+    // A configured policy (job.tls) or route wins over what the domain publishes.
+    if (route || job.tls || !options.mta_sts) return resolve();
+    sts_policies.find(domain, [batch, resolve](std::optional<mtasts::Policy> policy) {
+      if (policy && policy->mode != mtasts::Policy::Mode::none) batch->sts = std::move(policy);
+      resolve();
     });
   }
 
@@ -211,8 +224,25 @@ struct RemoteDelivery::Impl {
                                        "DNS lookup for " + job.domain + " failed: " + plan.reason));
     }
     std::vector<Endpoint> endpoints;
-    for (const auto& c : plan.candidates) endpoints.push_back({c.host, c.address.str(), port, ""});
+    for (const auto& c : plan.candidates) {
+      if (!sts_allows(*batch, job.domain, c.host)) continue;
+      endpoints.push_back({c.host, c.address.str(), port, ""});
+    }
+    if (endpoints.empty()) {
+      return complete(all_recipients(job, DeliveryOutcome::deferred, codes::k451MtaStsNoMx,
+                                     "No MX host of " + job.domain + " is allowed by its MTA-STS policy"));
+    }
     send(key, batch, std::move(endpoints));
+  }
+
+  // RFC 8461 §4.1: an enforced policy names the MX hosts mail may go to;
+  // in testing mode a mismatch is only reported.
+  static bool sts_allows(const Batch& batch, const std::string& domain, const std::string& mx_host) {
+    if (!batch.sts || mtasts::mx_matches(*batch.sts, mx_host)) return true;
+    const bool enforce = batch.sts->mode == mtasts::Policy::Mode::enforce;
+    spdlog::warn("mta-sts domain={} mode={} mx={} not in the policy{}", domain, mtasts::to_string(batch.sts->mode),
+                 mx_host, enforce ? ": skipped" : " (testing: used anyway)");
+    return !enforce;
   }
 
   // "[host]": no MX lookup; an address literal is used as it is.
@@ -264,6 +294,12 @@ struct RemoteDelivery::Impl {
   // soon as its report is final, the rest when the connection is done.
   void send(const std::string& key, const std::shared_ptr<Batch>& batch, std::vector<Endpoint> endpoints) {
     DeliveryOptions delivery = delivery_options(batch->jobs.front().job);
+    if (batch->sts && batch->sts->mode == mtasts::Policy::Mode::enforce) {
+      // §5: TLS with a certificate valid for the MX host, or no delivery.
+      delivery.client.tls = smtp::TlsPolicy::verify;
+      delivery.verify_certificate = true;
+      delivery.ca_file = options.tls_ca_file;
+    }
     delivery.more = [this, key, batch] { return take_waiting(key, *batch); };
     delivery.reported = [batch](std::size_t i, const DeliveryReport& report) {
       if (i < batch->jobs.size()) batch->complete(i, job_result(batch->jobs[i].job, report));
@@ -294,6 +330,7 @@ struct RemoteDelivery::Impl {
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> guard;
   dns::UnboundResolver resolver;
+  StsPolicies sts_policies;
   std::map<std::string, Destination> destinations;  // delivery thread only
   std::thread thread;
 };

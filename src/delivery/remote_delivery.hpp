@@ -26,6 +26,10 @@ struct RemoteOptions {
   std::string resolver;  // "ADDR:PORT" to ask; "" for /etc/resolv.conf
   smtp::TlsPolicy tls = smtp::TlsPolicy::may;
   std::string tls_ca_file;  // CAs that TlsPolicy::verify trusts (PEM); "": the system store
+  // MTA-STS (RFC 8461) for mail routed by MX to a domain without a
+  // configured TLS policy: an enforced policy restricts the MX hosts and
+  // makes TLS `verify`. The policy fetch trusts tls_ca_file too.
+  bool mta_sts = true;
   std::optional<smtp::Credentials> relayhost_credentials;  // AUTH towards the relayhost
   std::size_t destination_concurrency = 20;
   // A connection that has delivered its message takes the next one waiting

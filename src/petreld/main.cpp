@@ -105,6 +105,7 @@ void configure_remote(const Config& config, petrel::delivery::QueueOptions& q) {
   remote.resolver = r.resolver;
   remote.tls = tls_policy(r.tls);
   remote.tls_ca_file = r.tls_ca_file;
+  remote.mta_sts = r.mta_sts;
   remote.destination_concurrency = r.destination_concurrency;
   remote.messages_per_connection = r.messages_per_connection;
   remote.connect_timeout = r.connect_timeout;

@@ -44,6 +44,7 @@ inline constexpr Status k421NoAnswer{421, "4.4.1"};         // RFC 3463 X.4.1 no
 inline constexpr Status k451ProtocolError{451, "4.5.0"};    // RFC 3463 X.5.0: the server's replies made no sense
 inline constexpr Status k454TlsRequired{454, "4.7.4"};      // RFC 3463 X.7.4 security features not supported
 inline constexpr Status k454TlsFailed{454, "4.7.5"};        // RFC 3463 X.7.5 cryptographic failure
+inline constexpr Status k451MtaStsNoMx{451, "4.7.5"};       // RFC 8461 §5.1: no MX the policy allows
 inline constexpr Status k454AuthNotPossible{454, "4.7.0"};  // credentials given, AUTH not possible
 
 inline constexpr Status k458CannotQueue{458, "4.7.0"};      // RFC 1985 §5: unable to queue messages for node
