@@ -18,7 +18,7 @@ test_pkgs=(
   gsasl
   dnsmasq-base
   openssl nmap testssl.sh argon2 libnet-ssleay-perl libio-socket-ssl-perl python3-aiosmtpd
-  dovecot-core dovecot-lmtpd tmux
+  dovecot-core dovecot-lmtpd tmux nftables
 )
 
 want=("${build_pkgs[@]}")

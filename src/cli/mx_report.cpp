@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/terminal.hpp"
 #include "util/idn.hpp"
 
 namespace petrel::cli {
@@ -193,7 +194,7 @@ MtaSts mta_sts_record(const dns::TxtAnswer& answer) {
     if (joined.starts_with("v=STSv1")) records.push_back(std::move(joined));
   }
   if (records.empty()) return sts;
-  sts.record = records.front();
+  sts.record = printable(records.front());  // TXT data is any octets, and is printed
   if (records.size() > 1) {
     sts.state = MtaSts::State::invalid;
     sts.problem = std::to_string(records.size()) + " v=STSv1 records: senders then assume no MTA-STS policy";
@@ -288,7 +289,8 @@ std::string mx_report_json(const MxReport& report) {
                     {"mx", mx},
                     {"hosts", hosts},
                     {"mta_sts", mta_sts}};
-  return doc.dump(2);
+  // DNS data (TXT, PTR names) may hold any octets: replaced, not a thrown type_error.
+  return doc.dump(2, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace petrel::cli

@@ -253,7 +253,7 @@ void add_probe_command(CLI::App& app, int& exit_code) {
       ->each([flags](const std::string&) { flags->port_given = true; });
   cmd->add_flag("--all-mx", flags->all_mx, "Probe every MX host, not just the first one that answers");
   cmd->add_option("--timeout", flags->timeout_s, "Seconds to wait for each connect, handshake, reply and DNS query (default 10)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.001, 86400.0));
   cmd->add_option("--helo", flags->helo, "Name to give in EHLO/HELO (default: this machine's host name)");
   cmd->add_flag("--json", flags->json, "Print one JSON document on stdout (schema: docs/probe-json.md)");
   cmd->add_flag("-v,--verbose", flags->verbose, "Show the whole SMTP transcript (C: client, S: server, * notes)");

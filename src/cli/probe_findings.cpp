@@ -83,6 +83,16 @@ Finding make(std::string id, Grade grade, const HostObservation* host, std::stri
                  std::move(detail)};
 }
 
+// How a connection that was up ended, in words: a RST is not a FIN is not silence.
+std::string lost_words(NetError error) {
+  switch (error) {
+    case NetError::reset: return "the server reset the connection";
+    case NetError::closed: return "the server closed the connection";
+    case NetError::timeout: return "the server stopped answering";
+    default: return "the connection failed (" + std::string(to_string(error)) + ")";
+  }
+}
+
 bool positive(const Exchange& e) { return e.reply && e.reply->positive(); }
 
 std::string quoted(const Exchange& e) { return e.reply ? e.reply->str() : std::string("no reply"); }
@@ -94,6 +104,8 @@ void grade_ehlo(const HostObservation& h, std::vector<Finding>& out) {
   } else if (positive(h.helo)) {
     out.push_back(make("ehlo", Grade::warn, &h, "EHLO refused, HELO accepted: no SMTP extensions (old SMTP only)",
                        "EHLO got: " + quoted(h.ehlo)));
+  } else if (h.ehlo.sent() && !h.ehlo.reply) {
+    out.push_back(make("ehlo", Grade::fail, &h, "No answer to EHLO: " + lost_words(h.lost_error), h.lost));
   } else if (h.ehlo.sent()) {
     out.push_back(make("ehlo", Grade::fail, &h, "Neither EHLO nor HELO was accepted", "EHLO got: " + quoted(h.ehlo)));
   }
@@ -322,6 +334,10 @@ std::string connect_advice(NetError error, std::uint16_t port) {
       std::string advice = "No answer at all: a firewall on the path drops the packets (filtered).";
       if (port == 25) {
         advice += " Many ISPs block outgoing port 25; try --port 587, or probe from another network.";
+      } else if (port != 587) {
+        advice += " Try --port 587 (submission), or probe from another network.";
+      } else {
+        advice += " Try probing from another network.";
       }
       return advice;
     }
@@ -344,7 +360,11 @@ std::string greeting_advice(const HostObservation& h) {
   if (h.greeting.error == NetError::timeout) {
     return "Connected, but the server never sent its greeting: a tarpit, or an overloaded server.";
   }
-  if (h.greeting.error == NetError::closed || h.greeting.error == NetError::reset) {
+  if (h.greeting.error == NetError::reset) {
+    return "Connected, but the server reset the connection before greeting: it (or a firewall in front of it) "
+           "cuts this client off.";
+  }
+  if (h.greeting.error == NetError::closed) {
     return "Connected, but the server hung up before greeting: it does not want this client, or is not SMTP.";
   }
   return "The server did not send an SMTP greeting (" + std::string(to_string(h.greeting.error)) + ").";
@@ -387,7 +407,8 @@ std::vector<Finding> grade_host(const HostObservation& h, std::int64_t now, bool
   grade_auth(h, out);
   grade_tls(h, now, out);
   if (!h.lost.empty()) {
-    out.push_back(make("connection_lost", Grade::warn, &h, "The connection ended early", h.lost));
+    out.push_back(make("connection_lost", Grade::warn, &h, "The connection ended early: " + lost_words(h.lost_error),
+                       h.lost));
   }
   return out;
 }

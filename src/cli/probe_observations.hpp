@@ -83,6 +83,7 @@ struct HostObservation {
   std::optional<StartTlsObservation> starttls;
 
   std::string lost;  // the connection ended early: at which step and why
+  NetError lost_error = NetError::none;  // how it ended, for the finding's words
   std::vector<TranscriptLine> transcript;
 };
 

@@ -174,6 +174,7 @@ class Dialogue {
     if (!alive_) return;
     alive_ = false;
     const std::string verb = command.substr(0, command.find(' '));
+    h_.lost_error = conn_->last_result().error;
     h_.lost = "after " + verb + ": " + std::string(to_string(conn_->last_result().error)) + " (" +
               conn_->last_result().detail + ")";
     note("connection lost " + h_.lost);

@@ -140,6 +140,14 @@ Prepared prepare(const SendFlags& f) {
   Prepared p;
   p.message.reverse_path.mailbox = from;
   for (const auto& t : f.to) p.message.recipients.push_back({envelope_address(t, "--to"), smtp::notify_unspecified, ""});
+  // These go into headers as given: a line break in one would end the
+  // header there and start another, or leave a bare LF in the message.
+  const auto check = [](const char* flag, const char* name, const std::string& value) {
+    if (const std::string why = check_header(name, value); !why.empty()) throw InputError(flag + (": " + why));
+  };
+  check("--from", "From", f.from);
+  check("--subject", "Subject", f.subject);
+  for (const auto& t : f.to) check("--to", "To", t);
   spec.from = f.from;
   spec.to = f.to;
   spec.subject = f.subject;
@@ -341,7 +349,9 @@ void print_json(const SendFlags& f, const Prepared& p, const Outcome& o, SendSta
   for (const auto& l : d.lines()) {
     j["transcript"].push_back({{"ms", l.ms}, {"direction", std::string(1, l.direction)}, {"line", l.text}});
   }
-  std::cout << j.dump(2) << "\n";
+  // Reply text may hold any octet above 0x7f: replaced, not a thrown type_error
+  // that would turn a sent message into exit 3.
+  std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
 }
 
 void print_summary(const Prepared& p, const Outcome& o, SendStatus status, const std::string& queue_id,
@@ -454,7 +464,7 @@ void add_flags(CLI::App& send, SendFlags& f) {
       ->type_name("USER");
   send.add_option("--helo", f.helo, "Name to give in EHLO/HELO (default: this host's name)")->type_name("NAME");
   send.add_option("--timeout", f.timeout, "Seconds to wait for each step: connect, TLS, every reply (default 30)")
-      ->check(CLI::PositiveNumber)->type_name("SECONDS");
+      ->check(CLI::Range(0.001, 86400.0))->type_name("SECONDS");
   send.add_flag("--json", f.json, "Print one JSON document with the outcome and the timed dialogue (docs/petrel-send.md)");
   send.add_flag("--quiet,-q", f.quiet, "Do not show the dialogue, only the outcome");
 }

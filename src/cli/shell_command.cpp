@@ -34,7 +34,7 @@ void add_shell_command(CLI::App& app, int& exit_code) {
   shell->add_flag("--tls", flags->tls, "Implicit TLS: the handshake before the greeting (RFC 8314; default port 465)");
   shell->add_option("--timeout", flags->timeout_seconds,
                     "Seconds to wait for the connection, a TLS handshake, or a reply the shell waits for (default 30)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.001, 86400.0));
   shell->add_option("--ca-file", flags->ca_file,
                     "PEM file of CA certificates to verify the server's certificate against (default: the system store)")
       ->type_name("FILE");

@@ -274,6 +274,13 @@ std::string stuff_data_line(std::string_view line) {
   return out;
 }
 
+std::optional<std::string> hide_credentials(std::string_view line, bool answering_challenge) {
+  if (answering_challenge) return std::string("<credentials hidden>");
+  const std::vector<std::string> w = words(line);
+  if (w.size() < 3 || to_lower(w[0]) != "auth") return std::nullopt;
+  return "AUTH " + w[1] + " <credentials hidden>";
+}
+
 std::optional<std::string> decode_challenge(std::string_view base64) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';

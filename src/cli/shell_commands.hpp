@@ -58,6 +58,12 @@ std::string verb_of(std::string_view line);
 // '.' doubled (RFC 5321 §4.5.2) so that only the lone "." ends the message.
 std::string stuff_data_line(std::string_view line);
 
+// What to show (and keep in the history) instead of a typed line that
+// carries credentials: "AUTH PLAIN <credentials hidden>" for an AUTH with an
+// initial response (RFC 4954 §4), "<credentials hidden>" for any answer to
+// a 334 challenge; nullopt when the line can be shown as it is.
+std::optional<std::string> hide_credentials(std::string_view line, bool answering_challenge);
+
 // The text of a 334 challenge (RFC 4954 §4) when it is base64 of printable
 // text ("VXNlcm5hbWU6" -> "Username:"); nullopt otherwise.
 std::optional<std::string> decode_challenge(std::string_view base64);

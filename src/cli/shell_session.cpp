@@ -69,6 +69,8 @@ class Session {
   bool over() const { return over_; }
   int exit_status() const { return exit_status_; }
   bool in_data() const { return data_mode_; }
+  // The line typed now would carry credentials: not for the history.
+  bool secret(const std::string& line) const { return hide_credentials(line, last_code_ == 334).has_value(); }
   std::string prompt() const {
     if (data_mode_) return "data> ";
     return conn_.tls() ? "smtp+tls> " : "smtp> ";
@@ -136,7 +138,8 @@ void Session::handle_line(const std::string& line) {
   }
   // An empty line is a typing slip, except as the answer to a 334 challenge.
   if (line.empty() && last_code_ != 334) return;
-  command(line, line, true);
+  const auto hidden = hide_credentials(line, last_code_ == 334);
+  command(line, hidden ? *hidden : line, true);
 }
 
 void Session::on_reply(const smtp::ServerReply& reply) {
@@ -326,7 +329,7 @@ int run_interactive(SmtpConnection& conn, Session& session, const ShellOptions& 
       session.quit();
       break;
     }
-    if (!data_line) editor.remember(*line);
+    if (!data_line && !session.secret(*line)) editor.remember(*line);
     session.handle_line(*line);
   }
   return session.exit_status();

@@ -21,6 +21,7 @@
 #include <array>
 #include <ctime>
 
+#include "cli/terminal.hpp"
 #include "tls/openssl_support.hpp"
 #include "tls/server_tls.hpp"
 
@@ -53,6 +54,10 @@ namespace {
 
 constexpr Millis kDrain{1000};  // for a cancelled operation's handler to run
 constexpr std::size_t kReadChunk = 16 * 1024;
+// read_available() takes at most this much per call, so a server that
+// floods cannot keep the shell in it (or grow `input`) without end; the
+// rest is still readable on the next poll().
+constexpr int kMaxChunksPerPoll = 16;
 
 NetError classify(const boost::system::error_code& ec) {
   namespace err = asio::error;
@@ -92,8 +97,8 @@ std::vector<std::string> alt_names(X509* cert) {
     const GENERAL_NAME* n = sk_GENERAL_NAME_value(sans.get(), i);
     if (n->type == GEN_DNS) {
       const auto* s = n->d.dNSName;
-      names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                         static_cast<std::size_t>(ASN1_STRING_length(s)));
+      names.push_back(printable(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                            static_cast<std::size_t>(ASN1_STRING_length(s)))));
     } else if (n->type == GEN_IPADD) {
       const auto* s = n->d.iPAddress;
       const unsigned char* b = ASN1_STRING_get0_data(s);
@@ -154,6 +159,9 @@ struct SmtpConnection::Impl {
   std::optional<TlsDetails> tls;
   Result last;
   bool gone = false;  // the peer closed or reset: nothing more will come
+  // An operation outlived its cancel: it may still hold a caller's buffer,
+  // so the io_context must never run again (the destructor discards it).
+  bool wedged = false;
   std::array<char, kReadChunk> read_buffer{};  // a member: a cancelled read may still write to it
 
   // Runs `start(handler)` for at most `timeout`; the error it ended with,
@@ -166,6 +174,7 @@ struct SmtpConnection::Impl {
       boost::system::error_code ec;
       std::size_t n = 0;
     };
+    if (wedged) return asio::error::bad_descriptor;
     auto state = std::make_shared<State>();
     start([state](const boost::system::error_code& ec, std::size_t n = 0) {
       state->done = true;
@@ -183,7 +192,7 @@ struct SmtpConnection::Impl {
       socket.cancel(ignored);
       io.restart();
       io.run_for(kDrain);
-      if (!state->done) gone = true;  // wedged: use the connection no more
+      if (!state->done) gone = wedged = true;
     }
     if (transferred != nullptr) *transferred = state->n;
     return state->done && state->ec != asio::error::operation_aborted ? state->ec : asio::error::timed_out;
@@ -223,7 +232,7 @@ struct SmtpConnection::Impl {
       if (end == std::string::npos) end = reply_bytes.size();
       std::string line = reply_bytes.substr(start, end - start);
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      raw_lines.push_back(std::move(line));
+      raw_lines.push_back(printable(std::move(line)));
       start = end + 1;
     }
     reply_bytes.clear();
@@ -432,7 +441,7 @@ bool SmtpConnection::read_available() {
   const auto start = Clock::now();
   // Keeps reading while data is there; a zero timeout makes run() poll:
   // it runs only what is ready now, TLS records included, and never waits.
-  for (;;) {
+  for (int chunk = 0; chunk < kMaxChunksPerPoll; ++chunk) {
     std::size_t n = 0;
     const auto ec = d.run([&](auto handler) { d.async_read(asio::buffer(d.read_buffer), handler); }, Millis(0), &n);
     d.input.append(d.read_buffer.data(), n);

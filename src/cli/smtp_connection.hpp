@@ -79,8 +79,8 @@ class SmtpConnection {
   // `timeout`. Bytes already buffered are used first. nullopt on failure,
   // with last_result() saying why (timeout, closed, reset, protocol).
   std::optional<smtp::ServerReply> read_reply(std::chrono::milliseconds timeout);
-  // The raw reply lines of the last read_reply(), as received (without CRLF),
-  // for transcripts: "250-SIZE 52428800".
+  // The raw reply lines of the last read_reply(), as received (without CRLF,
+  // control octets as '?'), for transcripts: "250-SIZE 52428800".
   const std::vector<std::string>& last_raw_lines() const;
 
   // Writes all of `bytes` (the caller adds CRLF). False on failure.

@@ -30,6 +30,14 @@ std::string paint(std::string_view text, Colour colour, std::FILE* stream) {
   return std::string("\033[") + code + "m" + std::string(text) + "\033[0m";
 }
 
+std::string printable(std::string text) {
+  for (char& c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = '?';
+  }
+  return text;
+}
+
 std::size_t display_width(std::string_view text) {
   std::size_t width = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {

@@ -36,6 +36,11 @@ class Table {
 // `unix_time` in UTC with a strftime format: "%Y-%m-%d".
 std::string utc_time(std::int64_t unix_time, const char* format);
 
+// Text from the network (a server's reply, a DNS record) made safe to
+// print: an ESC in it could drive the terminal, so every control octet
+// becomes '?', as smtp::ReplyReader does for parsed reply lines.
+std::string printable(std::string text);
+
 // Printable width of `text`: UTF-8 code points, escape sequences left out.
 std::size_t display_width(std::string_view text);
 

@@ -1,7 +1,8 @@
 """A scripted SMTP server on a loopback socket that misbehaves on purpose, for
 `petrel probe`'s tests: no EHLO, a slow or missing greeting, 421 at the
 greeting, an open relay, VRFY that tells users apart, TURN accepted, SIZE
-advertised but not enforced, replies lost when commands are pipelined.
+advertised but not enforced, replies lost when commands are pipelined, a
+connection reset (TCP RST) at accept or in answer to a given command.
 
     with MisbehavingSmtp(greeting_delay=0.5, accept_turn=True) as server:
         ... petrel probe 127.0.0.1:{server.port} ...
@@ -10,6 +11,7 @@ One thread accepts, one thread per connection; every socket operation has
 a timeout, so a test that fails never hangs on it.
 """
 import socket
+import struct
 import threading
 import time
 
@@ -20,7 +22,7 @@ class MisbehavingSmtp:
     def __init__(self, host=HOST, port=0, name="mx.misbehaving.test", greeting="220 {name} ESMTP test server",
                  greeting_delay=0.0, silent=False, ehlo=True, vrfy_users=None, accept_turn=False,
                  open_relay=False, size=None, enforce_size=True, pipelining=False, drop_pipelined=False,
-                 starttls=False):
+                 starttls=False, reset_at_accept=False, reset_on=None):
         self.host = host
         self.name = name
         self.greeting = greeting.format(name=name)
@@ -35,6 +37,8 @@ class MisbehavingSmtp:
         self.pipelining = pipelining
         self.drop_pipelined = drop_pipelined  # answers only the first command of a batch
         self.starttls = starttls              # advertised, then refused with 454
+        self.reset_at_accept = reset_at_accept  # RST right after accept, before any greeting
+        self.reset_on = reset_on              # a verb ("EHLO") answered with a RST instead of a reply
         self.commands = []                    # every command line received, for assertions
         self._stop = threading.Event()
         self._threads = []
@@ -69,9 +73,18 @@ class MisbehavingSmtp:
             t.start()
             self._threads.append(t)
 
+    @staticmethod
+    def _reset(conn):
+        """Close with SO_LINGER {on, 0}: the kernel sends a RST, not a FIN."""
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+
     def _serve(self, conn):
         conn.settimeout(0.2)
         with conn:
+            if self.reset_at_accept:
+                self._reset(conn)
+                return
             if self.silent:
                 self._wait(lambda: False, 30)
                 return
@@ -98,6 +111,10 @@ class MisbehavingSmtp:
                 for i, line in enumerate(lines):
                     if self.drop_pipelined and i > 0:
                         continue
+                    if self.reset_on and line.decode(errors="replace").upper().startswith(self.reset_on):
+                        self.commands.append(line.decode(errors="replace"))
+                        self._reset(conn)
+                        return
                     reply = self._answer(line.decode(errors="replace"))
                     conn.sendall(reply.encode())
                     if reply.startswith("221"):

@@ -327,6 +327,112 @@ def test_a_listener_that_never_speaks_is_a_tarpit():
     assert status == 3
 
 
+def test_a_reset_at_accept_is_reported_as_reset_and_exit_3():
+    # SO_LINGER {on, 0} then close: the kernel answers with a RST, not a FIN.
+    with MisbehavingSmtp(reset_at_accept=True) as server:
+        status, doc = probe_json(f"{HOST}:{server.port}")
+        _, text, _ = probe(f"{HOST}:{server.port}")
+    host = doc["hosts"][0]
+    assert host["connect"]["error"] == "none"          # the kernel completed the handshake
+    assert host["greeting"]["error"] == "reset"
+    assert grade(doc, "greeting") == "fail"
+    assert "reset" in findings(doc, "greeting")[0]["title"]
+    assert "reset the connection" in text
+    assert status == 3
+
+
+def test_a_reset_in_answer_to_ehlo_is_reported_as_reset():
+    with MisbehavingSmtp(reset_on="EHLO") as server:
+        status, doc = probe_json(f"{HOST}:{server.port}")
+    host = doc["hosts"][0]
+    assert host["greeting_reply"]["code"] == 220 and host["ehlo"] is None
+    assert host["lost"].startswith("after EHLO: reset")
+    assert grade(doc, "ehlo") == "fail"
+    assert "reset" in findings(doc, "ehlo")[0]["title"]
+    assert grade(doc, "connection_lost") == "warn"
+    assert "reset" in findings(doc, "connection_lost")[0]["title"]
+    assert status == 2                                 # it greeted: a failure, not "could not connect"
+
+
+def assert_filtered(doc, status, port):
+    host = doc["hosts"][0]
+    assert host["connect"]["error"] == "timeout"
+    assert not host["greeting"]["attempted"]
+    found = findings(doc, "connect")[0]
+    assert found["grade"] == "fail"
+    assert "filtered" in found["detail"] and "another network" in found["detail"]
+    if port != 587:
+        assert "--port 587" in found["detail"]
+    assert status == 3
+
+
+def test_a_full_accept_queue_drops_syns_like_a_filter():
+    # A listener nobody accepts on: once its queue is full the kernel drops
+    # further SYNs, as a firewall would, and connect() times out.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind((HOST, 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    held = []
+    try:
+        for _ in range(4):                             # fill the queue, whatever its real length
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            c.setblocking(False)
+            c.connect_ex((HOST, port))
+            held.append(c)
+        status, doc = probe_json(f"{HOST}:{port}")
+        assert_filtered(doc, status, port)
+    finally:
+        for c in held:
+            c.close()
+        listener.close()
+
+
+FILTERED_ADDRESS = "127.0.0.66"   # nothing else uses it, so the rule touches no other test
+FILTERED_PORT = 25                 # where ISPs filter, and the advice names --port 587
+
+
+def _firewall(*argv):
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=20)
+
+
+def drop_syns_rule():
+    """(add, remove) argv lists for a rule that drops SYNs to
+    FILTERED_ADDRESS:FILTERED_PORT, or None when no firewall tool is here."""
+    nft, iptables = shutil.which("nft"), shutil.which("iptables")
+    if nft:
+        table = ["inet", "petrel_probe_test"]
+        return ([[nft, "add", "table", *table],
+                 [nft, "add", "chain", *table, "out", "{ type filter hook output priority 0 ; }"],
+                 [nft, "add", "rule", *table, "out", "ip", "daddr", FILTERED_ADDRESS, "tcp", "dport",
+                  str(FILTERED_PORT), "tcp", "flags", "syn", "drop"]],
+                [[nft, "delete", "table", *table]])
+    if iptables:
+        spec = ["OUTPUT", "-d", FILTERED_ADDRESS, "-p", "tcp", "--dport", str(FILTERED_PORT), "--syn", "-j", "DROP"]
+        return [[iptables, "-w", "-I", *spec]], [[iptables, "-w", "-D", *spec]]
+    return None
+
+
+def test_a_firewall_that_drops_syns_is_filtered_and_exit_3():
+    if os.geteuid() != 0:
+        pytest.skip("adding a firewall rule needs root")
+    rule = drop_syns_rule()
+    if rule is None:
+        pytest.skip("neither nft nor iptables is installed (apt: nftables or iptables)")
+    add, remove = rule
+    try:
+        for argv in add:
+            r = _firewall(*argv)
+            if r.returncode != 0:
+                pytest.skip(f"cannot add the rule ({' '.join(argv)}): {r.stderr.decode(errors='replace').strip()}")
+        status, doc = probe_json(f"{FILTERED_ADDRESS}:{FILTERED_PORT}")
+        assert_filtered(doc, status, FILTERED_PORT)
+        assert "ISP" in findings(doc, "connect")[0]["detail"]
+    finally:
+        for argv in remove:
+            _firewall(*argv)
+
+
 def test_bad_target_is_a_usage_error():
     status, _, err = probe("host:notaport")
     assert status == 2 and "not a domain" in err

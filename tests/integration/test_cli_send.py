@@ -266,6 +266,65 @@ def test_bad_header_is_refused_before_connecting():
     assert status == 4 and "Content-Type" in err
 
 
+def test_a_line_break_in_the_subject_or_a_name_is_refused_before_connecting():
+    # It would end the header there and start another one (a Bcc:, say).
+    status, _, err = petrel_send("--server", "127.0.0.9:1", "--from", "me@client.test", "--to", "you@far.test",
+                                 "--subject", "hi\r\nBcc: someone@far.test")
+    assert status == 4 and "--subject" in err and "line break" in err
+    status, _, err = petrel_send("--server", "127.0.0.9:1", "--from", "me@client.test",
+                                 "--to", "You\nBcc: x <you@far.test>")
+    assert status == 4 and "--to" in err
+
+
+def test_json_survives_a_reply_that_is_not_utf8(tmp_path):
+    # A server's reply text may hold any octet; the JSON document must
+    # still come out (invalid UTF-8 replaced), with the real outcome.
+    import socket
+    import threading
+    listener = socket.socket()
+    listener.bind(("127.0.0.9", 0))
+    listener.listen(1)
+    listener.settimeout(10)
+    port = listener.getsockname()[1]
+
+    def serve():
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(10)
+            f = conn.makefile("rb")
+            conn.sendall(b"220 caf\xe9 ESMTP\r\n")
+            for raw in f:
+                verb = raw[:4].upper()
+                if verb == b"EHLO":
+                    conn.sendall(b"250 caf\xe9\r\n")
+                elif verb == b"DATA":
+                    conn.sendall(b"354 go\r\n")
+                    for body in f:
+                        if body == b".\r\n":
+                            break
+                    conn.sendall(b"250 2.0.0 Ok: queued as Q\xff1\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 ok\r\n")
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        status, doc, err = send_json("--server", f"127.0.0.9:{port}", "--from", "me@client.test",
+                                     "--to", "you@far.test")
+    finally:
+        t.join(timeout=15)
+        listener.close()
+    assert status == 0, err
+    assert doc["status"] == "accepted"
+    assert doc["recipients"][0]["outcome"] == "accepted"
+
+
 # --------------------------------------------------------------------------
 # by MX
 

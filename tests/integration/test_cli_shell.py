@@ -205,6 +205,20 @@ def test_auth_plain_after_starttls_logs_in_without_showing_the_password(shell, s
     assert "AUTH PLAIN <credentials hidden>" in screen, screen
 
 
+def test_a_typed_auth_line_stays_out_of_the_history(shell, secure, tls_files):
+    import base64
+    plain = base64.b64encode(f"\0{ALICE}\0{PASSWORDS[ALICE]}".encode()).decode()
+    pane = shell(target(secure, "submission"), "--ca-file", tls_files.ca)
+    for line, reply in [("EHLO client.test", r"^250 "), (".starttls", r"EHLO again"),
+                        ("EHLO client.test", r"smtp\+tls> $"), (f"AUTH PLAIN {plain}", r"^235 ")]:
+        pane.line(line)
+        pane.wait_for(reply)
+    pane.line(".quit")
+    pane.wait_for(r"^\[exit 0\]")
+    history = (pane.home / ".petrel_history").read_text(errors="replace")
+    assert "EHLO" in history and plain not in history, history   # libedit writes a space as \040
+
+
 def test_auth_login_answers_both_challenges(shell, secure, tls_files):
     carol = f"carol@{LOCAL_DOMAIN}"
     pane = shell(target(secure, "submission"), "--ca-file", tls_files.ca)
@@ -329,6 +343,20 @@ def test_a_script_over_implicit_tls_can_authenticate(secure, tls_files):
     assert re.search(r"^TLS: TLSv1\.[23] with cipher", out, re.M) and "chain:       verified" in out, out
     assert re.search(r"^235 2\.7\.0", out, re.M), out
     assert PASSWORDS[ALICE] not in out, out
+
+
+def test_a_typed_auth_line_is_echoed_without_its_credentials(secure, tls_files):
+    """AUTH PLAIN with its initial response typed in a script: the echo hides it."""
+    import base64
+    plain = base64.b64encode(f"\0{ALICE}\0{PASSWORDS[ALICE]}".encode()).decode()
+    r = subprocess.run([PETREL, "shell", "--tls", "--ca-file", tls_files.ca, target(secure, "smtps")],
+                       input=f"EHLO client.test\nAUTH PLAIN {plain}\n".encode(),
+                       capture_output=True, timeout=30, env={**os.environ, "NO_COLOR": "1"})
+    out = r.stdout.decode()
+    assert r.returncode == 0, out + r.stderr.decode()
+    assert re.search(r"^235 2\.7\.0", out, re.M), out
+    assert "> AUTH PLAIN <credentials hidden>" in out, out
+    assert plain not in out, out
 
 
 def test_nothing_listening_is_exit_status_3(tmp_path):

@@ -83,6 +83,38 @@ TEST(ProbeGrading, connect_timeout_on_25_suggests_587_and_another_network) {
   EXPECT_EQ(connect_advice(NetError::timeout, 587).find("587"), std::string::npos);
 }
 
+TEST(ProbeGrading, connect_timeout_on_another_port_still_suggests_587_and_another_network) {
+  const std::string advice = connect_advice(NetError::timeout, 2525);
+  EXPECT_NE(advice.find("filtered"), std::string::npos);
+  EXPECT_NE(advice.find("--port 587"), std::string::npos);
+  EXPECT_NE(advice.find("another network"), std::string::npos);
+  EXPECT_NE(connect_advice(NetError::timeout, 587).find("another network"), std::string::npos);
+}
+
+TEST(ProbeGrading, a_reset_before_the_greeting_is_called_a_reset) {
+  HostObservation h = greeted();
+  h.greeting_reply.reset();
+  h.greeting = StepResult{true, NetError::reset, "read: Connection reset by peer", 0.1};
+  const auto findings = grade_host(h, kNow, false);
+  ASSERT_NE(find(findings, "greeting"), nullptr);
+  EXPECT_EQ(find(findings, "greeting")->grade, Grade::fail);
+  EXPECT_NE(find(findings, "greeting")->title.find("reset the connection"), std::string::npos);
+}
+
+TEST(ProbeGrading, a_reset_in_answer_to_ehlo_is_no_answer_not_a_refusal) {
+  HostObservation h = greeted();
+  h.ehlo = Exchange{"EHLO probe", std::nullopt};
+  h.capabilities = {};
+  h.lost = "after EHLO: reset (read: Connection reset by peer)";
+  h.lost_error = NetError::reset;
+  const auto findings = grade_host(h, kNow, false);
+  ASSERT_NE(find(findings, "ehlo"), nullptr);
+  EXPECT_EQ(find(findings, "ehlo")->grade, Grade::fail);
+  EXPECT_NE(find(findings, "ehlo")->title.find("No answer to EHLO: the server reset"), std::string::npos);
+  ASSERT_NE(find(findings, "connection_lost"), nullptr);
+  EXPECT_NE(find(findings, "connection_lost")->title.find("reset"), std::string::npos);
+}
+
 TEST(ProbeGrading, greeting_never_sent_is_a_tarpit) {
   HostObservation h = greeted();
   h.greeting_reply.reset();

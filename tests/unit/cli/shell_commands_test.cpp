@@ -130,6 +130,14 @@ TEST(ShellVerb, first_word_upper_case) {
   EXPECT_EQ(verb_of(""), "");
 }
 
+TEST(ShellCredentials, typed_auth_lines_are_hidden_from_echo_and_history) {
+  EXPECT_EQ(hide_credentials("AUTH PLAIN AGFsaWNlAHNlY3JldA==", false), "AUTH PLAIN <credentials hidden>");
+  EXPECT_EQ(hide_credentials("auth plain AGFsaWNlAHNlY3JldA==", false), "AUTH plain <credentials hidden>");
+  EXPECT_EQ(hide_credentials("c2VjcmV0", true), "<credentials hidden>");  // the answer to a 334
+  EXPECT_FALSE(hide_credentials("AUTH LOGIN", false).has_value());
+  EXPECT_FALSE(hide_credentials("MAIL FROM:<a@b.example>", false).has_value());
+}
+
 TEST(ShellTarget, host_port_forms) {
   EXPECT_EQ(parse_target("mx.example.org", 25)->port, 25);
   EXPECT_EQ(parse_target("mx.example.org:587", 25)->port, 587);
