@@ -14,46 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// RFC 8461 §3.1: sts-id = 1*32(ALPHA / DIGIT).
-bool valid_sts_id(std::string_view id) {
-  return !id.empty() && id.size() <= 32 &&
-         std::all_of(id.begin(), id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
-}
-
-// Checks one v=STSv1 record's fields; fills `sts.id` or `sts.problem`.
-void parse_sts_fields(std::string_view record, MtaSts& sts) {
-  bool first = true;
-  std::optional<std::string> id;
-  while (!record.empty()) {
-    const std::size_t semi = record.find(';');
-    const std::string_view field = trim(record.substr(0, semi));
-    record = semi == std::string_view::npos ? std::string_view{} : record.substr(semi + 1);
-    if (field.empty()) continue;
-    const std::size_t eq = field.find('=');
-    const std::string_view key = field.substr(0, eq);
-    const std::string_view value = eq == std::string_view::npos ? std::string_view{} : field.substr(eq + 1);
-    if (first && (key != "v" || value != "STSv1")) {
-      sts.problem = "the record does not start with \"v=STSv1;\"";
-      return;
-    }
-    first = false;
-    if (key == "id") id = std::string(value);
-  }
-  if (!id) {
-    sts.problem = "the record has no id field";
-  } else if (!valid_sts_id(*id)) {
-    sts.problem = "the id \"" + *id + "\" is not 1 to 32 letters and digits";
-  } else {
-    sts.id = *id;
-  }
-}
-
 std::string_view outcome_name(dns::Outcome outcome) {
   return outcome == dns::Outcome::temporary_failure ? "temporary_failure" : dns::to_string(outcome);
 }
@@ -176,41 +136,6 @@ std::string_view to_string(Rdns status) {
     case Rdns::unconfirmed: return "unconfirmed";
     case Rdns::no_ptr: return "no_ptr";
     case Rdns::unknown: return "unknown";
-  }
-  return "?";
-}
-
-MtaSts mta_sts_record(const dns::TxtAnswer& answer) {
-  MtaSts sts;
-  if (answer.outcome == dns::Outcome::temporary_failure) {
-    sts.state = MtaSts::State::unknown;
-    sts.problem = answer.error.empty() ? "lookup failed" : answer.error;
-    return sts;
-  }
-  // RFC 8461 §3.1: records not starting "v=STSv1" are someone else's.
-  std::vector<std::string> records;
-  for (const auto& txt : answer.records) {
-    std::string joined = txt.joined();
-    if (joined.starts_with("v=STSv1")) records.push_back(std::move(joined));
-  }
-  if (records.empty()) return sts;
-  sts.record = printable(records.front());  // TXT data is any octets, and is printed
-  if (records.size() > 1) {
-    sts.state = MtaSts::State::invalid;
-    sts.problem = std::to_string(records.size()) + " v=STSv1 records: senders then assume no MTA-STS policy";
-    return sts;
-  }
-  parse_sts_fields(sts.record, sts);
-  sts.state = sts.problem.empty() ? MtaSts::State::published : MtaSts::State::invalid;
-  return sts;
-}
-
-std::string_view to_string(MtaSts::State state) {
-  switch (state) {
-    case MtaSts::State::none: return "none";
-    case MtaSts::State::published: return "published";
-    case MtaSts::State::invalid: return "invalid";
-    case MtaSts::State::unknown: return "unknown";
   }
   return "?";
 }

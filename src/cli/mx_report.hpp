@@ -16,6 +16,7 @@
 
 #include "dns/mx_plan.hpp"
 #include "dns/records.hpp"
+#include "mtasts/policy.hpp"
 
 namespace petrel::cli {
 
@@ -89,18 +90,11 @@ enum class Rdns {
 Rdns reverse_status(const MxAddress& address);
 std::string_view to_string(Rdns status);
 
-// The MTA-STS TXT record (RFC 8461 §3.1): exactly one record starting
-// "v=STSv1", with an id of 1 to 32 letters and digits. The policy itself
-// (https://mta-sts.DOMAIN/.well-known/mta-sts.txt) is not fetched.
-struct MtaSts {
-  enum class State { none, published, invalid, unknown };
-  State state = State::none;
-  std::string record;   // the v=STSv1 record, joined
-  std::string id;       // its id, when valid
-  std::string problem;  // why invalid / unknown
-};
-MtaSts mta_sts_record(const dns::TxtAnswer& answer);
-std::string_view to_string(MtaSts::State state);
+// The MTA-STS TXT record (RFC 8461 §3.1), read as petreld reads it. The
+// policy itself (https://mta-sts.DOMAIN/.well-known/mta-sts.txt) is not
+// fetched here.
+using MtaSts = mtasts::StsRecord;
+inline MtaSts mta_sts_record(const dns::TxtAnswer& answer) { return mtasts::parse_sts_record(answer); }
 
 // "3 1 1 (DANE-EE, SPKI, SHA2-256)": the RFC 7218 names of a TLSA record.
 std::string tlsa_meaning(const dns::TlsaRecord& record);
