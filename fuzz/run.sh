@@ -19,7 +19,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-300}
 FUZZ_SHORT=${FUZZ_SHORT:-20}
 JOBS=${JOBS:-2}
 TARGETS=(fuzz_command_line fuzz_server_session fuzz_dot_reader fuzz_envelope_codec fuzz_config fuzz_client_session
-         fuzz_mta_sts)
+         fuzz_mta_sts fuzz_eight_bit_downgrade)
 
 # Per-target libFuzzer options: the longest useful input and a dictionary.
 options() {
@@ -31,6 +31,7 @@ options() {
     fuzz_client_session) echo "-max_len=4096 -dict=fuzz/smtp_client.dict" ;;
     fuzz_config)         echo "-max_len=4096 -dict=fuzz/toml.dict" ;;
     fuzz_mta_sts)        echo "-max_len=4096 -dict=fuzz/mta_sts.dict" ;;
+    fuzz_eight_bit_downgrade) echo "-max_len=4096 -dict=fuzz/mime.dict" ;;
   esac
 }
 # Every run: a hang of 10 s or 2 GB of memory is a finding too.

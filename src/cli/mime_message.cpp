@@ -5,6 +5,9 @@
 #include <cctype>
 #include <cstdio>
 
+#include "smtp/client_commands.hpp"
+#include "smtp/transfer_encoding.hpp"
+
 namespace petrel::cli {
 namespace {
 
@@ -13,9 +16,7 @@ constexpr std::size_t kMaxLine = 998;        // RFC 5322 §2.1.1: MUST
 // RFC 2047 §2 allows 75; shorter, so that a word fits on the first line
 // after a header's name, within 78 columns.
 constexpr std::size_t kEncodedWordMax = 60;
-constexpr std::size_t kQpLine = 76;          // RFC 2045 §6.7 rule 5
 constexpr std::size_t kParamSegment = 60;    // an RFC 2231 continuation's value
-constexpr std::string_view kBase64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr std::string_view kHex = "0123456789ABCDEF";
 
 bool ascii(std::string_view s) {
@@ -26,18 +27,6 @@ bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
-}
-
-std::string base64(std::string_view data) {
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < data.size(); i += 3) {
-    const std::size_t n = std::min<std::size_t>(3, data.size() - i);
-    std::uint32_t v = 0;
-    for (std::size_t k = 0; k < 3; ++k) v = (v << 8) | (k < n ? static_cast<unsigned char>(data[i + k]) : 0u);
-    for (std::size_t k = 0; k < 4; ++k) out += k <= n ? kBase64[(v >> (18 - 6 * k)) & 0x3f] : '=';
-  }
-  return out;
 }
 
 // Octets of the UTF-8 character that starts with `lead`; 1 for a stray byte.
@@ -96,7 +85,7 @@ std::string text_part_headers(bool seven_bit) {
 // encoding; quoted-printable goes to every server, needs no downgrade on
 // the way (RFC 6152 §3) and keeps ASCII text readable.
 std::string text_body(const std::string& crlf_text, bool seven_bit) {
-  return seven_bit ? crlf_text : quoted_printable(crlf_text);
+  return seven_bit ? crlf_text : smtp::quoted_printable(crlf_text);
 }
 
 std::string attachment_part(const Attachment& a) {
@@ -104,7 +93,7 @@ std::string attachment_part(const Attachment& a) {
   out += fold_header("Content-Transfer-Encoding", "base64");
   out += fold_header("Content-Disposition", "attachment; " + disposition_filename(a.filename));
   out += "\r\n";
-  out += base64_lines(a.data);
+  out += smtp::base64_lines(a.data);
   return out;
 }
 
@@ -148,7 +137,7 @@ std::vector<std::string> encoded_words(std::string_view text) {
       end = next;
       if (end == text.size()) break;
     }
-    words.push_back(std::string(kPrefix) + base64(text.substr(start, end - start)) + "?=");
+    words.push_back(std::string(kPrefix) + smtp::base64_encode(text.substr(start, end - start)) + "?=");
     start = end;
   }
   return words;
@@ -171,46 +160,6 @@ std::string encode_mailbox(std::string_view mailbox) {
   if (phrase.size() >= 2 && phrase.front() == '"' && phrase.back() == '"') phrase = phrase.substr(1, phrase.size() - 2);
   if (!ascii(mailbox.substr(open))) return std::string(mailbox);  // an SMTPUTF8 address: nothing to encode
   return encode_unstructured(phrase) + " " + std::string(mailbox.substr(open));
-}
-
-std::string base64_lines(std::string_view data) {
-  const std::string b = base64(data);
-  std::string out;
-  for (std::size_t i = 0; i < b.size(); i += 76) {
-    out.append(b, i, 76);
-    out += "\r\n";
-  }
-  return out;
-}
-
-std::string quoted_printable(std::string_view text) {
-  std::string out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find("\r\n", start);
-    const bool has_end = end != std::string_view::npos;
-    if (!has_end) end = text.size();
-    const std::string_view line = text.substr(start, end - start);
-    std::size_t width = 0;
-    for (std::size_t i = 0; i < line.size(); ++i) {
-      const auto c = static_cast<unsigned char>(line[i]);
-      const bool blank = c == ' ' || c == '\t';
-      const bool literal = (c >= 33 && c <= 126 && c != '=') || (blank && i + 1 < line.size());
-      std::string token = literal ? std::string(1, static_cast<char>(c))
-                                  : std::string{'=', kHex[c >> 4], kHex[c & 0xf]};
-      // Room for the '=' of a soft break unless this is the line's end.
-      const std::size_t limit = i + 1 == line.size() ? kQpLine : kQpLine - 1;
-      if (width + token.size() > limit) {
-        out += "=\r\n";
-        width = 0;
-      }
-      out += token;
-      width += token.size();
-    }
-    if (has_end) out += "\r\n";
-    start = end + 2;
-  }
-  return out;
 }
 
 std::string crlf_lines(std::string_view text) {

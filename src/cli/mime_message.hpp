@@ -62,13 +62,6 @@ std::string encode_unstructured(std::string_view text);
 // An address header's entry: "Näme <a@b>" gets its display name encoded.
 std::string encode_mailbox(std::string_view mailbox);
 
-// Base64 (RFC 2045 §6.8) in lines of 76 characters, each ended by CRLF.
-std::string base64_lines(std::string_view data);
-
-// Quoted-printable (RFC 2045 §6.7) of CRLF-lined text: lines at most 76
-// characters with soft breaks, trailing blanks encoded.
-std::string quoted_printable(std::string_view text);
-
 // Every line ending (CRLF, LF or a lone CR) as CRLF, and a final CRLF.
 std::string crlf_lines(std::string_view text);
 

@@ -155,6 +155,7 @@ class ClientSession {
   void start_auth();
   // The transaction (client_transaction.cpp).
   std::optional<ServerReply> refusal(const OutgoingMessage& m) const;
+  void downgrade_if_needed(OutgoingMessage& m) const;
   void on_mail(const ServerReply& r);
   void on_rcpt(const ServerReply& r, std::size_t index);
   void after_recipients();

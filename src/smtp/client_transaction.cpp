@@ -6,6 +6,7 @@
 #include "smtp/client_commands.hpp"
 #include "smtp/client_session.hpp"
 #include "smtp/client_transaction.hpp"
+#include "smtp/eight_bit_downgrade.hpp"
 #include "smtp/reply_codes.hpp"
 
 namespace petrel::smtp {
@@ -49,16 +50,31 @@ std::optional<ServerReply> ClientSession::refusal(const OutgoingMessage& m) cons
       !(caps_.binary_mime && caps_.chunking && options_.protocol == ClientProtocol::smtp)) {
     return ServerReply::made_here(codes::k554ConversionNeeded, "The server does not accept binary content (BINARYMIME)");
   }
-  // RFC 6152 §3 allows converting to 7 bits; Petrel does not and bounces.
-  // Content declared 8BITMIME that is in fact all ASCII goes without BODY=.
+  // What send_message() could not convert to 7 bits (RFC 6152 §3).
   if (m.params.body == BodyType::eight_bit_mime && !caps_.eight_bit_mime && has_eight_bit(m.content)) {
-    return ServerReply::made_here(codes::k554ConversionNeeded, "The server does not accept 8-bit content (8BITMIME)");
+    return ServerReply::made_here(codes::k554ConversionNeeded,
+                                  "The server does not accept 8-bit content (8BITMIME), and it cannot be converted");
   }
   // RFC 6531 §3.2: no downgrade; the message needs a server with SMTPUTF8.
   if ((m.params.smtputf8 || non_ascii_addresses(m)) && !caps_.smtputf8) {
     return ServerReply::made_here(codes::k553Utf8NotOffered, "The server does not offer SMTPUTF8");
   }
   return std::nullopt;
+}
+
+// RFC 6152 §3: 8-bit content for a server without 8BITMIME is converted
+// to 7 bits where MIME allows (as Postfix does), and then goes without
+// BODY=; content declared 8BITMIME that is in fact ASCII just drops it.
+void ClientSession::downgrade_if_needed(OutgoingMessage& m) const {
+  if (m.params.body != BodyType::eight_bit_mime || caps_.eight_bit_mime) return;
+  if (!has_eight_bit(m.content)) {
+    m.params.body = BodyType::unspecified;
+    return;
+  }
+  if (auto seven = downgrade_to_seven_bit(m.content)) {
+    m.content = std::move(*seven);
+    m.params.body = BodyType::unspecified;
+  }
 }
 
 void ClientSession::send_message(OutgoingMessage message) {
@@ -68,6 +84,7 @@ void ClientSession::send_message(OutgoingMessage message) {
   const OutgoingMessage& m = tx->message;
   tx->result.recipients.resize(m.recipients.size());
   tx->settled.resize(m.recipients.size());
+  downgrade_if_needed(tx->message);
   std::optional<ServerReply> refused = refusal(m);
 
   MailParams params = m.params;

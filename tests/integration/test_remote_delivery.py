@@ -2,9 +2,12 @@
 aiosmtpd server) on another loopback address receives what the first one
 relays, by transport map or by MX records that dnsmasq serves."""
 import os
+import pathlib
 import re
+import shutil
 import smtplib
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -290,3 +293,35 @@ def test_an_unreadable_tls_ca_file_is_a_configuration_error(tmp_path):
     config.write_text(f'[delivery]\ntls = "verify"\ntls_ca_file = "{tmp_path}/missing.pem"\n')
     r = subprocess.run([PETRELD, "--config", str(config), "--check-config"], capture_output=True, timeout=30)
     assert r.returncode == 2 and b"tls_ca_file" in r.stderr, r.stderr
+
+
+def test_eight_bit_mail_is_converted_for_a_server_without_8bitmime(servers, tmp_path):
+    sink = next((p for p in ("/usr/sbin/smtp-sink", "/usr/lib/postfix/sbin/smtp-sink") if os.access(p, os.X_OK)), None)
+    if sink is None:
+        pytest.skip("Postfix's smtp-sink is not installed")
+    # smtp-sink writes as nobody: not under tmp_path, which is mode 0700
+    dumps = pathlib.Path(tempfile.mkdtemp(prefix="petrel-sink-"))
+    os.chmod(dumps, 0o777)
+    port = free_port("127.0.0.3")
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    # -8: no 8BITMIME in the EHLO reply; -d: each message into a file
+    p = subprocess.Popen([sink, *user, "-8", "-d", f"{dumps}/%Y%m%d%H%M%S.", f"127.0.0.3:{port}", "10"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        relay = servers("a", "--trusted-network", "127.0.0.0/8",
+                        "--transport", f"{REMOTE}=smtp:[127.0.0.3]:{port}")
+        body = ("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                "Content-Transfer-Encoding: 8bit\r\nSubject: 8bit\r\n\r\ncaf\u00e9 cr\u00e8me\r\n").encode()
+        with smtplib.SMTP(relay.host, relay.port, local_hostname="client.test", timeout=10) as c:
+            c.ehlo()
+            c.sendmail(f"me@{LOCAL_DOMAIN}", [f"bob@{REMOTE}"], body, mail_options=["BODY=8BITMIME"])
+        assert wait_until(lambda: "result=delivered" in relay.log_text(), 15), relay.log_text()
+        assert wait_until(lambda: list(dumps.iterdir()), 5)
+        dumped = next(dumps.iterdir()).read_bytes()
+        assert all(b < 128 for b in dumped), dumped
+        assert b"Content-Transfer-Encoding: quoted-printable" in dumped and b"caf=C3=A9 cr=C3=A8me" in dumped, dumped
+        assert b"BODY=8BITMIME" not in dumped
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+        shutil.rmtree(dumps, ignore_errors=True)

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/mime_message.hpp"
+#include "smtp/transfer_encoding.hpp"
 
 namespace petrel::cli {
 namespace {
@@ -67,7 +68,7 @@ TEST(SendMime, eight_bit_body_goes_quoted_printable) {
 
 TEST(SendMime, quoted_printable_lines_stay_within_76_with_soft_breaks) {
   const std::string text = std::string(200, 'a') + "\xc3\xa9" + std::string(100, '=') + "\r\n";
-  const std::string qp = quoted_printable(text);
+  const std::string qp = smtp::quoted_printable(text);
   for (const auto& line : lines_of(qp)) EXPECT_LE(line.size(), 76u) << line;
   // Decoding the soft breaks away gives the escaped text back.
   std::string joined;
@@ -80,7 +81,7 @@ TEST(SendMime, quoted_printable_lines_stay_within_76_with_soft_breaks) {
 }
 
 TEST(SendMime, quoted_printable_never_splits_an_escape) {
-  const std::string qp = quoted_printable(std::string(300, '\xff') + "\r\n");
+  const std::string qp = smtp::quoted_printable(std::string(300, '\xff') + "\r\n");
   for (const auto& line : lines_of(qp)) {
     const std::string body = line.ends_with("=") ? line.substr(0, line.size() - 1) : line;
     ASSERT_EQ(body.size() % 3, 0u) << line;
@@ -128,12 +129,12 @@ TEST(SendMime, display_name_is_encoded_but_the_address_is_not) {
 
 TEST(SendMime, base64_lines_are_76_characters) {
   const std::string data(1000, '\x01');
-  const auto lines = lines_of(base64_lines(data));
+  const auto lines = lines_of(smtp::base64_lines(data));
   for (std::size_t i = 0; i + 1 < lines.size(); ++i) EXPECT_EQ(lines[i].size(), 76u);
   EXPECT_LE(lines.back().size(), 76u);
-  EXPECT_EQ(base64_lines("Man"), "TWFu\r\n");
-  EXPECT_EQ(base64_lines("Ma"), "TWE=\r\n");
-  EXPECT_EQ(base64_lines(""), "");
+  EXPECT_EQ(smtp::base64_lines("Man"), "TWFu\r\n");
+  EXPECT_EQ(smtp::base64_lines("Ma"), "TWE=\r\n");
+  EXPECT_EQ(smtp::base64_lines(""), "");
 }
 
 TEST(SendMime, attachments_make_a_multipart_mixed_with_base64_parts) {
@@ -159,7 +160,7 @@ TEST(SendMime, boundary_cannot_occur_in_encoded_parts) {
   const std::string b = make_boundary(42);
   EXPECT_TRUE(b.starts_with("=_"));
   // '_' is not a hex digit (quoted-printable) and not in base64's alphabet.
-  EXPECT_EQ(quoted_printable(std::string("=_x") + "\r\n").find("=_"), std::string::npos);
+  EXPECT_EQ(smtp::quoted_printable(std::string("=_x") + "\r\n").find("=_"), std::string::npos);
 }
 
 TEST(SendMime, non_ascii_file_name_uses_rfc2231_and_rfc2047) {

@@ -236,7 +236,9 @@ TEST(ClientSession, eight_bit_content_needs_8bitmime) {
   auto m = message({"b"}, "Subject: caf\xc3\xa9\r\n\r\nx\r\n");
   m.params.body = BodyType::eight_bit_mime;
   auto run = play_both(plain_options(), {m}, server({kGreeting, kBareEhlo, "221 bye\r\n"}));
-  EXPECT_EQ(run.outcomes[0], "failed 554 5.6.3 The server does not accept 8-bit content (8BITMIME)");
+  // 8-bit in a header cannot be converted (that needs SMTPUTF8).
+  EXPECT_EQ(run.outcomes[0],
+            "failed 554 5.6.3 The server does not accept 8-bit content (8BITMIME), and it cannot be converted");
   run = play_both(plain_options(), {m},
                   server({kGreeting, "250-mx\r\n250 8BITMIME\r\n", "250 ok\r\n", "250 ok\r\n", "354 go\r\n",
                           "250 ok\r\n", "221 bye\r\n"}));
@@ -248,6 +250,20 @@ TEST(ClientSession, eight_bit_content_needs_8bitmime) {
                   server({kGreeting, kBareEhlo, "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 ok\r\n", "221 bye\r\n"}));
   EXPECT_NE(run.sent.find("MAIL FROM:<a@example.org>\r\n"), std::string::npos);
   EXPECT_EQ(run.outcomes[0], "delivered 250 ok");
+}
+
+TEST(ClientSession, eight_bit_body_is_converted_for_a_server_without_8bitmime) {
+  auto m = message({"b"}, "Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                          "Content-Transfer-Encoding: 8bit\r\n\r\ncaf\xc3\xa9\r\n");
+  m.params.body = BodyType::eight_bit_mime;
+  auto run = play_both(plain_options(), {m},
+                       server({kGreeting, kBareEhlo, "250 ok\r\n", "250 ok\r\n", "354 go\r\n", "250 ok\r\n",
+                               "221 bye\r\n"}));
+  EXPECT_EQ(run.outcomes[0], "delivered 250 ok");
+  EXPECT_NE(run.sent.find("MAIL FROM:<a@example.org>\r\n"), std::string::npos);  // no BODY=
+  EXPECT_NE(run.sent.find("Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9\r\n.\r\n"),
+            std::string::npos)
+      << run.sent;
 }
 
 TEST(ClientSession, smtputf8_needs_the_extension) {
