@@ -136,7 +136,9 @@ LineEditor::LineEditor(std::string history_file, PromptFn prompt) : impl_(std::m
   el_set(impl_->el, EL_SIGNAL, 1);  // the terminal is restored when a signal ends us
   el_set(impl_->el, EL_PROMPT, &Impl::prompt_hook);
   el_set(impl_->el, EL_GETCFN, &Impl::getc_hook);
-  el_set(impl_->el, EL_ADDFN, "petrel-complete", "complete an SMTP or shell command", &Impl::complete_hook);
+  // el_wset: the narrow el_set copies the name and help into wide strings
+  // that libedit never frees (LeakSanitizer finds them at every exit).
+  el_wset(impl_->el, EL_ADDFN, L"petrel-complete", L"complete an SMTP or shell command", &Impl::complete_hook);
   el_set(impl_->el, EL_BIND, "^I", "petrel-complete", nullptr);
   impl_->history = history_init();
   history(impl_->history, &impl_->event, H_SETSIZE, kHistorySize);
