@@ -37,6 +37,7 @@
 #include "dns/destination.hpp"
 #include "dns/unbound_resolver.hpp"
 #include "smtp/address.hpp"
+#include "util/idn.hpp"
 
 namespace petrel::cli {
 namespace {
@@ -407,7 +408,9 @@ int run(const SendFlags& f) {
     } catch (const std::runtime_error& e) {
       throw InputError(std::string("--resolver: ") + e.what());
     }
-    start_by_mx(io, *resolver, domain, default_port, std::move(options), p.message, dialogue, outcome);
+    // DNS knows internationalized domains by their A-labels (RFC 5890).
+    start_by_mx(io, *resolver, util::ascii_domain(domain), default_port, std::move(options), p.message, dialogue,
+                outcome);
   }
   io.run();
 

@@ -360,6 +360,17 @@ def test_by_mx_of_the_first_recipients_domain_falling_back_to_the_next(servers, 
     mx.wait_for_messages("bob", 1, domain="send.test")
 
 
+def test_an_internationalized_domain_is_looked_up_by_its_a_labels(servers, zone):
+    from dns_zone import DnsZone
+    dns = zone(DnsZone().mx("xn--bcher-kva.test", "mx.bcher.test", 10).host("mx.bcher.test", "127.0.0.6"))
+    mx = servers("mx", "--local-domain", "xn--bcher-kva.test", host="127.0.0.6")
+    status, doc, err = send_json("--resolver", dns.upstream, "--port", str(mx.port), "--from", "me@client.test",
+                                 "--to", "bob@b\u00fccher.test")
+    assert status == 0, err + str(doc)
+    assert doc["mx"] == [{"host": "mx.bcher.test", "preference": 10, "address": "127.0.0.6"}]
+    assert "SMTPUTF8" in " ".join(l["line"] for l in doc["transcript"] if l["direction"] == ">")
+
+
 def test_null_mx_is_exit_2(zone):
     from dns_zone import DnsZone
     dns = zone(DnsZone().mx("nomail.test", ".", 0))
