@@ -104,7 +104,7 @@ struct RemoteDelivery::Impl {
       : options(std::move(o)),
         guard(io.get_executor()),
         resolver(io, resolver_options(options)),
-        sts_policies(io, resolver, mtasts::FetchOptions{options.tls_ca_file, std::chrono::seconds(60), 443}) {
+        sts_policies(io, resolver, mtasts::FetchOptions{.ca_file = options.tls_ca_file}) {
     thread = std::thread([this] { io.run(); });
   }
 
@@ -268,10 +268,15 @@ struct RemoteDelivery::Impl {
     return endpoints;
   }
 
-  DeliveryOptions delivery_options(const RemoteJob& job) const {
+  // The batch's first job stands for all: they share the destination key.
+  DeliveryOptions delivery_options(const Batch& batch) const {
+    const RemoteJob& job = batch.jobs.front().job;
     DeliveryOptions delivery;
     delivery.client.helo_name = options.hostname;
     delivery.client.tls = job.tls.value_or(options.tls);
+    // RFC 8461 §5: an enforced MTA-STS policy wants a certificate valid for
+    // the MX host, or no delivery.
+    if (batch.sts && batch.sts->mode == mtasts::Policy::Mode::enforce) delivery.client.tls = smtp::TlsPolicy::verify;
     const auto& route = job.route;
     if (route && route->kind == Route::Kind::lmtp) {
       delivery.client.protocol = smtp::ClientProtocol::lmtp;
@@ -293,13 +298,7 @@ struct RemoteDelivery::Impl {
   // The batch's first job opened the connection; each job is completed as
   // soon as its report is final, the rest when the connection is done.
   void send(const std::string& key, const std::shared_ptr<Batch>& batch, std::vector<Endpoint> endpoints) {
-    DeliveryOptions delivery = delivery_options(batch->jobs.front().job);
-    if (batch->sts && batch->sts->mode == mtasts::Policy::Mode::enforce) {
-      // §5: TLS with a certificate valid for the MX host, or no delivery.
-      delivery.client.tls = smtp::TlsPolicy::verify;
-      delivery.verify_certificate = true;
-      delivery.ca_file = options.tls_ca_file;
-    }
+    DeliveryOptions delivery = delivery_options(*batch);
     delivery.more = [this, key, batch] { return take_waiting(key, *batch); };
     delivery.reported = [batch](std::size_t i, const DeliveryReport& report) {
       if (i < batch->jobs.size()) batch->complete(i, job_result(batch->jobs[i].job, report));
