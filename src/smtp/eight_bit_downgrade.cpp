@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "smtp/client_commands.hpp"
+#include "smtp/header_field.hpp"
 #include "smtp/transfer_encoding.hpp"
 
 namespace petrel::smtp {
@@ -57,16 +58,12 @@ std::vector<std::string_view> fields_of(std::string_view headers) {
   return fields;
 }
 
-bool field_named(std::string_view field, std::string_view name) {
-  return field.size() > name.size() && field[name.size()] == ':' && lower(field.substr(0, name.size())) == name;
-}
-
 // The value of the first field named `name` (lower case), unfolded.
 std::string field_value(std::string_view headers, std::string_view name) {
   for (auto field : fields_of(headers)) {
-    if (!field_named(field, name)) continue;
+    if (!is_field(field, name)) continue;
     std::string value;
-    for (char c : field.substr(name.size() + 1)) {
+    for (char c : field.substr(field.find(':') + 1)) {
       if (c != '\r' && c != '\n') value += c;
     }
     return std::string(trim(value));
@@ -105,7 +102,7 @@ std::string parameter(std::string_view content_type, std::string_view name) {
 std::string with_encoding(std::string_view headers, std::string_view cte) {
   std::string out;
   for (auto field : fields_of(headers)) {
-    if (!field_named(field, "content-transfer-encoding")) out += field;
+    if (!is_field(field, "content-transfer-encoding")) out += field;
   }
   out += "Content-Transfer-Encoding: ";
   out += cte;

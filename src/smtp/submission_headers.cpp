@@ -1,28 +1,9 @@
 #include "smtp/submission_headers.hpp"
 
-#include <cctype>
-
+#include "smtp/header_field.hpp"
 #include "smtp/received_header.hpp"
 
 namespace petrel::smtp {
-namespace {
-
-bool starts_with_field(std::string_view line, std::string_view name) {
-  if (line.size() <= name.size() || line[name.size()] != ':') {
-    // "Date :" (obsolete syntax, RFC 5322 §4.5) still names the field.
-    std::size_t i = name.size();
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    if (i == name.size() || i >= line.size() || line[i] != ':') return false;
-  }
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(line[i])) != std::tolower(static_cast<unsigned char>(name[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-}  // namespace
 
 std::string missing_submission_headers(std::string_view content, std::string_view hostname,
                                        std::string_view queue_id, std::time_t now) {
@@ -33,8 +14,8 @@ std::string missing_submission_headers(std::string_view content, std::string_vie
     std::string_view line = content.substr(0, eol);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) break;  // end of the header section
-    has_message_id = has_message_id || starts_with_field(line, "Message-ID");
-    has_date = has_date || starts_with_field(line, "Date");
+    has_message_id = has_message_id || is_field(line, "Message-ID");
+    has_date = has_date || is_field(line, "Date");
     if (eol == std::string_view::npos) break;
     content.remove_prefix(eol + 1);
   }

@@ -28,6 +28,12 @@ TEST(EightBitDowngrade, a_text_part_becomes_quoted_printable) {
             "Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =3D ok=20\r\n");
 }
 
+TEST(EightBitDowngrade, an_obsolete_syntax_encoding_field_is_replaced_not_doubled) {
+  const auto out = downgrade_to_seven_bit("MIME-Version: 1.0\r\nContent-Transfer-Encoding : 8bit\r\n\r\n\xe9\r\n");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(*out, "MIME-Version: 1.0\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=E9\r\n");
+}
+
 TEST(EightBitDowngrade, a_message_without_mime_headers_gets_them) {
   const auto out = downgrade_to_seven_bit("Subject: hi\r\n\r\n\xe9t\xe9\r\n");
   ASSERT_TRUE(out);
