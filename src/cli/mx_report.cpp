@@ -63,13 +63,10 @@ json host_json(const MxHostReport& h) {
   tlsa["name"] = "_25._tcp." + h.name;
   tlsa["records"] = json::array();
   for (const auto& t : h.tlsa.records) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string data;
-    for (const std::uint8_t b : t.data) (data += kHex[b >> 4]) += kHex[b & 15];
     tlsa["records"].push_back({{"usage", t.usage},
                                {"selector", t.selector},
                                {"matching_type", t.matching_type},
-                               {"data", data},
+                               {"data", tlsa_data_hex(t)},
                                {"meaning", tlsa_meaning(t)}});
   }
   const std::string canonical = !h.a.canonical_name.empty() ? h.a.canonical_name : h.aaaa.canonical_name;
@@ -138,6 +135,13 @@ std::string_view to_string(Rdns status) {
     case Rdns::unknown: return "unknown";
   }
   return "?";
+}
+
+std::string tlsa_data_hex(const dns::TlsaRecord& record) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string data;
+  for (const std::uint8_t b : record.data) (data += kHex[b >> 4]) += kHex[b & 15];
+  return data;
 }
 
 std::string tlsa_meaning(const dns::TlsaRecord& record) {

@@ -98,6 +98,8 @@ inline MtaSts mta_sts_record(const dns::TxtAnswer& answer) { return mtasts::pars
 
 // "3 1 1 (DANE-EE, SPKI, SHA2-256)": the RFC 7218 names of a TLSA record.
 std::string tlsa_meaning(const dns::TlsaRecord& record);
+// The record's certificate association data in lower-case hex.
+std::string tlsa_data_hex(const dns::TlsaRecord& record);
 
 // Human output (columns, colour when `stream` is a terminal without
 // NO_COLOR) and the --json document (docs/petrel-mx.md).

@@ -91,9 +91,7 @@ void print_hosts(const MxReport& r, bool implicit, std::FILE* out) {
 }
 
 std::string tlsa_line(const dns::TlsaRecord& t) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string data;
-  for (const std::uint8_t b : t.data) (data += kHex[b >> 4]) += kHex[b & 15];
+  std::string data = tlsa_data_hex(t);
   if (data.size() > 24) data = data.substr(0, 24) + "...";
   return std::to_string(t.usage) + " " + std::to_string(t.selector) + " " + std::to_string(t.matching_type) + " " +
          data + " (" + tlsa_meaning(t) + ")";
