@@ -45,6 +45,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from private_postfix import instance_main_cf, instance_master_cf  # noqa: E402  (shared with the test peer)
 HOST = "127.0.0.1"
 RELAY_HOST = "127.0.0.2"     # the R scenarios' next hop: another loopback address
 RELAY_DOMAIN = "relay.bench"
@@ -313,30 +315,8 @@ class Postfix(Server):
         shutil.chown(data, "postfix")
         shutil.chown(self.maildir, "nobody", "nogroup")     # virtual(8) delivers as nobody
         with open(os.path.join(conf, "main.cf"), "w") as f:
+            f.write(instance_main_cf(queue, data, "postfix.bench.local", "bench.local", HOST, f"{d}/maillog", d))
             f.write(f"""\
-compatibility_level = 3.6
-queue_directory = {queue}
-data_directory = {data}
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-meta_directory = /etc/postfix
-shlib_directory = /usr/lib/postfix
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = postfix.bench.local
-mydomain = bench.local
-myorigin = $myhostname
-mydestination =
-inet_interfaces = {HOST}
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost =
-alias_maps =
-alias_database =
-local_recipient_maps =
-biff = no
-maillog_file = {d}/maillog
-maillog_file_prefixes = {d}
 # {DOMAIN} is the final destination: every recipient goes to one Maildir
 # ("trailing /" = Maildir) below {self.maildir}, written by virtual(8)
 virtual_mailbox_domains = {DOMAIN}
@@ -372,20 +352,8 @@ smtpd_tls_session_cache_database =
 transport_maps = inline:{{ {RELAY_DOMAIN}=smtp:[{h}]:{p} }}
 smtp_tls_security_level = none
 """)
-        # Debian's master.cf with the smtpd on our port and no chroot (the
-        # jail would need /etc files copied into the scratch queue)
-        out = []
-        with open("/etc/postfix/master.cf") as f:
-            for ln in f.read().splitlines():
-                if re.match(r"^smtp\s+inet\s", ln):
-                    ln = re.sub(r"^smtp(\s+)inet", f"{self.port}\\1inet", ln)
-                fields = ln.split()
-                if re.match(r"^[a-z0-9]", ln) and len(fields) >= 8 and fields[4] == "y":
-                    fields[4] = "n"
-                    ln = "  ".join(fields)
-                out.append(ln)
         with open(os.path.join(conf, "master.cf"), "w") as f:
-            f.write("\n".join(out) + "\n")
+            f.write(instance_master_cf(str(self.port)))
         r = subprocess.run(["postfix", "-c", conf, "check"], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
         if r.returncode != 0:

@@ -10,8 +10,9 @@ what arrived.
     peer.wait_for_messages(20, timeout=30)
     peer.stop()
 
-The approach is bench/bench.py's (Debian's master.cf with the smtpd moved to
-our port and no chroot), not its code. Postfix needs root: its daemons run as
+The instance's own settings and Debian's master.cf with smtpd moved to our
+port and no chroot come from private_postfix.py, which bench/bench.py uses
+too. Postfix needs root: its daemons run as
 the postfix user and virtual(8) writes as nobody, so the scratch directory is
 made outside pytest's tmp_path (which is mode 0700) with mode 0755.
 
@@ -21,13 +22,14 @@ headers it and smtpd(8) add; everything else is byte for byte what its smtpd
 received.
 """
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 import time
 
 import pytest
+
+from private_postfix import instance_main_cf, instance_master_cf
 
 POSTFIX = "/usr/sbin/postfix"
 
@@ -86,30 +88,9 @@ class PostfixPeer:
         shutil.chown(data, "postfix")
         shutil.chown(mail, "nobody", "nogroup")  # virtual(8) delivers as nobody
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
+            f.write(instance_main_cf(self.queue, data, "postfix.peer.test", "peer.test", "all", self.maillog,
+                                     self.dir))
             f.write(f"""\
-compatibility_level = 3.6
-queue_directory = {self.queue}
-data_directory = {data}
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-meta_directory = /etc/postfix
-shlib_directory = /usr/lib/postfix
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = postfix.peer.test
-mydomain = peer.test
-myorigin = $myhostname
-mydestination =
-inet_interfaces = all
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost =
-alias_maps =
-alias_database =
-local_recipient_maps =
-biff = no
-maillog_file = {self.maillog}
-maillog_file_prefixes = {self.dir}
 # no header rewriting or added headers for any client: what smtpd receives is stored
 local_header_rewrite_clients =
 smtpd_client_restrictions =
@@ -129,19 +110,8 @@ virtual_mailbox_limit = 0
 message_size_limit = 20971520
 smtpd_discard_ehlo_keywords = {"" if self.chunking else "chunking"}
 """)
-        # Debian's master.cf with smtpd on HOST:PORT only and no chroot
-        out = []
-        with open("/etc/postfix/master.cf") as f:
-            for ln in f.read().splitlines():
-                if re.match(r"^smtp\s+inet\s", ln):
-                    ln = re.sub(r"^smtp(\s+)inet", f"{self.host}:{self.port}\\1inet", ln)
-                fields = ln.split()
-                if re.match(r"^[a-z0-9]", ln) and len(fields) >= 8 and fields[4] == "y":
-                    fields[4] = "n"
-                    ln = "  ".join(fields)
-                out.append(ln)
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
-            f.write("\n".join(out) + "\n")
+            f.write(instance_master_cf(f"{self.host}:{self.port}"))
 
     def _postfix(self, *args, timeout=60):
         return subprocess.run([POSTFIX, "-c", self.conf, *args], stdin=subprocess.DEVNULL,
