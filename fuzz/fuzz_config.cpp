@@ -21,8 +21,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(!c.listen.empty());
     FUZZ_CHECK(c.session.limits.max_command_line > 0 && c.session.limits.max_recipients > 0);
   } catch (const config::ConfigError& e) {
-    FUZZ_CHECK(e.file() == "fuzz.toml");
-    FUZZ_CHECK(std::string_view(e.what()).starts_with("fuzz.toml"));
+    // [shaping] include = [...] may name a file of this machine, whose own
+    // errors name it.
+    const bool includes = text.find("include") != std::string_view::npos;
+    FUZZ_CHECK(e.file() == "fuzz.toml" || includes);
+    FUZZ_CHECK(std::string_view(e.what()).starts_with(e.file()));
   }
   return 0;
 }

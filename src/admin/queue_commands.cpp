@@ -2,7 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "delivery/queue_manager.hpp"
+#include <ctime>
+
+#include "queue/queue_manager.hpp"
 #include "spool/spool.hpp"
 
 namespace petrel::admin {
@@ -11,8 +13,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+constexpr std::size_t kMaxPage = 10000;
 
-json to_json(const delivery::QueueEntry& e) {
+json to_json(const queue::QueueEntry& e) {
   json recipients = json::array();
   for (const auto& r : e.recipients) recipients.push_back({{"address", r.address}, {"state", r.state}});
   return {{"id", e.id},
@@ -23,7 +26,37 @@ json to_json(const delivery::QueueEntry& e) {
           {"attempts", e.attempts},
           {"next_attempt", e.next_attempt_unix_seconds},
           {"last_error", e.last_error},
-          {"held", e.held}};
+          {"held", e.held},
+          {"in_flight", e.in_flight}};
+}
+
+// RFC 3339 in UTC, as the JSON of `sites` gives times.
+std::string rfc3339(std::int64_t unix_seconds) {
+  const std::time_t t = unix_seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+json to_json(const queue::SiteView& s) {
+  json limits = {{"connection_limit", s.limits.connection_limit},
+                 {"max_connection_rate", shaping::to_string(s.limits.max_connection_rate)},
+                 {"max_deliveries_per_connection", s.limits.max_deliveries_per_connection},
+                 {"max_message_rate", shaping::to_string(s.limits.max_message_rate)}};
+  return {{"site", s.site},
+          {"domains", s.domains},
+          {"provider", s.provider.empty() ? json(nullptr) : json(s.provider)},
+          {"state", s.state},
+          {"queued", s.queued},
+          {"ready", s.ready},
+          {"connections", s.connections},
+          {"rate", s.delivered_last_minute},
+          {"suspended_until", s.suspended_until ? json(rfc3339(*s.suspended_until)) : json(nullptr)},
+          {"suspend_reason", s.suspend_reason},
+          {"last_reply", s.last_reply},
+          {"limits", limits}};
 }
 
 json error(const std::string& text) { return {{"ok", false}, {"error", text}}; }
@@ -35,7 +68,24 @@ std::string headers_of(const std::string& content) {
   return content.substr(0, std::min(end, kMaxHeaderBytes));
 }
 
-json show(const json& request, delivery::QueueManager& queue, spool::Spool& spool) {
+json list(const json& request, queue::QueueManager& queue) {
+  queue::ListFilter filter;
+  filter.after = request.value("after", "");
+  filter.domain = request.value("domain", "");
+  filter.site = request.value("site", "");
+  if (request.contains("limit")) {
+    if (!request["limit"].is_number_unsigned() || request["limit"].get<std::size_t>() == 0) {
+      return error("\"limit\" must be a whole number ≥ 1");
+    }
+    filter.limit = std::min(request["limit"].get<std::size_t>(), kMaxPage);
+  }
+  const queue::ListPage page = queue.list(filter);
+  json messages = json::array();
+  for (const auto& e : page.entries) messages.push_back(to_json(e));
+  return {{"ok", true}, {"messages", messages}, {"next", page.next.empty() ? json(nullptr) : json(page.next)}};
+}
+
+json show(const json& request, queue::QueueManager& queue, spool::Spool& spool) {
   const std::string id = request.value("id", "");
   auto entry = queue.find(id);
   if (!entry) return error("no message " + id + " in the queue");
@@ -47,39 +97,76 @@ json show(const json& request, delivery::QueueManager& queue, spool::Spool& spoo
   return {{"ok", true}, {"message", out}};
 }
 
-json for_each_id(const json& request, bool (delivery::QueueManager::*action)(std::string_view),
-                 delivery::QueueManager& queue) {
+json for_each_id(const json& request, queue::Outcome (queue::QueueManager::*action)(std::string_view),
+                 queue::QueueManager& queue) {
   if (!request.contains("ids") || !request["ids"].is_array()) return error("\"ids\" must be an array of queue IDs");
-  json done = json::array(), unknown = json::array();
+  json done = json::array(), unknown = json::array(), in_flight = json::array();
   for (const auto& id : request["ids"]) {
     if (!id.is_string()) return error("\"ids\" must be an array of queue IDs");
     const std::string text = id.get<std::string>();
-    ((queue.*action)(text) ? done : unknown).push_back(text);
+    switch ((queue.*action)(text)) {
+      case queue::Outcome::done: done.push_back(text); break;
+      case queue::Outcome::in_flight:
+        done.push_back(text);
+        in_flight.push_back(text);
+        break;
+      case queue::Outcome::unknown: unknown.push_back(text); break;
+    }
   }
-  return {{"ok", true}, {"done", done}, {"unknown", unknown}};
+  return {{"ok", true}, {"done", done}, {"unknown", unknown}, {"in_flight", in_flight}};
 }
 
-json dispatch(const json& request, delivery::QueueManager& queue, spool::Spool& spool) {
+// {"site": NAME} or {"domain": D}.
+json on_site(const json& request, queue::QueueManager& queue, bool suspend) {
+  const bool by_domain = request.contains("domain");
+  const std::string target = request.value(by_domain ? "domain" : "site", "");
+  if (target.empty()) return error("name a \"site\" or a \"domain\"");
+  std::int64_t seconds = 0;
+  if (request.contains("seconds")) {
+    if (!request["seconds"].is_number_integer() || request["seconds"].get<std::int64_t>() < 0) {
+      return error("\"seconds\" must be a whole number ≥ 0");
+    }
+    seconds = request["seconds"].get<std::int64_t>();
+  }
+  const std::string problem = suspend ? queue.suspend(target, by_domain, std::chrono::seconds(seconds))
+                                      : queue.resume(target, by_domain);
+  if (!problem.empty()) return error(problem);
+  return {{"ok", true}};
+}
+
+json dispatch(const json& request, queue::QueueManager& queue, spool::Spool& spool) {
   if (!request.is_object() || !request.contains("command") || !request["command"].is_string()) {
     return error("a request is a JSON object with a \"command\"");
   }
   const std::string command = request["command"].get<std::string>();
-  if (command == "list") {
-    json messages = json::array();
-    for (const auto& e : queue.list()) messages.push_back(to_json(e));
-    return {{"ok", true}, {"messages", messages}};
-  }
+  if (command == "list") return list(request, queue);
   if (command == "show") return show(request, queue, spool);
   if (command == "flush") return {{"ok", true}, {"flushed", queue.flush(request.value("domain", ""))}};
-  if (command == "hold") return for_each_id(request, &delivery::QueueManager::hold, queue);
-  if (command == "release") return for_each_id(request, &delivery::QueueManager::release, queue);
-  if (command == "delete") return for_each_id(request, &delivery::QueueManager::remove, queue);
-  return error("unknown command \"" + command + "\" (list, show, flush, hold, release, delete)");
+  if (command == "hold") return for_each_id(request, &queue::QueueManager::hold, queue);
+  if (command == "release") return for_each_id(request, &queue::QueueManager::release, queue);
+  if (command == "delete") return for_each_id(request, &queue::QueueManager::remove, queue);
+  if (command == "sites") {
+    json sites = json::array();
+    for (const auto& s : queue.sites()) sites.push_back(to_json(s));
+    const auto stats = queue.stats();
+    return {{"ok", true},
+            {"sites", sites},
+            {"queue",
+             {{"messages", queue.pending()},
+              {"scheduled", stats.scheduled},
+              {"active", stats.active},
+              {"spool_errors", stats.spool_errors},
+              {"last_spool_error", stats.last_spool_error}}}};
+  }
+  if (command == "suspend") return on_site(request, queue, true);
+  if (command == "resume") return on_site(request, queue, false);
+  return error("unknown command \"" + command +
+               "\" (list, show, flush, hold, release, delete, sites, suspend, resume)");
 }
 
 }  // namespace
 
-std::string handle_request(std::string_view line, delivery::QueueManager& queue, spool::Spool& spool) {
+std::string handle_request(std::string_view line, queue::QueueManager& queue, spool::Spool& spool) {
   json reply;
   try {
     reply = dispatch(json::parse(line), queue, spool);

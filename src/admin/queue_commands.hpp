@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace petrel::delivery {
+namespace petrel::queue {
 class QueueManager;
 }
 namespace petrel::spool {
@@ -19,6 +19,6 @@ namespace petrel::admin {
 // {"command": "flush", "domain": D (optional)}, {"command": "hold" |
 // "release" | "delete", "ids": [ID, ...]}. Replies have "ok": true and the
 // result, or "ok": false and "error". Never throws.
-std::string handle_request(std::string_view line, delivery::QueueManager& queue, spool::Spool& spool);
+std::string handle_request(std::string_view line, queue::QueueManager& queue, spool::Spool& spool);
 
 }  // namespace petrel::admin

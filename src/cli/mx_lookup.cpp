@@ -40,7 +40,7 @@ dns::ResolverOptions resolver_options(const MxLookupOptions& o) {
     }
   }
   switch (o.dnssec) {
-    // As petreld does (delivery/remote_delivery.cpp): a forwarder such as
+    // As petreld does (queue/remote_connections.cpp): a forwarder such as
     // dnsmasq rarely passes DNSSEC records on, and validating through it
     // would make every answer bogus.
     case MxDnssec::automatic:

@@ -6,10 +6,12 @@
 #include <ctime>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/admin_client.hpp"
+#include "cli/queue_sites.hpp"
 #include "cli/terminal.hpp"
 
 namespace petrel::cli {
@@ -28,6 +30,9 @@ struct QueueFlags {
   std::string id;
   std::vector<std::string> ids;
   std::string domain;
+  std::string site;
+  std::size_t limit = 0;  // 0: every message, page by page
+  std::string duration;   // suspend --for
 };
 
 
@@ -55,8 +60,11 @@ json ask(const QueueFlags& f, const json& request) {
   return j;
 }
 
-void print_list(const json& messages) {
+void print_list_header() {
   std::printf("%s\n", paint("QUEUE ID          AGE   SIZE     SENDER / RECIPIENTS                       NEXT", Colour::bold).c_str());
+}
+
+void print_list(const json& messages) {
   for (const auto& m : messages) {
     const std::string sender = m.value("sender", "");
     std::printf("%-17s %-5s %-8zu %-41s %s\n", m.value("id", "").c_str(), age(m.value("arrival", 0)).c_str(),
@@ -67,9 +75,42 @@ void print_list(const json& messages) {
       std::printf("%33s %s  %s\n", "", r.value("address", "").c_str(), paint(state, code).c_str());
     }
     const std::string error = m.value("last_error", "");
-    if (!error.empty()) std::printf("%33s %s\n", "", paint("(" + error + ")", Colour::dim).c_str());
+    if (!error.empty()) std::printf("%33s %s\n", "", paint("(" + printable(error) + ")", Colour::dim).c_str());
   }
-  std::printf("%zu message%s\n", messages.size(), messages.size() == 1 ? "" : "s");
+}
+
+// Pages through the queue (petreld never builds the whole of it in one
+// reply), printing each page as it comes; --json prints one array.
+int list_messages(const QueueFlags& f) {
+  constexpr std::size_t kPage = 1000;
+  json request = {{"command", "list"}};
+  if (!f.domain.empty()) request["domain"] = f.domain;
+  if (!f.site.empty()) request["site"] = f.site;
+  std::size_t shown = 0;
+  bool first = true;
+  if (f.json) std::cout << "[";
+  else print_list_header();
+  for (;;) {
+    const std::size_t want = f.limit == 0 ? kPage : std::min(kPage, f.limit - shown);
+    request["limit"] = want;
+    const json j = ask(f, request);
+    for (const auto& m : j["messages"]) {
+      if (f.json) {
+        std::cout << (first ? "\n" : ",\n") << m.dump(2);
+        first = false;
+      }
+    }
+    if (!f.json) print_list(j["messages"]);
+    shown += j["messages"].size();
+    if (j["next"].is_null() || (f.limit != 0 && shown >= f.limit)) break;
+    request["after"] = j["next"];
+  }
+  if (f.json) {
+    std::cout << (first ? "]" : "\n]") << "\n";
+  } else {
+    std::printf("%zu message%s%s\n", shown, shown == 1 ? "" : "s", f.limit != 0 && shown >= f.limit ? " (limit reached)" : "");
+  }
+  return kExitOk;
 }
 
 void print_show(const json& m) {
@@ -90,7 +131,13 @@ int per_id(const QueueFlags& f, const std::string& command, const char* verb) {
   if (f.json) {
     std::cout << j.dump(2) << "\n";
   } else {
-    for (const auto& id : j["done"]) std::printf("%s: %s\n", id.get<std::string>().c_str(), verb);
+    std::set<std::string> in_flight;
+    for (const auto& id : j.value("in_flight", json::array())) in_flight.insert(id.get<std::string>());
+    for (const auto& id : j["done"]) {
+      const std::string text = id.get<std::string>();
+      std::printf("%s: %s%s\n", text.c_str(), verb,
+                  in_flight.count(text) ? " (being delivered now: takes effect when this attempt ends)" : "");
+    }
     for (const auto& id : j["unknown"]) std::fprintf(stderr, "%s: not in the queue\n", id.get<std::string>().c_str());
   }
   return j["unknown"].empty() ? kExitOk : kExitUnknownId;
@@ -118,18 +165,13 @@ void add_queue_command(CLI::App& app, int& exit_code) {
   queue->add_option("--spool", flags->spool, "petreld's spool directory (default ./var/spool)")->type_name("DIR");
   queue->add_flag("--json", flags->json, "Machine-readable output (docs/admin.md)");
 
-  auto* list = queue->add_subcommand("list", "Every queued message: ID, age, size, sender, recipients, next attempt");
-  list->callback([flags, &exit_code] {
-    guarded(exit_code, [&] {
-      const json j = ask(*flags, {{"command", "list"}});
-      if (flags->json) {
-        std::cout << j["messages"].dump(2) << "\n";
-      } else {
-        print_list(j["messages"]);
-      }
-      return kExitOk;
-    });
-  });
+  auto* list = queue->add_subcommand("list", "Queued messages: ID, age, size, sender, recipients, next attempt");
+  list->add_option("--domain", flags->domain, "Only messages with a pending recipient in DOMAIN")->type_name("DOMAIN");
+  list->add_option("--site", flags->site, "Only messages for this site (see `petrel queue sites`)")->type_name("SITE");
+  list->add_option("--limit", flags->limit, "At most N messages (default: all, fetched 1000 at a time)")
+      ->type_name("N")
+      ->check(CLI::PositiveNumber);
+  list->callback([flags, &exit_code] { guarded(exit_code, [&] { return list_messages(*flags); }); });
   auto* show = queue->add_subcommand("show", "One message: envelope, state of each recipient, headers");
   show->add_option("id", flags->id, "Queue ID")->required();
   show->callback([flags, &exit_code] {
@@ -170,6 +212,8 @@ void add_queue_command(CLI::App& app, int& exit_code) {
     const char* verb = p.verb;
     sub->callback([flags, &exit_code, name, verb] { guarded(exit_code, [&] { return per_id(*flags, name, verb); }); });
   }
+  add_site_commands(*queue, exit_code, [flags](const json& request) { return ask(*flags, request); },
+                    [flags] { return flags->json; });
 }
 
 }  // namespace petrel::cli

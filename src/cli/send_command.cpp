@@ -307,7 +307,7 @@ std::unique_ptr<dns::UnboundResolver> make_resolver(boost::asio::io_context& io,
   r.upstream = f.resolver;
   r.query_timeout = std::chrono::milliseconds(static_cast<long long>(f.timeout * 1000));
   if (!f.resolver.empty()) {
-    // As petreld does (remote_delivery.cpp): a lab or test DNS serves the
+    // As petreld does (queue/remote_connections.cpp): a lab or test DNS serves the
     // RFC 6761 names and rarely passes DNSSEC records on.
     r.zones_from_upstream = {"test.", "invalid.", "example."};
     r.dnssec = dns::DnssecMode::off;

@@ -12,10 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <climits>
-#include <cstdio>
-#include <cstring>
 #include <limits>
 #include <set>
 #include <span>
@@ -29,43 +26,6 @@ using std::chrono::milliseconds;
 
 std::string where(const std::string& file, std::size_t line) {
   return line == 0 ? file : file + ":" + std::to_string(line);
-}
-
-// ---- "Did you mean" ----
-
-// Edits (insert, delete, substitute, swap two neighbours) from a to b.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-// "Max-Sessions" and "max_sessions" are the same mistake-free intent.
-std::string fold(std::string_view s) {
-  std::string r = lower(s);
-  std::replace(r.begin(), r.end(), '-', '_');
-  return r;
-}
-
-// The closest candidate, if it is close enough to be a likely typo.
-std::string_view closest(std::string_view word, std::span<const std::string_view> candidates) {
-  std::string_view best;
-  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
-  for (std::string_view c : candidates) {
-    const std::size_t d = edit_distance(fold(word), c);
-    if (d < best_distance) best = c, best_distance = d;
-  }
-  const std::size_t allowed = std::max<std::size_t>(1, word.size() / 3);
-  return best_distance <= allowed ? best : std::string_view{};
 }
 
 // ---- The keys of each section ----
@@ -187,7 +147,8 @@ const Section kSections[] = {
     {"tls", tls_keys()},             {"auth", auth_keys()},
     {"relay", relay_keys()},         {"submission", submission_keys()},
     {"rate", rate_keys()},           {"dns", dns_keys()},
-    {"admin", admin_keys()},
+    {"admin", admin_keys()},         {"queue", queue_keys()},
+    {"shaping", {}},  // nested tables: read by apply_shaping() (shaping_sections.cpp)
 };
 
 template <typename T>
@@ -215,10 +176,6 @@ std::string hint_for_key(std::string_view key, const Section& in) {
   return "";
 }
 
-std::size_t line_of_key(const toml::key& k, const toml::node& value) {
-  return k.source().begin.line != 0 ? k.source().begin.line : line_of(value);
-}
-
 void apply_section(const std::string& file, const Section& section, const toml::table& table, Config& c) {
   for (const auto& [key, value] : table) {
     const std::string_view name = key.str();  // (clang 14 cannot capture a structured binding)
@@ -235,6 +192,7 @@ void apply_section(const std::string& file, const Section& section, const toml::
 
 void apply_document(const std::string& file, const toml::table& root, Config& c) {
   const std::vector<std::string_view> section_names = names_of(std::span<const Section>(kSections));
+  const toml::table* shaping = nullptr;
   for (const auto& [key, value] : root) {
     const std::string_view name = key.str();
     auto section =
@@ -255,8 +213,14 @@ void apply_document(const std::string& file, const toml::table& root, Config& c)
                         "'" + std::string(key.str()) + "' must be a table ([" + std::string(key.str()) + "]), got " +
                             describe(value));
     }
-    apply_section(file, *section, *table, c);
+    if (section->name == "shaping") {
+      shaping = table;
+    } else {
+      apply_section(file, *section, *table, c);
+    }
   }
+  // [shaping] last, so that what it sets wins over the [delivery] aliases.
+  if (shaping) apply_shaping(file, *shaping, c);
 }
 
 std::string host_name() {
@@ -290,15 +254,9 @@ Config load_config_text(std::string_view toml, const std::string& name) {
 }
 
 Config load_config_file(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw ConfigError(path, 0, "cannot read " + path + ": " + std::strerror(errno));
   std::string text;
-  char buf[8192];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  const int read_errno = std::ferror(f) ? errno : 0;
-  std::fclose(f);
-  if (read_errno != 0) throw ConfigError(path, 0, "cannot read " + path + ": " + std::strerror(read_errno));
+  std::string error;
+  if (!read_text_file(path, text, error)) throw ConfigError(path, 0, error);
   return load_config_text(text, path);
 }
 

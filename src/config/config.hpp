@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "shaping/shaping.hpp"
 #include "smtp/session_options.hpp"
 
 namespace petrel::config {
@@ -63,6 +64,8 @@ struct RemoteDeliveryConfig {
   std::vector<std::pair<std::string, std::string>> tls_policies;  // domain (".parent" too) -> a policy
   std::string tls_ca_file;  // CAs for `verify` and MTA-STS (PEM); "": the system store
   bool mta_sts = true;      // apply the MTA-STS policies (RFC 8461) domains publish
+  // Aliases of [shaping.default] connection_limit and
+  // max_deliveries_per_connection (Config::shaping), kept equal to them.
   std::size_t destination_concurrency = 20;  // connections per destination at once
   std::size_t messages_per_connection = 100;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
@@ -74,6 +77,18 @@ struct RemoteDeliveryConfig {
 struct RateConfig {
   std::size_t connections_per_minute = 0;  // per client IP
   std::size_t messages_per_hour = 0;       // per authenticated user
+};
+
+// [queue]: how much of the queue is in memory, and when a site is "down".
+struct QueueConfig {
+  std::size_t active_limit = 10000;  // messages loaded and attempted at once (Postfix's qmgr_message_active_limit)
+  std::size_t max_ready = 1000;      // jobs waiting in one site's ready queue
+  std::size_t failures_before_down = 3;  // connection failures in a row
+  std::chrono::milliseconds down_backoff{std::chrono::minutes(1)};  // first wait while down; doubles
+  std::chrono::milliseconds down_max_backoff{std::chrono::hours(1)};
+  // Waiting for a remote server's replies (greeting, MAIL, RCPT, DATA, ...)
+  // instead of RFC 5321 §4.5.3.2's minutes; 0: the RFC's. For labs and tests.
+  std::chrono::milliseconds reply_timeout{0};
 };
 
 struct Config {
@@ -117,6 +132,11 @@ struct Config {
       std::chrono::seconds(30), std::chrono::minutes(5), std::chrono::minutes(10),
       std::chrono::minutes(20), std::chrono::minutes(40), std::chrono::hours(1)};
   RemoteDeliveryConfig remote;
+  QueueConfig queue;
+
+  // [shaping] (and the files it includes): limits per site, provider,
+  // domain and source, and the automation rules.
+  shaping::Config shaping;
 
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error

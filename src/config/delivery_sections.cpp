@@ -89,10 +89,19 @@ const Key kDeliveryKeys[] = {
        c.remote.tls = read_string(f, f.value, valid_tls_policy, "one of \"none\", \"may\", \"encrypt\", \"verify\"");
      }},
     {"tls_policy", [](const Field& f, Config& c) { c.remote.tls_policies = read_tls_policies(f); }},
+    // Aliases of [shaping.default] connection_limit and
+    // max_deliveries_per_connection; [shaping] is read after this section,
+    // so a value set there wins.
     {"destination_concurrency",
-     [](const Field& f, Config& c) { c.remote.destination_concurrency = read_count(f, 1, 1000); }},
+     [](const Field& f, Config& c) {
+       c.remote.destination_concurrency = read_count(f, 1, 1000);
+       c.shaping.defaults.connection_limit = c.remote.destination_concurrency;
+     }},
     {"messages_per_connection",
-     [](const Field& f, Config& c) { c.remote.messages_per_connection = read_count(f, 1); }},
+     [](const Field& f, Config& c) {
+       c.remote.messages_per_connection = read_count(f, 1);
+       c.shaping.defaults.max_deliveries_per_connection = c.remote.messages_per_connection;
+     }},
     {"connect_timeout", [](const Field& f, Config& c) { c.remote.connect_timeout = read_duration(f, f.value); }},
 };
 

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <set>
 
 namespace petrel::config::detail {
@@ -94,9 +96,73 @@ bool valid_log_level(std::string_view s) {
   return std::find(std::begin(kLogLevels), std::end(kLogLevels), s) != std::end(kLogLevels);
 }
 
+// ---- "Did you mean" ----
+
+namespace {
+
+// Edits (insert, delete, substitute, swap two neighbours) from a to b.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+}  // namespace
+
+// "Max-Sessions" and "max_sessions" are the same mistake-free intent.
+std::string fold(std::string_view s) {
+  std::string r = lower(s);
+  std::replace(r.begin(), r.end(), '-', '_');
+  return r;
+}
+
+// The closest candidate, if it is close enough to be a likely typo.
+std::string_view closest(std::string_view word, std::span<const std::string_view> candidates) {
+  std::string_view best;
+  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+  for (std::string_view c : candidates) {
+    const std::size_t d = edit_distance(fold(word), c);
+    if (d < best_distance) best = c, best_distance = d;
+  }
+  const std::size_t allowed = std::max<std::size_t>(1, word.size() / 3);
+  return best_distance <= allowed ? best : std::string_view{};
+}
+
+
 // ---- Reading TOML values ----
 
+bool read_text_file(const std::string& path, std::string& text, std::string& error) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    error = "cannot read " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  char buf[8192];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  const int read_errno = std::ferror(f) ? errno : 0;
+  std::fclose(f);
+  if (read_errno != 0) {
+    error = "cannot read " + path + ": " + std::strerror(read_errno);
+    return false;
+  }
+  return true;
+}
+
 std::size_t line_of(const toml::node& n) { return n.source().begin.line; }
+
+std::size_t line_of_key(const toml::key& k, const toml::node& value) {
+  return k.source().begin.line != 0 ? k.source().begin.line : line_of(value);
+}
 
 // The value as the operator wrote it, for "got ..." in messages.
 std::string describe(const toml::node& n) {

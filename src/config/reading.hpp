@@ -28,8 +28,17 @@ bool non_empty(std::string_view s);
 inline constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 bool valid_log_level(std::string_view s);
 
+// ---- "Did you mean" ----
+// Lower case, '-' as '_': "Max-Sessions" is meant as "max_sessions".
+std::string fold(std::string_view s);
+// The candidate closest to `word`, if close enough to be a likely typo; "".
+std::string_view closest(std::string_view word, std::span<const std::string_view> candidates);
+
 // ---- Reading TOML values ----
+// The whole file; false with "cannot read PATH: REASON" in `error`.
+bool read_text_file(const std::string& path, std::string& text, std::string& error);
 std::size_t line_of(const toml::node& n);
+std::size_t line_of_key(const toml::key& k, const toml::node& value);
 std::string describe(const toml::node& n);
 
 // One key's value being read, with what is needed to complain about it.
@@ -86,6 +95,11 @@ void validate_security(const Config& c, const std::string& name);
 std::span<const Key> delivery_keys();
 std::span<const Key> dns_keys();
 std::span<const Key> admin_keys();
+std::span<const Key> queue_keys();  // [queue]: the scheduler's bounds and when a site is down
 void validate_delivery(const Config& c, const std::string& name);
+
+// shaping_sections.cpp: [shaping] and the files it includes, read after
+// every other section (its nested tables are not a flat list of keys).
+void apply_shaping(const std::string& file, const toml::table& shaping, Config& c);
 
 }  // namespace petrel::config::detail

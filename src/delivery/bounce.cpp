@@ -13,6 +13,12 @@ std::shared_ptr<spool::SpooledMessage> double_bounce(const BounceRequest& reques
   if (request.double_bounce.empty() || request.kind != DsnKind::failure) return nullptr;
   const auto at = request.double_bounce.rfind('@');
   if (at == std::string::npos) return nullptr;
+  // A double bounce that fails is not reported again: that would be a
+  // loop, each failure making the next (Postfix drops it too).
+  const smtp::Address postmaster{request.double_bounce.substr(0, at), request.double_bounce.substr(at + 1)};
+  for (const auto& r : request.original.envelope.recipients) {
+    if (r.forward_path.str() == postmaster.str()) return nullptr;
+  }
   smtp::Envelope addressed = request.original.envelope;
   addressed.reverse_path.mailbox = smtp::Address{"MAILER-DAEMON", request.hostname};
   DsnInput input{DsnKind::failure, request.hostname, request.original.id, addressed,
@@ -23,8 +29,7 @@ std::shared_ptr<spool::SpooledMessage> double_bounce(const BounceRequest& reques
   message->id = spool::make_queue_id();
   message->arrival_unix_seconds = request.now;
   message->envelope = dsn_envelope(addressed, dsn);
-  message->envelope.recipients.front().forward_path =
-      smtp::Address{request.double_bounce.substr(0, at), request.double_bounce.substr(at + 1)};
+  message->envelope.recipients.front().forward_path = postmaster;
   message->content = std::move(dsn.content);
   return message;
 }

@@ -242,6 +242,7 @@ class Attempt {
         current = nullptr;
         while (next < jobs.size() && jobs[next].report) ++next;
         if (next == jobs.size() && options_.more) {
+          co_await wait_for_pace();
           if (auto another = options_.more()) jobs.push_back({std::move(*another), std::nullopt, jobs.size()});
         }
         if (next == jobs.size()) {
@@ -276,6 +277,19 @@ class Attempt {
     report.dsn_passed_on = session_.capabilities().dsn;
     job->report = std::move(report);
     if (options_.reported) options_.reported(job->index, *job->report);
+  }
+
+  // Idles while the pace says so (between transactions, after RSET-free
+  // completion; servers allow minutes of idleness, RFC 5321 §4.5.3.2.7).
+  asio::awaitable<void> wait_for_pace() {
+    if (!options_.pace) co_return;
+    for (Millis wait = options_.pace(); wait.count() > 0; wait = options_.pace()) {
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      timer.expires_after(wait);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+    }
   }
 
   void feed_buffered() {

@@ -52,6 +52,10 @@ struct DeliveryOptions {
   // when the connection has finished those it had; nullopt ends it (QUIT).
   // Messages taken this way follow the given ones in the numbering below.
   std::function<std::optional<smtp::OutgoingMessage>()> more;
+  // Asked before each `more`: how long to wait first (a message-rate
+  // limit); the connection idles that long and asks again. Zero: ask
+  // `more` now (with no other work in between). Unset: never waits.
+  std::function<std::chrono::milliseconds()> pace;
   // Told each message's report as soon as it is final (the server answered
   // for it, or it was refused here), before the connection goes on, so
   // that a remote 250 can be recorded without waiting for the rest.

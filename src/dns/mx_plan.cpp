@@ -146,6 +146,7 @@ DeliveryPlan plan_addresses(const MxHosts& hosts, const AddressLookup& lookup, c
   plan.implicit_mx = hosts.implicit_mx;
   plan.mx_dnssec = hosts.mx_dnssec;
   plan.notes = hosts.notes;
+  for (const auto& host : hosts.hosts) plan.mx_hosts.push_back(host.name);
   bool temporary = false;
   std::string last_error;
 

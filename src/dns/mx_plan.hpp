@@ -72,6 +72,10 @@ struct DeliveryPlan {
   Dnssec mx_dnssec = Dnssec::insecure;  // of the MX answer, for DANE (RFC 7672 §2.2.1)
   std::string reason;                 // why, for the log and a DSN; empty for deliver
   std::vector<std::string> notes;     // hosts skipped and why
+  // Every MX host name of the domain, as the MX records give them (or the
+  // domain itself for an implicit MX), whether or not it has an address:
+  // what makes the domain's site (KumoMTA's "MX rollup").
+  std::vector<std::string> mx_hosts;
 };
 
 struct MxHost {

@@ -17,7 +17,7 @@
 #include "auth/password_hash.hpp"
 #include "config/config.hpp"
 #include "petreld/flags.hpp"
-#include "delivery/queue_manager.hpp"
+#include "queue/queue_manager.hpp"
 #include "delivery/route.hpp"
 #include "server/mail_policy.hpp"
 #include "server/server.hpp"
@@ -93,21 +93,25 @@ petrel::smtp::TlsPolicy tls_policy(std::string_view word) {
   return TlsPolicy::may;
 }
 
-void configure_remote(const Config& config, petrel::delivery::QueueOptions& q) {
+void configure_remote(const Config& config, petrel::queue::QueueOptions& q) {
   const auto& r = config.remote;
   std::string error;
   for (const auto& [domain, route] : r.transports) {
     q.routes.transports[petrel::util::ascii_domain(domain)] = *petrel::delivery::parse_route(route, error);
   }
   if (!r.relayhost.empty()) q.routes.relayhost = petrel::delivery::parse_relayhost(r.relayhost, error);
-  petrel::delivery::RemoteOptions remote;
+  petrel::queue::RemoteOptions remote;
   remote.hostname = config.hostname;
   remote.resolver = r.resolver;
   remote.tls = tls_policy(r.tls);
   remote.tls_ca_file = r.tls_ca_file;
   remote.mta_sts = r.mta_sts;
-  remote.destination_concurrency = r.destination_concurrency;
-  remote.messages_per_connection = r.messages_per_connection;
+  remote.shaping = config.shaping;
+  remote.max_ready = config.queue.max_ready;
+  remote.health.failures_before_down = config.queue.failures_before_down;
+  remote.health.initial_backoff = config.queue.down_backoff;
+  remote.health.max_backoff = std::max(config.queue.down_max_backoff, config.queue.down_backoff);
+  if (config.queue.reply_timeout.count() > 0) remote.reply_timeout = config.queue.reply_timeout;
   remote.connect_timeout = r.connect_timeout;
   if (!r.relayhost_user.empty()) {
     std::ifstream file(r.relayhost_password_file);
@@ -128,17 +132,18 @@ void configure_remote(const Config& config, petrel::delivery::QueueOptions& q) {
 
 int serve(const Config& config) {
   std::unique_ptr<petrel::spool::Spool> spool;
-  std::unique_ptr<petrel::delivery::QueueManager> queue;
+  std::unique_ptr<petrel::queue::QueueManager> queue;
   std::unique_ptr<petrel::server::Server> server;
   try {
     const auto run_as = prepare_user(config);
     spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir, .min_free_bytes = config.spool_min_free});
-    petrel::delivery::QueueOptions queue_options;
+    petrel::queue::QueueOptions queue_options;
     queue_options.routing = petrel::server::local_routing(config);
     queue_options.hostname = config.hostname;
     queue_options.retry_intervals = config.retry_intervals;
+    queue_options.active_limit = config.queue.active_limit;
     configure_remote(config, queue_options);
-    queue = std::make_unique<petrel::delivery::QueueManager>(*spool, queue_options);
+    queue = std::make_unique<petrel::queue::QueueManager>(*spool, queue_options);
     server = std::make_unique<petrel::server::Server>(config, *spool, *queue);
     if (run_as) {
       // Files the spool created while opening, as root, become the user's too.

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -40,8 +42,8 @@ std::string new_token() {
 
 // One request, one reply, then the connection closes.
 template <typename Socket>
-asio::awaitable<void> serve_one(Socket socket, std::string token, delivery::QueueManager& queue,
-                                spool::Spool& spool) {
+asio::awaitable<void> serve_one(Socket socket, std::string token, queue::QueueManager& queue, spool::Spool& spool,
+                                asio::thread_pool& work) {
   asio::steady_timer deadline(socket.get_executor());
   deadline.expires_after(kRequestTimeout);
   deadline.async_wait([&socket](const boost::system::error_code& ec) {
@@ -59,7 +61,13 @@ asio::awaitable<void> serve_one(Socket socket, std::string token, delivery::Queu
       reply = R"({"ok":false,"error":"a request on the TCP admin port needs the token from the token file"})";
     }
   }
-  if (reply.empty()) reply = admin::handle_request(line, queue, spool);
+  if (reply.empty()) {
+    // On the admin's own thread: a listing that walks a large spool, or a
+    // command that waits for the delivery thread, never delays a session.
+    co_await asio::post(work.get_executor(), asio::use_awaitable);
+    reply = admin::handle_request(line, queue, spool);
+    co_await asio::post(socket.get_executor(), asio::use_awaitable);
+  }
   reply += '\n';
   co_await asio::async_write(socket, asio::buffer(reply), asio::redirect_error(asio::use_awaitable, ec));
   deadline.cancel();
@@ -68,7 +76,7 @@ asio::awaitable<void> serve_one(Socket socket, std::string token, delivery::Queu
 }  // namespace
 
 struct AdminListener::Impl {
-  Impl(asio::io_context& io, delivery::QueueManager& q, spool::Spool& s) : io(io), queue(q), spool(s) {}
+  Impl(asio::io_context& io, queue::QueueManager& q, spool::Spool& s) : io(io), queue(q), spool(s) {}
 
   template <typename Acceptor>
   asio::awaitable<void> accept_loop(Acceptor& acceptor) {
@@ -77,21 +85,22 @@ struct AdminListener::Impl {
       auto socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::operation_aborted) co_return;
       if (ec) continue;
-      asio::co_spawn(io, serve_one(std::move(socket), token, queue, spool), asio::detached);
+      asio::co_spawn(io, serve_one(std::move(socket), token, queue, spool, work), asio::detached);
     }
   }
 
   asio::io_context& io;
-  delivery::QueueManager& queue;
+  queue::QueueManager& queue;
   spool::Spool& spool;
   std::string token;  // empty on a UNIX socket: its mode is the access control
   std::string unix_path;
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
   std::unique_ptr<asio::ip::tcp::acceptor> tcp_acceptor;
+  asio::thread_pool work{1};  // requests are handled here, one at a time
 };
 
 AdminListener::AdminListener(asio::io_context& io, const std::string& where, const std::string& token_file,
-                             delivery::QueueManager& queue, spool::Spool& spool)
+                             queue::QueueManager& queue, spool::Spool& spool)
     : impl_(std::make_unique<Impl>(io, queue, spool)) {
   if (where.rfind("unix:", 0) == 0) {
     impl_->unix_path = where.substr(5);

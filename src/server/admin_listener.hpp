@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-namespace petrel::delivery {
+namespace petrel::queue {
 class QueueManager;
 }
 namespace petrel::spool {
@@ -24,7 +24,7 @@ class AdminListener {
   // `where`: "unix:PATH" or "127.0.0.1:PORT". Throws std::runtime_error
   // naming it when it cannot listen there.
   AdminListener(boost::asio::io_context& io, const std::string& where, const std::string& token_file,
-                delivery::QueueManager& queue, spool::Spool& spool);
+                queue::QueueManager& queue, spool::Spool& spool);
   ~AdminListener();
   void start();  // accepting from now on, on io's thread
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "delivery/queue_manager.hpp"
+#include "queue/queue_manager.hpp"
 #include "server/connection_limiter.hpp"
 #include "server/mail_policy.hpp"
 #include "server/rate_limiter.hpp"
@@ -41,7 +41,7 @@ struct SessionContext {
   const config::Config& config;
   MailPolicy& policy;
   spool::Spool& spool;
-  delivery::QueueManager& queue;
+  queue::QueueManager& queue;
   ConnectionLimiter& limiter;
   RateLimiter& connection_rate;
   std::vector<util::Cidr> trusted_networks;

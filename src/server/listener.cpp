@@ -124,7 +124,7 @@ void check_named_files(const config::Config& config) {
 }
 
 struct Server::Impl {
-  Impl(const config::Config& config, spool::Spool& spool, delivery::QueueManager& queue)
+  Impl(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue)
       : config(config),
         policy(config),
         limiter(config.max_sessions, config.max_sessions_per_ip),
@@ -224,7 +224,7 @@ struct Server::Impl {
   std::vector<std::thread> threads;
 };
 
-Server::Server(const config::Config& config, spool::Spool& spool, delivery::QueueManager& queue)
+Server::Server(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue)
     : impl_(std::make_unique<Impl>(config, spool, queue)) {}
 
 Server::~Server() {

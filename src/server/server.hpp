@@ -11,7 +11,7 @@ struct Config;
 namespace petrel::spool {
 class Spool;
 }
-namespace petrel::delivery {
+namespace petrel::queue {
 class QueueManager;
 }
 
@@ -26,7 +26,7 @@ class Server {
  public:
   // Binds every listen address; throws std::runtime_error naming the
   // address when one cannot be bound.
-  Server(const config::Config& config, spool::Spool& spool, delivery::QueueManager& queue);
+  Server(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -90,5 +90,10 @@ inline constexpr Status k550Unroutable{550, "5.4.4"};     // RFC 3463 X.4.4 unab
 inline constexpr Status k550RoutingLoop{550, "5.4.6"};    // RFC 3463 X.4.6 routing loop detected
 inline constexpr Status k451DnsFailure{451, "4.4.3"};     // RFC 3463 X.4.3 directory server failure
 inline constexpr Status k451Expired{451, "4.4.7"};        // RFC 3463 X.4.7 delivery time expired
+// Not attempted here: the queue holds the mail back (traffic shaping).
+inline constexpr Status k451SiteSuspended{451, "4.4.5"};  // RFC 3463 X.4.5 mail system congestion
+inline constexpr Status k451SiteDown{451, "4.4.1"};       // RFC 3463 X.4.1 no answer from host
+inline constexpr Status k451ReadyQueueFull{451, "4.4.5"};
+inline constexpr Status k451Cancelled{451, "4.3.0"};      // deleted or held by the operator meanwhile
 
 }  // namespace petrel::smtp::codes

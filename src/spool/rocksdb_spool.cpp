@@ -143,9 +143,15 @@ class RocksDbSpool final : public Spool {
   }
 
   std::vector<std::shared_ptr<SpooledMessage>> load_all(Load what) override;
-  std::optional<std::string> load_content(const QueueId& id) override;
-  void record_progress(const SpooledMessage& progress, bool durable) override;
-  void remove(const std::vector<QueueId>& ids) override;
+  std::optional<std::string> load_content(const QueueId& id) override {
+    std::error_code ignored;
+    return read_content(id, ignored);
+  }
+  std::optional<std::string> read_content(const QueueId& id, std::error_code& ec) override;
+  bool read_envelope(const QueueId& id, SpooledMessage& out, std::error_code& ec) override;
+  std::error_code scan_envelopes(std::string_view after, const Visit& visit) override;
+  std::error_code record_progress(const SpooledMessage& progress, bool durable) override;
+  std::error_code remove(const std::vector<QueueId>& ids) override;
   std::size_t size() const override { return stored_.load(); }
 
  private:
@@ -281,12 +287,69 @@ std::error_code RocksDbSpool::write_batch(const std::deque<PendingStore>& batch)
   return to_error_code(status);
 }
 
-std::optional<std::string> RocksDbSpool::load_content(const QueueId& id) {
+// No database (a reopen failed) is a read error, not an empty spool: the
+// queue retries later instead of taking its messages for deleted.
+std::error_code unavailable() { return std::make_error_code(std::errc::io_error); }
+
+std::optional<std::string> RocksDbSpool::read_content(const QueueId& id, std::error_code& ec) {
+  ec.clear();
   std::shared_lock lock(db_mutex_);
-  if (!db_) return std::nullopt;
+  if (!db_) {
+    ec = unavailable();
+    return std::nullopt;
+  }
   std::string content;
-  if (!db_->Get(rocksdb::ReadOptions(), content_key(id), &content).ok()) return std::nullopt;
+  const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), content_key(id), &content);
+  if (status.IsNotFound()) return std::nullopt;
+  if (!status.ok()) {
+    ec = to_error_code(status);
+    return std::nullopt;
+  }
   return content;
+}
+
+bool RocksDbSpool::read_envelope(const QueueId& id, SpooledMessage& out, std::error_code& ec) {
+  ec.clear();
+  std::shared_lock lock(db_mutex_);
+  if (!db_) {
+    ec = unavailable();
+    return false;
+  }
+  std::string record;
+  const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), envelope_key(id), &record);
+  if (status.IsNotFound()) return false;
+  if (!status.ok()) {
+    ec = to_error_code(status);
+    return false;
+  }
+  out = SpooledMessage{};
+  out.id = id;
+  if (!decode_envelope(record, out)) {
+    ec = std::make_error_code(std::errc::illegal_byte_sequence);  // left in place for a human
+    return false;
+  }
+  return true;
+}
+
+std::error_code RocksDbSpool::scan_envelopes(std::string_view after, const Visit& visit) {
+  std::shared_lock lock(db_mutex_);
+  if (!db_) return unavailable();
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  const rocksdb::Slice upper(envelope_prefix_end.data(), envelope_prefix_end.size());
+  read.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  const std::string start = std::string(envelope_prefix) + std::string(after);
+  it->Seek(start);
+  if (!after.empty() && it->Valid() && it->key() == rocksdb::Slice(start)) it->Next();
+  for (; it->Valid(); it->Next()) {
+    SpooledMessage m;
+    m.id.value = it->key().ToString().substr(envelope_prefix.size());
+    if (!is_valid_queue_id(m.id.value)) continue;
+    if (!decode_envelope(std::string_view(it->value().data(), it->value().size()), m)) continue;
+    if (!visit(m)) break;
+  }
+  return to_error_code(it->status());
 }
 
 std::vector<std::shared_ptr<SpooledMessage>> RocksDbSpool::load_all(Load what) {
@@ -319,36 +382,43 @@ std::vector<std::shared_ptr<SpooledMessage>> RocksDbSpool::load_all(Load what) {
   return messages;
 }
 
-void RocksDbSpool::record_progress(const SpooledMessage& progress, bool durable) {
+std::error_code RocksDbSpool::record_progress(const SpooledMessage& progress, bool durable) {
   std::shared_lock lock(db_mutex_);
-  if (!db_) return;
+  if (!db_) return unavailable();
   std::string ignored;
   const std::string key = envelope_key(progress.id);
-  if (!db_->Get(rocksdb::ReadOptions(), key, &ignored).ok()) return;  // removed meanwhile
+  const rocksdb::Status found = db_->Get(rocksdb::ReadOptions(), key, &ignored);
+  if (found.IsNotFound()) return {};  // removed meanwhile
+  if (!found.ok()) return to_error_code(found);
   rocksdb::WriteOptions options;
   options.sync = durable;
   const auto status = db_->Put(options, key, encode_envelope(progress));
   if (!status.ok()) spdlog::error("spool: progress of qid={} not recorded: {}", progress.id.value, status.ToString());
+  return to_error_code(status);
 }
 
-void RocksDbSpool::remove(const std::vector<QueueId>& ids) {
+std::error_code RocksDbSpool::remove(const std::vector<QueueId>& ids) {
   std::shared_lock lock(db_mutex_);
-  if (!db_) return;
+  if (!db_) return unavailable();
   rocksdb::WriteBatch wb;
   std::size_t removed = 0;
   std::string ignored;
   for (const auto& id : ids) {
     const std::string key = envelope_key(id);
     // Count only what is there, so that size() stays exact.
-    if (!db_->Get(rocksdb::ReadOptions(), key, &ignored).ok()) continue;
+    const rocksdb::Status found = db_->Get(rocksdb::ReadOptions(), key, &ignored);
+    if (found.IsNotFound()) continue;
+    if (!found.ok()) return to_error_code(found);
     wb.Delete(key);
     wb.Delete(content_key(id));
     ++removed;
   }
-  if (removed == 0) return;
+  if (removed == 0) return {};
   // Not synced: a delete lost in a crash means a redelivery, which local
   // delivery recognises (deterministic Maildir names).
-  if (db_->Write(rocksdb::WriteOptions(), &wb).ok()) stored_ -= removed;
+  const rocksdb::Status status = db_->Write(rocksdb::WriteOptions(), &wb);
+  if (status.ok()) stored_ -= removed;
+  return to_error_code(status);
 }
 
 }  // namespace

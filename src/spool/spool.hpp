@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -37,18 +38,33 @@ class Spool {
   // The content of one message, or nullopt if it is not in the spool.
   virtual std::optional<std::string> load_content(const QueueId& id) = 0;
 
+  // The same, telling "not there" (nullopt, ec clear) from "could not read"
+  // (nullopt, ec set: retry later, never treat as deleted).
+  virtual std::optional<std::string> read_content(const QueueId& id, std::error_code& ec) = 0;
+
+  // One message's envelope record (everything but the content): found
+  // (true), not there (false, ec clear) or unreadable (false, ec set).
+  virtual bool read_envelope(const QueueId& id, SpooledMessage& out, std::error_code& ec) = 0;
+
+  // Every envelope in queue-ID order, starting after `after` ("" : from the
+  // first), until visit returns false. The messages are not kept: memory
+  // does not grow with the spool. Returns a read error, if any.
+  using Visit = std::function<bool(SpooledMessage&)>;
+  virtual std::error_code scan_envelopes(std::string_view after, const Visit& visit) = 0;
+
   // Records a message's delivery progress (attempts, per-recipient states,
   // next attempt, last error) over its stored envelope; the content is not
   // touched. durable: synced before returning, as after a remote server's
   // 250, so a restart never sends to that recipient again; otherwise best
   // effort (a lost update only repeats a local attempt, which Maildir
   // delivery recognises). A message no longer in the spool is ignored.
-  virtual void record_progress(const SpooledMessage& progress, bool durable) = 0;
+  // Returns the write error, if any (a message no longer there is not one).
+  virtual std::error_code record_progress(const SpooledMessage& progress, bool durable) = 0;
 
   // The messages are delivered: forget them. Need not be synced: a message
   // that reappears after a crash is delivered again, and local delivery
   // recognises what it already delivered.
-  virtual void remove(const std::vector<QueueId>& ids) = 0;
+  virtual std::error_code remove(const std::vector<QueueId>& ids) = 0;
 
   // Number of messages stored and not removed.
   virtual std::size_t size() const = 0;

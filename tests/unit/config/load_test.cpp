@@ -341,8 +341,41 @@ add_missing_headers = true
 [rate]
 connections_per_minute = 60
 messages_per_hour = 200
+
+[shaping.default]
+connection_limit = 20
+max_connection_rate = "0"
+max_deliveries_per_connection = 100
+max_message_rate = "0"
+
+[shaping.domain."example.net"]
+connection_limit = 5
+
+[shaping.provider.yahoo]
+mx_suffix = [".yahoodns.net"]
+max_deliveries_per_connection = 20
+
+[shaping.source."outbound-1"]
+max_message_rate = "1,000/h"
+
+[[shaping.rule]]
+provider = "yahoo"
+match = '\[(TSS04|TS04)\]'
+action = "suspend"
+duration = "2h"
+
+[[shaping.rule]]
+domain = "example.net"
+match = 'rate limited'
+action = "set"
+set = { max_message_rate = "10/min", connection_limit = 1 }
+trigger = "2/h"
+duration = "30m"
 )");
   EXPECT_NO_THROW(validate(c, "petreld.toml"));
+  EXPECT_EQ(c.shaping.providers.size(), 1u);
+  EXPECT_EQ(c.shaping.rules.size(), 2u);
+  EXPECT_EQ(c.shaping.domains.at("example.net").connection_limit, 5u);
   EXPECT_EQ(c.listen.size(), 2u);
   EXPECT_EQ(c.retry_intervals, default_config().retry_intervals);
   EXPECT_EQ(c.listen_submission.size(), 2u);

@@ -1,4 +1,4 @@
-#include "delivery/queue_manager.hpp"
+#include "queue/queue_manager.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -13,7 +13,7 @@
 #include "../spool/temp_dir.hpp"
 #include "delivery/maildir.hpp"
 
-namespace petrel::delivery {
+namespace petrel::queue {
 namespace {
 
 namespace fs = std::filesystem;
@@ -75,7 +75,7 @@ class QueueManagerTest : public ::testing::Test {
 
   std::string delivered_path(const spool::SpooledMessage& m, std::size_t rcpt, const std::string& user) {
     return dir_ / ("mail/example.org/" + user + "/new/" +
-                   unique_name(m.arrival_unix_seconds, m.id.value, rcpt, "mx.test"));
+                   delivery::unique_name(m.arrival_unix_seconds, m.id.value, rcpt, "mx.test"));
   }
 
   // The attempt count the spool holds for m (0 when it is not there).
@@ -280,4 +280,4 @@ TEST_F(QueueManagerTest, a_message_both_recovered_and_submitted_counts_once) {
 }
 
 }  // namespace
-}  // namespace petrel::delivery
+}  // namespace petrel::queue

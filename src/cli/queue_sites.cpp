@@ -1,0 +1,175 @@
+#include "cli/queue_sites.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <memory>
+
+#include "cli/terminal.hpp"
+
+namespace petrel::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+
+Colour state_colour(const std::string& state) {
+  if (state == "active") return Colour::green;
+  if (state == "down") return Colour::red;
+  return Colour::yellow;
+}
+
+// "in 1h 5m" until a unix time, or "until resumed".
+std::string remaining(const json& site) {
+  if (site.value("state", "") != "suspended") return "";
+  if (site["suspended_until"].is_null()) return "until resumed";
+  std::tm tm{};
+  const std::string text = site["suspended_until"].get<std::string>();
+  if (!strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm)) return text;
+  const long long left = static_cast<long long>(timegm(&tm)) - static_cast<long long>(std::time(nullptr));
+  if (left <= 0) return "ending";
+  if (left < 120) return "for " + std::to_string(left) + "s";
+  if (left < 7200) return "for " + std::to_string(left / 60) + "m";
+  return "for " + std::to_string(left / 3600) + "h" + std::to_string(left % 3600 / 60) + "m";
+}
+
+std::string domains_of(const json& site) {
+  std::string out;
+  std::size_t shown = 0;
+  for (const auto& d : site["domains"]) {
+    if (shown == 3) {
+      out += " +" + std::to_string(site["domains"].size() - 3);
+      break;
+    }
+    out += (out.empty() ? "" : ",") + d.get<std::string>();
+    ++shown;
+  }
+  return out;
+}
+
+void print_sites(const json& reply) {
+  Table table({"SITE", "DOMAINS", "STATE", "QUEUED", "READY", "CONN", "RATE/MIN", "LIMITS", "LAST REPLY"});
+  for (const auto& s : reply["sites"]) {
+    const std::string state = s.value("state", "");
+    const json& limits = s["limits"];
+    const std::string limit_text = std::to_string(limits.value("connection_limit", 0)) + " conn, " +
+                                   limits.value("max_message_rate", std::string("0")) + " msg";
+    std::string reply_text = printable(s.value("last_reply", ""));
+    if (display_width(reply_text) > 50) reply_text = reply_text.substr(0, 47) + "...";
+    table.add_row({printable(s.value("site", "")), printable(domains_of(s)),
+                   paint(state + (state == "suspended" ? " " + remaining(s) : ""), state_colour(state)),
+                   std::to_string(s.value("queued", 0)), std::to_string(s.value("ready", 0)),
+                   std::to_string(s.value("connections", 0)), std::to_string(s.value("rate", 0)), limit_text,
+                   paint(reply_text, Colour::dim)});
+  }
+  if (table.empty()) {
+    std::printf("no sites yet: none of the queued mail has been routed to another server\n");
+  } else {
+    table.print();
+  }
+  const json& q = reply["queue"];
+  std::printf("%s messages queued, %s being attempted", std::to_string(q.value("messages", 0)).c_str(),
+              std::to_string(q.value("active", 0)).c_str());
+  if (q.value("spool_errors", 0) > 0) {
+    std::printf(", %s: %s (%s)", paint("spool errors", Colour::red).c_str(),
+                std::to_string(q.value("spool_errors", 0)).c_str(), printable(q.value("last_spool_error", "")).c_str());
+  }
+  std::printf("\n");
+}
+
+template <typename Body>
+void guarded(int& exit_code, Body body) {
+  try {
+    exit_code = body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "petrel: %s\n", e.what());
+    exit_code = kExitFailed;
+  }
+}
+
+struct SiteFlags {
+  std::string site;
+  std::string domain;
+  std::string duration;
+};
+
+json target_of(const SiteFlags& f) {
+  if (f.site.empty() == f.domain.empty()) throw std::runtime_error("name a SITE or --domain D (one of them)");
+  return f.domain.empty() ? json{{"site", f.site}} : json{{"domain", f.domain}};
+}
+
+}  // namespace
+
+std::optional<long long> parse_for(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  long long factor = 1;
+  std::string digits = text;
+  switch (text.back()) {
+    case 's': factor = 1; digits.pop_back(); break;
+    case 'm': factor = 60; digits.pop_back(); break;
+    case 'h': factor = 3600; digits.pop_back(); break;
+    case 'd': factor = 86400; digits.pop_back(); break;
+    default: break;
+  }
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::stoll(digits) * factor;
+}
+
+void add_site_commands(CLI::App& queue, int& exit_code, std::function<json(const json&)> ask,
+                       std::function<bool()> json_output) {
+  auto* sites = queue.add_subcommand(
+      "sites", "Destinations by site (MX set): state, queued, ready, connections, rate, limits, last reply");
+  sites->callback([&exit_code, ask, json_output] {
+    guarded(exit_code, [&] {
+      const json reply = ask({{"command", "sites"}});
+      if (json_output()) {
+        std::cout << reply["sites"].dump(2) << "\n";
+      } else {
+        print_sites(reply);
+      }
+      return kExitOk;
+    });
+  });
+
+  auto flags = std::make_shared<SiteFlags>();
+  auto* suspend = queue.add_subcommand("suspend", "Hold back all mail for a site (it stays queued)");
+  suspend->add_option("site", flags->site, "The site, as `petrel queue sites` names it");
+  suspend->add_option("--domain", flags->domain, "The site DOMAIN's mail goes to")->type_name("D");
+  suspend->add_option("--for", flags->duration, "How long: 90s, 15m, 2h, 1d (default: until resumed)")
+      ->type_name("DURATION");
+  suspend->callback([flags, &exit_code, ask] {
+    guarded(exit_code, [&] {
+      json request = target_of(*flags);
+      request["command"] = "suspend";
+      if (!flags->duration.empty()) {
+        const auto seconds = parse_for(flags->duration);
+        if (!seconds || *seconds <= 0) throw std::runtime_error("--for takes a duration such as 90s, 15m, 2h or 1d");
+        request["seconds"] = *seconds;
+      }
+      ask(request);
+      std::printf("suspended %s%s\n", flags->domain.empty() ? flags->site.c_str() : ("the site of " + flags->domain).c_str(),
+                  flags->duration.empty() ? " until resumed" : (" for " + flags->duration).c_str());
+      return kExitOk;
+    });
+  });
+  auto* resume = queue.add_subcommand("resume", "Let a suspended site's mail go again, now");
+  resume->add_option("site", flags->site, "The site, as `petrel queue sites` names it");
+  resume->add_option("--domain", flags->domain, "The site DOMAIN's mail goes to")->type_name("D");
+  resume->callback([flags, &exit_code, ask] {
+    guarded(exit_code, [&] {
+      json request = target_of(*flags);
+      request["command"] = "resume";
+      ask(request);
+      std::printf("resumed %s\n", flags->domain.empty() ? flags->site.c_str() : ("the site of " + flags->domain).c_str());
+      return kExitOk;
+    });
+  });
+}
+
+}  // namespace petrel::cli

@@ -1,0 +1,230 @@
+// Listing the queue and the operator's commands (petrel queue, ETRN). They
+// work on the spool, the truth, and never walk the whole queue for one ID;
+// a message being attempted is told so, and the command takes effect when
+// its attempt ends.
+#include <algorithm>
+#include <ctime>
+
+#include "queue/queue_internal.hpp"
+#include "util/idn.hpp"
+
+namespace petrel::queue {
+namespace detail {
+
+const char* state_name(State state) {
+  switch (state) {
+    case State::delivered: return "delivered";
+    case State::failed: return "bounced";
+    default: return "pending";
+  }
+}
+
+QueueEntry entry_of(const spool::SpooledMessage& m) {
+  QueueEntry e;
+  e.id = m.id.value;
+  e.arrival_unix_seconds = m.arrival_unix_seconds;
+  e.size = m.content.size();
+  e.sender = m.envelope.reverse_path.is_null() ? "" : m.envelope.reverse_path.mailbox->str();
+  for (std::size_t r = 0; r < m.envelope.recipients.size(); ++r) {
+    e.recipients.push_back({m.envelope.recipients[r].forward_path.str(), state_name(m.state(r))});
+  }
+  e.attempts = m.attempts;
+  e.next_attempt_unix_seconds = m.next_attempt_unix_seconds;
+  e.last_error = m.last_error;
+  e.held = m.held;
+  return e;
+}
+
+}  // namespace detail
+
+std::size_t QueueManager::pending() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->queued;
+}
+
+QueueStats QueueManager::stats() const {
+  std::lock_guard lock(impl_->mutex);
+  return {impl_->schedule.size(), impl_->active.size(), impl_->spool_errors, impl_->last_spool_error};
+}
+
+ListPage QueueManager::list(const ListFilter& filter) const {
+  std::set<std::string> site_domains;
+  if (!filter.site.empty() && impl_->remote) {
+    for (const auto& s : impl_->remote->sites()) {
+      if (s.site == filter.site) site_domains.insert(s.domains.begin(), s.domains.end());
+    }
+    if (site_domains.empty()) return {};
+  }
+  const std::string domain = filter.domain.empty() ? "" : util::ascii_domain(filter.domain);
+  const std::size_t limit = std::max<std::size_t>(1, filter.limit);
+  ListPage page;
+  impl_->spool.scan_envelopes(filter.after, [&](spool::SpooledMessage& m) {
+    page.next = m.id.value;
+    if (!domain.empty() || !site_domains.empty()) {
+      std::vector<detail::State> states(m.envelope.recipients.size());
+      for (std::size_t r = 0; r < states.size(); ++r) states[r] = m.state(r);
+      const auto pending = detail::pending_domains(m, states, impl_->options);
+      const bool match = (domain.empty() || pending.count(domain)) &&
+                         (site_domains.empty() || std::any_of(pending.begin(), pending.end(), [&](const auto& d) {
+                            return site_domains.count(d) > 0;
+                          }));
+      if (!match) return true;
+    }
+    page.entries.push_back(detail::entry_of(m));
+    return page.entries.size() < limit;
+  });
+  if (page.entries.size() < limit) page.next.clear();  // the scan reached the end
+  std::lock_guard lock(impl_->mutex);
+  for (auto& e : page.entries) e.in_flight = impl_->active.count(e.id) > 0;
+  return page;
+}
+
+std::optional<QueueEntry> QueueManager::find(std::string_view id) const {
+  spool::SpooledMessage m;
+  std::error_code ec;
+  if (!impl_->spool.read_envelope(spool::QueueId{std::string(id)}, m, ec)) return std::nullopt;
+  QueueEntry e = detail::entry_of(m);
+  std::lock_guard lock(impl_->mutex);
+  e.in_flight = impl_->active.count(e.id) > 0;
+  return e;
+}
+
+std::size_t QueueManager::flush(std::string_view domain) {
+  std::size_t moved = 0;
+  {
+    std::lock_guard lock(impl_->mutex);
+    const std::uint32_t id = domain.empty() ? DomainTable::none : impl_->domains.intern(util::ascii_domain(domain));
+    if (domain.empty()) {
+      impl_->gates.clear();
+    } else {
+      impl_->gates.erase(id);
+    }
+    moved = impl_->schedule.force_due(std::time(nullptr), id);
+    impl_->rescheduled = true;
+  }
+  if (impl_->remote) impl_->remote->revive(domain.empty() ? "" : util::ascii_domain(domain));
+  if (moved) impl_->wake.notify_one();
+  return moved;
+}
+
+Outcome QueueManager::hold(std::string_view id_view) {
+  const std::string id(id_view);
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->active.count(id)) {
+      impl_->to_hold.insert(id);
+      if (impl_->remote) impl_->remote->cancel(id);
+      return Outcome::in_flight;
+    }
+  }
+  spool::SpooledMessage m;
+  std::error_code ec;
+  if (!impl_->spool.read_envelope(spool::QueueId{id}, m, ec)) return Outcome::unknown;
+  if (!m.held) {
+    m.held = true;
+    // Durable, so that a restart keeps the hold. Its schedule entry is
+    // dropped when it comes up.
+    if (impl_->spool.record_progress(m, /*durable=*/true)) return Outcome::unknown;
+  }
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->active.count(id)) {  // taken for an attempt meanwhile
+    impl_->to_hold.insert(id);
+    if (impl_->remote) impl_->remote->cancel(id);
+    return Outcome::in_flight;
+  }
+  return Outcome::done;
+}
+
+Outcome QueueManager::release(std::string_view id_view) {
+  const std::string id(id_view);
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->to_hold.erase(id)) return Outcome::done;  // the hold had not taken effect yet
+  }
+  spool::SpooledMessage m;
+  std::error_code ec;
+  if (!impl_->spool.read_envelope(spool::QueueId{id}, m, ec) || !m.held) return Outcome::unknown;
+  m.held = false;
+  m.next_attempt_unix_seconds = 0;
+  if (impl_->spool.record_progress(m, /*durable=*/true)) return Outcome::unknown;
+  std::vector<detail::State> states(m.envelope.recipients.size());
+  for (std::size_t r = 0; r < states.size(); ++r) states[r] = m.state(r);
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->schedule.add(id, 0, impl_->schedule_domain(detail::pending_domains(m, states, impl_->options)), true);
+    impl_->rescheduled = true;
+  }
+  impl_->wake.notify_one();
+  return Outcome::done;
+}
+
+Outcome QueueManager::remove(std::string_view id_view) {
+  const std::string id(id_view);
+  spool::SpooledMessage m;
+  std::error_code ec;
+  if (!impl_->spool.read_envelope(spool::QueueId{id}, m, ec)) return Outcome::unknown;
+  if (impl_->spool.remove({m.id})) return Outcome::unknown;
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->active.count(id)) {
+    // settle() forgets it when its attempt ends; jobs not yet on the wire
+    // are called back now.
+    impl_->deleted.insert(id);
+    if (impl_->remote) impl_->remote->cancel(id);
+    return Outcome::in_flight;
+  }
+  std::vector<detail::State> states(m.envelope.recipients.size());
+  for (std::size_t r = 0; r < states.size(); ++r) states[r] = m.state(r);
+  for (const auto& d : detail::pending_domains(m, states, impl_->options)) {
+    if (auto c = impl_->domain_counts.find(d); c != impl_->domain_counts.end() && --c->second == 0) {
+      impl_->domain_counts.erase(c);
+    }
+  }
+  if (impl_->queued > 0) --impl_->queued;
+  return Outcome::done;  // its schedule entry is dropped when it comes up
+}
+
+std::vector<SiteView> QueueManager::sites() const {
+  if (!impl_->remote) return {};
+  auto views = impl_->remote->sites();
+  std::lock_guard lock(impl_->mutex);
+  for (auto& v : views) {
+    v.queued = 0;
+    for (const auto& d : v.domains) {
+      if (auto c = impl_->domain_counts.find(d); c != impl_->domain_counts.end()) v.queued += c->second;
+    }
+  }
+  return views;
+}
+
+std::string QueueManager::suspend(const std::string& target, bool by_domain, std::chrono::milliseconds duration) {
+  if (!impl_->remote) return "no remote delivery is configured";
+  return impl_->remote->suspend(by_domain ? util::ascii_domain(target) : target, by_domain, duration,
+                                "suspended by the operator");
+}
+
+std::string QueueManager::resume(const std::string& target, bool by_domain) {
+  if (!impl_->remote) return "no remote delivery is configured";
+  const std::string key = by_domain ? util::ascii_domain(target) : target;
+  // The site's domains: their messages wait for the suspension's end, so
+  // they are made due now.
+  std::vector<std::string> site_domains;
+  for (const auto& s : impl_->remote->sites()) {
+    const bool named = by_domain ? std::find(s.domains.begin(), s.domains.end(), key) != s.domains.end() : s.site == key;
+    if (named) site_domains = s.domains;
+  }
+  std::string error = impl_->remote->resume(key, by_domain);
+  if (!error.empty()) return error;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (const auto& d : site_domains) {
+      const std::uint32_t id = impl_->domains.intern(d);
+      impl_->gates.erase(id);
+      impl_->schedule.force_due(std::time(nullptr), id);
+    }
+    impl_->rescheduled = true;
+  }
+  impl_->wake.notify_one();
+  return "";
+}
+
+}  // namespace petrel::queue

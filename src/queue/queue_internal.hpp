@@ -1,0 +1,138 @@
+// The queue manager's state, shared by queue_manager.cpp (admitting and
+// attempting), queue_settle.cpp (the end of an attempt) and
+// queue_control.cpp (listing and operator commands). Internal to src/queue/.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "delivery/dsn.hpp"
+#include "queue/queue_manager.hpp"
+#include "queue/remote_queue.hpp"
+#include "queue/schedule.hpp"
+
+namespace petrel::queue {
+namespace detail {
+
+using Clock = std::chrono::steady_clock;
+using State = spool::SpooledMessage::RecipientState;
+
+// A message being attempted (active): its envelope, and its content while
+// content_in_memory.
+struct Item {
+  std::shared_ptr<const spool::SpooledMessage> message;
+  bool content_in_memory = false;
+  std::uint32_t attempts = 0;
+  std::vector<State> states;  // per recipient, so a retry skips the settled ones
+  std::set<std::string> counted_domains;  // pending domains, as counted in domain_counts
+  // False only for a message accepted by this process and not yet tried:
+  // no copy of it can be in a Maildir, so delivery skips looking for one.
+  bool may_be_delivered = true;
+  // This attempt: remote jobs still out, recipients that failed for good
+  // (for the bounce), whether a remote server took some (the progress must
+  // then be synced), and the last temporary error.
+  std::size_t jobs_out = 0;
+  std::vector<delivery::RecipientStatus> failed_now;
+  std::vector<delivery::RecipientStatus> delivered_now;  // with NOTIFY=SUCCESS (RFC 3461): a success DSN
+  bool remote_settled = false;
+  bool attempted = false;       // some destination was really tried (counts as an attempt)
+  std::int64_t not_before = 0;  // a site said when to come back (unix s); 0: the retry schedule
+  bool delay_warned = false;    // persisted: the delay DSN goes out once
+  bool warned_no_transport = false;
+  std::string last_error;
+
+  bool all_settled() const {
+    return std::none_of(states.begin(), states.end(), [](State st) { return st == State::pending; });
+  }
+};
+
+// A finished remote job, on its way back to the queue thread.
+struct Completion {
+  std::string queue_id;
+  JobResult result;
+};
+
+// Why a domain's messages are not loaded until a time: its site is down,
+// suspended or has a full ready queue (learnt from a job's result).
+struct Gate {
+  std::int64_t until = 0;  // unix seconds
+};
+
+const char* state_name(State state);
+QueueEntry entry_of(const spool::SpooledMessage& m);
+// The A-label domains with a pending recipient that is not local.
+std::set<std::string> pending_domains(const spool::SpooledMessage& m, const std::vector<State>& states,
+                                      const QueueOptions& options);
+
+}  // namespace detail
+
+struct QueueManager::Impl {
+  using Item = detail::Item;
+  using Completion = detail::Completion;
+  using Clock = detail::Clock;
+
+  Impl(spool::Spool& s, QueueOptions o);
+
+  // queue_manager.cpp
+  void index(const spool::SpooledMessage& m);  // recovery: one schedule entry
+  void add_fresh(std::shared_ptr<const spool::SpooledMessage> message);
+  Item make_item(std::shared_ptr<const spool::SpooledMessage> message, bool with_content, bool fresh);
+  void run();
+  void admit_due(std::unique_lock<std::mutex>& lock);
+  std::vector<Item> next_batch(std::unique_lock<std::mutex>& lock);
+  bool load_contents(std::vector<Item>& batch);
+  void release_content(Item& item);
+  void deliver(std::vector<Item>& batch);
+  void dispatch_remote(Item& item, const std::vector<std::size_t>& recipients);
+  void complete(const Completion& c);
+  std::int64_t jitter(std::int64_t seconds);  // seconds stretched by up to 10 %
+  void note_spool_error(const std::string& what, std::error_code ec);
+
+  // queue_settle.cpp
+  void settle(Item item);
+  void expire(Item& item);
+  void warn_of_delay(Item& item);
+  bool queue_bounce(const Item& item, delivery::DsnKind kind, const std::vector<delivery::RecipientStatus>& recipients);
+  void defer(Item item);
+  void count_domains(Item& item, const std::set<std::string>& now_pending);
+  spool::SpooledMessage progress_of(const Item& item) const;  // what the spool keeps between attempts
+  std::uint32_t schedule_domain(const std::set<std::string>& domains);  // guarded by mutex
+
+  spool::Spool& spool;
+  QueueOptions options;
+  std::unique_ptr<RemoteQueue> remote;  // null: no remote delivery
+
+  mutable std::mutex mutex;
+  std::condition_variable wake;
+  Schedule schedule;                                   // guarded by mutex
+  DomainTable domains;                                 // guarded by mutex
+  std::unordered_map<std::uint32_t, detail::Gate> gates;  // guarded by mutex
+  std::map<std::string, std::size_t> domain_counts;    // queued messages per pending domain; guarded by mutex
+  std::deque<Item> ready;                              // active, to be attempted; guarded by mutex
+  std::unordered_set<std::string> active;              // IDs of active messages; guarded by mutex
+  std::unordered_set<std::string> deleted;             // active when deleted; guarded by mutex
+  std::unordered_set<std::string> to_hold;             // active when held; guarded by mutex
+  std::size_t content_bytes = 0;                       // of items with content_in_memory; guarded by mutex
+  std::size_t queued = 0;                              // messages in the queue; guarded by mutex
+  std::uint64_t spool_errors = 0;                      // guarded by mutex
+  std::string last_spool_error;                        // guarded by mutex
+  bool stopping = false;                               // guarded by mutex
+  bool rescheduled = false;  // entries were made due by a command: look again; guarded by mutex
+  std::deque<Completion> completions;                  // guarded by mutex
+  std::map<std::string, Item> in_flight;               // waiting for remote jobs; queue thread only
+  std::mt19937_64 random{std::random_device{}()};      // queue thread only
+  std::thread thread;
+};
+
+}  // namespace petrel::queue

@@ -1,0 +1,558 @@
+// One thread moves messages out of the spool:
+//   schedule (compact entries, by due time) -> admitted while fewer than
+//     active_limit messages are active: the envelope is read back, and an
+//     entry that is stale (deleted, held, rescheduled) is dropped ->
+//   batch of up to max_batch messages ->
+//     local recipients: Maildir, all of the batch's files synced together;
+//     other recipients: one RemoteQueue job per message and destination,
+//       whose results come back to this thread as completions;
+//   once every job of a message is back (queue_settle.cpp): bounced,
+//     removed, or recorded and put back in the schedule.
+// A domain whose site is down, suspended or full is "gated": its entries
+// wait in the schedule until the site said to come back, unread.
+#include "queue/queue_manager.hpp"
+#include "queue/queue_internal.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "delivery/maildir.hpp"
+#include "util/idn.hpp"
+
+namespace petrel::queue {
+namespace {
+
+using detail::Clock;
+using detail::Completion;
+using detail::Item;
+using detail::State;
+
+constexpr std::size_t kAdmitChunk = 256;           // envelopes read per turn of the loop
+constexpr std::int64_t kSpoolErrorRetry = 10;      // seconds before an unreadable entry is tried again
+
+// RFC 3461 §4.1: a recipient with NOTIFY=SUCCESS delivered here is told
+// so. Over SMTP the NOTIFY goes on to the next server when it offers DSN,
+// which reports itself; to one without DSN we say "relayed" (§5.2.2).
+void note_success(Item& item, std::size_t recipient, const std::string& remote_mta, const std::string& reply,
+                  delivery::DsnAction action) {
+  const smtp::Recipient& r = item.message->envelope.recipients[recipient];
+  if (!(r.notify & smtp::notify_success)) return;
+  item.delivered_now.push_back({r, "2.0.0", remote_mta, reply, action, std::time(nullptr), {}});
+}
+
+// One recipient of one message in the batch being delivered.
+struct Attempt {
+  std::size_t item;       // index into the batch
+  std::size_t recipient;  // index into the envelope's recipients
+  std::string mailbox;    // empty: no transport
+  std::size_t file = 0;   // index into the MaildirFiles
+};
+
+// Header values come from the envelope; a CR or LF there would start a
+// header of the sender's choosing.
+std::string header_safe(std::string text) {
+  std::erase_if(text, [](char c) { return c == '\r' || c == '\n'; });
+  return text;
+}
+
+std::string delivery_header(const smtp::Envelope& e, const smtp::Address& rcpt, const delivery::LocalRouting& routing) {
+  const std::string sender = e.reverse_path.is_null() ? "" : e.reverse_path.mailbox->str();
+  // The bare Postmaster is delivered in the first local domain: say so.
+  std::string recipient = rcpt.str();
+  if (rcpt.domain.empty() && !routing.local_domains.empty()) {
+    recipient += "@" + routing.local_domains.front();
+  }
+  return "Return-Path: <" + header_safe(sender) + ">\r\nDelivered-To: " + header_safe(recipient) + "\r\n";
+}
+
+std::string local_hostname() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+// Where one recipient goes: its Maildir, another server, or nowhere yet.
+struct Destination {
+  std::optional<std::string> mailbox;     // local
+  std::optional<delivery::Route> route;   // remote: nullopt with remote = the domain's MX
+  bool remote = false;
+  std::string domain;                     // A-label form
+};
+
+Destination destination_of(const QueueOptions& options, const smtp::Address& rcpt) {
+  Destination d;
+  if (rcpt.domain.empty()) {  // the bare Postmaster
+    d.mailbox = delivery::mailbox_directory(options.routing, rcpt);
+    return d;
+  }
+  d.domain = util::ascii_domain(rcpt.domain);
+  const bool local = delivery::is_local_domain(options.routing, d.domain);
+  d.route = delivery::route_for(options.routes, d.domain, local);
+  if (d.route && d.route->kind == delivery::Route::Kind::local) {
+    d.mailbox = delivery::mailbox_directory(options.routing, rcpt);
+    d.route.reset();
+    return d;
+  }
+  d.remote = true;
+  return d;
+}
+
+// The domain's own policy, else its closest ".parent" entry.
+std::optional<smtp::TlsPolicy> tls_policy_for(const QueueOptions& options, std::string_view domain) {
+  const auto& policies = options.tls_policies;
+  if (auto exact = policies.find(std::string(domain)); exact != policies.end()) return exact->second;
+  for (auto dot = domain.find('.'); dot != std::string_view::npos; dot = domain.find('.', dot + 1)) {
+    if (auto parent = policies.find(std::string(domain.substr(dot))); parent != policies.end()) return parent->second;
+  }
+  return std::nullopt;
+}
+
+// Only the envelope: what an active message keeps when its content stays in the spool.
+std::shared_ptr<const spool::SpooledMessage> envelope_only(const spool::SpooledMessage& m) {
+  auto light = std::make_shared<spool::SpooledMessage>(m);
+  light->content.clear();
+  light->content.shrink_to_fit();
+  return light;
+}
+
+}  // namespace
+
+namespace detail {
+
+std::set<std::string> pending_domains(const spool::SpooledMessage& m, const std::vector<State>& states,
+                                      const QueueOptions& options) {
+  std::set<std::string> out;
+  const auto& recipients = m.envelope.recipients;
+  for (std::size_t r = 0; r < recipients.size(); ++r) {
+    if (r < states.size() && states[r] != State::pending) continue;
+    const Destination d = destination_of(options, recipients[r].forward_path);
+    if (d.remote) out.insert(d.domain);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+QueueManager::Impl::Impl(spool::Spool& s, QueueOptions o) : spool(s), options(std::move(o)) {
+  if (options.hostname.empty()) options.hostname = local_hostname();
+  if (options.retry_intervals.empty()) options.retry_intervals.push_back(std::chrono::minutes(5));
+  if (options.max_batch == 0) options.max_batch = 1;
+  if (options.active_limit == 0) options.active_limit = 1;
+  if (options.remote) remote = std::make_unique<RemoteQueue>(*options.remote, spool);
+}
+
+std::int64_t QueueManager::Impl::jitter(std::int64_t seconds) {
+  if (seconds <= 0) return 0;
+  std::uniform_int_distribution<std::int64_t> spread(0, std::max<std::int64_t>(1, seconds / 10));
+  return spread(random);
+}
+
+void QueueManager::Impl::note_spool_error(const std::string& what, std::error_code ec) {
+  {
+    std::lock_guard lock(mutex);
+    ++spool_errors;
+    last_spool_error = what + ": " + ec.message();
+  }
+  spdlog::error("queue: spool {}: {} (retried)", what, ec.message());
+}
+
+std::uint32_t QueueManager::Impl::schedule_domain(const std::set<std::string>& pending) {
+  return pending.size() == 1 ? domains.intern(*pending.begin()) : DomainTable::none;
+}
+
+// Recovery: a message in the spool becomes one schedule entry (or stays
+// held); nothing of it is kept but the entry.
+void QueueManager::Impl::index(const spool::SpooledMessage& m) {
+  std::vector<State> states(m.envelope.recipients.size());
+  for (std::size_t r = 0; r < states.size(); ++r) states[r] = m.state(r);
+  const auto pending = detail::pending_domains(m, states, options);
+  std::lock_guard lock(mutex);
+  if (active.count(m.id.value)) return;  // submitted while start() was reading the spool
+  ++queued;
+  for (const auto& d : pending) ++domain_counts[d];
+  if (m.held) return;
+  schedule.add(m.id.value, m.next_attempt_unix_seconds, schedule_domain(pending));
+}
+
+Item QueueManager::Impl::make_item(std::shared_ptr<const spool::SpooledMessage> message, bool with_content, bool fresh) {
+  Item item;
+  item.content_in_memory = with_content;
+  item.attempts = message->attempts;
+  item.states.resize(message->envelope.recipients.size());
+  for (std::size_t r = 0; r < item.states.size(); ++r) item.states[r] = message->state(r);
+  item.last_error = message->last_error;
+  item.delay_warned = message->delay_warned;
+  item.may_be_delivered = !fresh;
+  item.counted_domains = detail::pending_domains(*message, item.states, options);
+  item.message = std::move(message);
+  return item;
+}
+
+void QueueManager::Impl::add_fresh(std::shared_ptr<const spool::SpooledMessage> message) {
+  bool wake_now = false;
+  {
+    std::lock_guard lock(mutex);
+    if (active.count(message->id.value)) return;
+    const bool room = active.size() < options.active_limit;
+    const bool with_content = room && content_bytes + message->content.size() <= options.max_content_in_memory;
+    if (!with_content) message = envelope_only(*message);
+    Item item = make_item(std::move(message), with_content, /*fresh=*/true);
+    ++queued;
+    for (const auto& d : item.counted_domains) ++domain_counts[d];
+    if (!room) {
+      // Waits as an entry; its envelope and content are read back in turn.
+      schedule.add(item.message->id.value, 0, schedule_domain(item.counted_domains));
+      return;
+    }
+    if (with_content) content_bytes += item.message->content.size();
+    active.insert(item.message->id.value);
+    ready.push_back(std::move(item));
+    // The thread needs waking when work appears and when a batch is full;
+    // in between it is either busy or waiting out the batch window.
+    wake_now = ready.size() == 1 || ready.size() >= options.max_batch;
+  }
+  if (wake_now) wake.notify_one();
+}
+
+// Moves due entries into the active set, a chunk at a time; the envelope
+// reads happen without the lock, so submit() (on the spool's thread, on
+// the way to a 250) never waits for them.
+void QueueManager::Impl::admit_due(std::unique_lock<std::mutex>& lock) {
+  const std::int64_t now = std::time(nullptr);
+  std::vector<ScheduleEntry> due;
+  std::vector<ScheduleEntry> gated;
+  while (due.size() < kAdmitChunk && active.size() + due.size() < options.active_limit) {
+    auto e = schedule.pop_due(now);
+    if (!e) break;
+    if (auto g = gates.find(e->domain); g != gates.end()) {
+      if (g->second.until > now) {
+        e->due = g->second.until + jitter(g->second.until - now);
+        gated.push_back(*e);
+        continue;
+      }
+      gates.erase(g);
+    }
+    if (active.count(std::string(e->id_view()))) continue;  // a duplicate entry
+    due.push_back(*e);
+  }
+  for (const auto& e : gated) schedule.add(e);
+  if (due.empty()) return;
+
+  lock.unlock();
+  std::vector<Item> admitted;
+  std::vector<ScheduleEntry> retry;
+  for (const ScheduleEntry& e : due) {
+    auto m = std::make_shared<spool::SpooledMessage>();
+    std::error_code ec;
+    if (!spool.read_envelope(spool::QueueId{std::string(e.id_view())}, *m, ec)) {
+      if (ec) {
+        note_spool_error("read of qid=" + std::string(e.id_view()), ec);
+        ScheduleEntry again = e;
+        again.due = now + kSpoolErrorRetry;
+        retry.push_back(again);
+      }
+      continue;  // not there: deleted by an operator
+    }
+    if (m->held) continue;                                              // released puts it back
+    if (!e.forced && m->next_attempt_unix_seconds > now) continue;      // rescheduled: a stale entry
+    admitted.push_back(make_item(std::move(m), /*with_content=*/false, /*fresh=*/false));
+  }
+  lock.lock();
+  for (const auto& e : retry) schedule.add(e);
+  for (auto& item : admitted) {
+    if (!active.insert(item.message->id.value).second) continue;
+    ready.push_back(std::move(item));
+  }
+}
+
+void QueueManager::Impl::run() {
+  // Reception first: a message is safe once spooled, so under a burst the
+  // CPU goes to the sessions (whose clients wait) and delivery catches up
+  // in the gaps. Linux applies nice to the calling thread only.
+  if (options.nice > 0) ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options.nice);
+  std::unique_lock lock(mutex);
+  while (!stopping) {
+    if (!completions.empty()) {
+      std::deque<Completion> done;
+      done.swap(completions);
+      lock.unlock();
+      for (auto& c : done) complete(c);
+      lock.lock();
+      continue;
+    }
+    rescheduled = false;
+    admit_due(lock);
+    std::vector<Item> batch = next_batch(lock);
+    if (batch.empty()) continue;  // woken to stop, or a due entry or a completion came
+    lock.unlock();
+    deliver(batch);
+    lock.lock();
+  }
+}
+
+// Waits until something is ready (or stop), then takes up to max_batch.
+std::vector<Item> QueueManager::Impl::next_batch(std::unique_lock<std::mutex>& lock) {
+  if (ready.empty()) {
+    const auto idle = [this] { return stopping || rescheduled || !ready.empty() || !completions.empty(); };
+    const auto next = schedule.next_due();
+    if (!next || active.size() >= options.active_limit) {
+      wake.wait(lock, idle);
+    } else {
+      const std::int64_t in = *next - std::time(nullptr);
+      if (in > 0) wake.wait_for(lock, std::chrono::seconds(in), idle);
+    }
+    return {};
+  }
+  if (ready.size() < options.max_batch && options.batch_window.count() > 0) {
+    wake.wait_for(lock, options.batch_window, [this] { return stopping || ready.size() >= options.max_batch; });
+    if (stopping) return {};
+  }
+  std::vector<Item> batch;
+  while (!ready.empty() && batch.size() < options.max_batch) {
+    batch.push_back(std::move(ready.front()));
+    ready.pop_front();
+  }
+  return batch;
+}
+
+// Reads back the contents that local delivery needs. A message the spool
+// no longer has was removed by an operator: it leaves the batch. One that
+// cannot be read now stays, untouched, for a later attempt.
+bool QueueManager::Impl::load_contents(std::vector<Item>& batch) {
+  std::size_t loaded = 0;
+  std::erase_if(batch, [&](Item& item) {
+    if (item.content_in_memory) return false;
+    const bool local = std::any_of(item.message->envelope.recipients.begin(), item.message->envelope.recipients.end(),
+                                   [&](const smtp::Recipient& r) { return !destination_of(options, r.forward_path).remote; });
+    if (!local) return false;  // remote jobs read it when a connection takes them
+    std::error_code ec;
+    auto content = spool.read_content(item.message->id, ec);
+    if (!content) {
+      std::lock_guard lock(mutex);
+      active.erase(item.message->id.value);
+      if (ec) {
+        ++spool_errors;
+        last_spool_error = "read of qid=" + item.message->id.value + ": " + ec.message();
+        spdlog::error("queue: spool {} (retried)", last_spool_error);
+        schedule.add(item.message->id.value, std::time(nullptr) + kSpoolErrorRetry, DomainTable::none, true);
+      } else {
+        spdlog::warn("qid={} is no longer in the spool, not delivered", item.message->id.value);
+      }
+      return true;
+    }
+    auto full = std::make_shared<spool::SpooledMessage>(*item.message);
+    full->content = std::move(*content);
+    loaded += full->content.size();
+    item.message = std::move(full);
+    item.content_in_memory = true;
+    return false;
+  });
+  std::lock_guard lock(mutex);
+  content_bytes += loaded;
+  return !batch.empty();
+}
+
+void QueueManager::Impl::release_content(Item& item) {
+  if (!item.content_in_memory) return;
+  const std::size_t size = item.message->content.size();
+  item.message = envelope_only(*item.message);
+  item.content_in_memory = false;
+  std::lock_guard lock(mutex);
+  content_bytes -= size;
+}
+
+void QueueManager::Impl::deliver(std::vector<Item>& batch) {
+  if (!load_contents(batch)) return;
+  std::vector<Attempt> attempts;
+  std::vector<delivery::MaildirFile> files;
+  std::vector<std::vector<std::size_t>> remote_recipients(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const spool::SpooledMessage& m = *batch[i].message;
+    batch[i].failed_now.clear();
+    batch[i].delivered_now.clear();
+    batch[i].remote_settled = false;
+    batch[i].attempted = false;
+    batch[i].not_before = 0;
+    for (std::size_t r = 0; r < m.envelope.recipients.size(); ++r) {
+      if (batch[i].states[r] != State::pending) continue;
+      const smtp::Address& rcpt = m.envelope.recipients[r].forward_path;
+      const Destination d = destination_of(options, rcpt);
+      if (d.remote && remote) {
+        remote_recipients[i].push_back(r);
+        continue;
+      }
+      batch[i].attempted = true;
+      Attempt a{i, r, d.mailbox.value_or("")};
+      if (!a.mailbox.empty()) {
+        a.file = files.size();
+        files.push_back({a.mailbox, delivery::unique_name(m.arrival_unix_seconds, m.id.value, r, options.hostname),
+                         delivery_header(m.envelope, rcpt, options.routing), &m.content, batch[i].may_be_delivered});
+      }
+      attempts.push_back(std::move(a));
+    }
+  }
+
+  delivery::deliver_batch(files);
+  for (Item& item : batch) item.may_be_delivered = true;
+
+  for (const Attempt& a : attempts) {
+    Item& item = batch[a.item];
+    const std::string& qid = item.message->id.value;
+    const std::string to = item.message->envelope.recipients[a.recipient].forward_path.str();
+    if (a.mailbox.empty()) {
+      if (!item.warned_no_transport) spdlog::warn("qid={} no transport for <{}>", qid, to);
+      item.warned_no_transport = true;
+      item.last_error = "no transport for <" + to + ">";
+      spdlog::info("delivery qid={} to=<{}> relay=none result=deferred reason=\"no transport\"", qid, to);
+    } else if (const std::error_code ec = files[a.file].result) {
+      item.last_error = a.mailbox + ": " + ec.message();
+      spdlog::info("delivery qid={} to=<{}> relay=local mailbox={} result=deferred reason=\"{}\"", qid, to,
+                   a.mailbox, ec.message());
+    } else {
+      item.states[a.recipient] = State::delivered;
+      note_success(item, a.recipient, "", "250 2.0.0 delivered to mailbox", delivery::DsnAction::delivered);
+      spdlog::info("delivery qid={} to=<{}> relay=local mailbox={} result=delivered", qid, to, a.mailbox);
+    }
+  }
+
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (remote_recipients[i].empty()) {
+      settle(std::move(batch[i]));
+      continue;
+    }
+    const std::string qid = batch[i].message->id.value;
+    auto [slot, inserted] = in_flight.emplace(qid, std::move(batch[i]));
+    if (inserted) dispatch_remote(slot->second, remote_recipients[i]);
+  }
+}
+
+// One job per destination: the recipients of one domain (or one route)
+// go in one transaction (RFC 5321 §3.3 allows up to the server's limit).
+void QueueManager::Impl::dispatch_remote(Item& item, const std::vector<std::size_t>& recipients) {
+  std::map<std::string, RemoteJob> jobs;
+  for (std::size_t r : recipients) {
+    const Destination d = destination_of(options, item.message->envelope.recipients[r].forward_path);
+    const std::string key = d.route ? d.route->str() : "mx:" + d.domain;
+    RemoteJob& job = jobs[key];
+    if (job.recipients.empty()) {
+      job.message = item.message;
+      job.content_loaded = item.content_in_memory;
+      job.domain = d.domain;
+      job.route = d.route;
+      job.to_relayhost = d.route && options.routes.relayhost && d.route->str() == options.routes.relayhost->str();
+      job.tls = tls_policy_for(options, d.domain);
+    }
+    job.recipients.push_back(r);
+  }
+  item.jobs_out = jobs.size();
+  const std::string qid = item.message->id.value;
+  for (auto& [key, job] : jobs) {
+    const std::string domain = job.route ? "" : job.domain;
+    remote->submit(std::move(job), [this, qid, domain](JobResult result) {
+      {
+        std::lock_guard lock(mutex);
+        completions.push_back({qid, std::move(result)});
+        if (!completions.back().result.attempted && !domain.empty() && completions.back().result.retry_at > 0) {
+          // The site said when to come back: this domain's other entries wait unread.
+          gates[domains.intern(domain)].until = completions.back().result.retry_at;
+        }
+      }
+      wake.notify_one();
+    });
+  }
+}
+
+void QueueManager::Impl::complete(const Completion& c) {
+  auto it = in_flight.find(c.queue_id);
+  if (it == in_flight.end()) return;
+  Item& item = it->second;
+  const auto& recipients = item.message->envelope.recipients;
+  const std::time_t now = std::time(nullptr);
+  bool delivered_some = false;
+  if (!c.result.attempted) item.not_before = std::max(item.not_before, c.result.retry_at);
+  if (c.result.attempted) item.attempted = true;
+  for (const RecipientOutcome& o : c.result.outcomes) {
+    const std::string to = recipients[o.recipient].forward_path.str();
+    const char* word = "deferred";
+    if (o.outcome == smtp::DeliveryOutcome::delivered) {
+      item.states[o.recipient] = State::delivered;
+      item.remote_settled = true;
+      delivered_some = true;
+      word = "delivered";
+      if (!c.result.dsn_passed_on) {
+        note_success(item, o.recipient, o.remote_mta, o.reply,
+                     c.result.final_delivery ? delivery::DsnAction::delivered : delivery::DsnAction::relayed);
+      }
+    } else if (o.outcome == smtp::DeliveryOutcome::failed) {
+      item.states[o.recipient] = State::failed;
+      item.remote_settled = true;
+      item.failed_now.push_back({recipients[o.recipient], o.status, o.remote_mta, o.reply, std::nullopt, now, {}});
+      word = "bounced";
+    } else {
+      item.last_error = o.reply;
+    }
+    if (!c.result.attempted) {
+      spdlog::debug("delivery qid={} to=<{}> site={} result=deferred attempted=no reply=\"{}\"", item.message->id.value,
+                    to, c.result.site, o.reply);
+      continue;
+    }
+    spdlog::info("delivery qid={} to=<{}> relay={} site={} tls={} result={} reply=\"{}\" delay={}s",
+                 item.message->id.value, to, c.result.endpoint.empty() ? "none" : c.result.endpoint, c.result.site,
+                 c.result.tls.empty() ? "no" : c.result.tls, word, o.reply, now - item.message->arrival_unix_seconds);
+  }
+  if (--item.jobs_out > 0) {
+    // A remote 250 is recorded when it happens, not when the message's
+    // slowest destination is done: a crash meanwhile must not send it again.
+    if (delivered_some) {
+      if (auto ec = spool.record_progress(progress_of(item), /*durable=*/true)) {
+        note_spool_error("progress of qid=" + item.message->id.value, ec);
+      }
+    }
+    return;
+  }
+  Item done = std::move(item);
+  in_flight.erase(it);
+  settle(std::move(done));
+}
+
+QueueManager::QueueManager(spool::Spool& spool, QueueOptions options)
+    : impl_(std::make_unique<Impl>(spool, std::move(options))) {}
+
+QueueManager::~QueueManager() { stop(); }
+
+void QueueManager::start() {
+  if (impl_->thread.joinable()) return;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping = false;
+    impl_->schedule.reserve(impl_->spool.size());
+  }
+  std::size_t recovered = 0;
+  const std::error_code ec = impl_->spool.scan_envelopes("", [&](spool::SpooledMessage& m) {
+    impl_->index(m);
+    ++recovered;
+    return true;
+  });
+  if (ec) impl_->note_spool_error("recovery scan", ec);
+  if (recovered) spdlog::info("queue: {} message(s) recovered from the spool", recovered);
+  impl_->thread = std::thread([this] { impl_->run(); });
+}
+
+void QueueManager::stop() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+void QueueManager::submit(std::shared_ptr<const spool::SpooledMessage> message) {
+  impl_->add_fresh(std::move(message));
+}
+
+}  // namespace petrel::queue

@@ -1,0 +1,150 @@
+// The queue manager: takes every message the spool holds, delivers it
+// (Maildir for local recipients, SMTP/LMTP for the others through the
+// per-site ready queues of RemoteQueue), bounces what fails for good,
+// retries the rest on schedule, and removes a message from the spool once
+// every recipient has an outcome. Runs on its own thread.
+//
+// Memory does not grow with the queue: a waiting message is a compact
+// entry of the schedule (schedule.hpp); at most active_limit messages are
+// loaded (envelope, and content only while it fits max_content_in_memory)
+// at once, as Postfix's qmgr_message_active_limit. The spool is the truth.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "delivery/local_routing.hpp"
+#include "delivery/route.hpp"
+#include "queue/remote_queue.hpp"
+#include "spool/spool.hpp"
+
+namespace petrel::queue {
+
+struct QueueOptions {
+  delivery::LocalRouting routing;
+  std::string hostname;  // for Maildir file names
+  // Waits between attempts after a failed delivery; the last repeats.
+  // Filled from config::Config::retry_intervals, where the default lives.
+  std::vector<std::chrono::milliseconds> retry_intervals;
+  // How long the first ready message waits for others to share its batch's
+  // syncs; a full batch goes at once.
+  std::chrono::milliseconds batch_window{10};
+  std::size_t max_batch = 512;
+  // Contents of active messages kept in memory, at most; beyond it a
+  // message's content is read from the spool when its delivery needs it.
+  std::size_t max_content_in_memory = 64u << 20;
+  // Messages loaded and being attempted at once; the rest wait in the
+  // schedule as compact entries (Postfix's qmgr_message_active_limit).
+  std::size_t active_limit = 10000;
+  // Scheduling priority of the delivery thread relative to the sessions
+  // (0 = equal; 10: sessions first under load).
+  int nice = 10;
+
+  // Mail for other domains: the transport map and relayhost, and how to
+  // reach other servers. Without `remote`, such recipients wait in the
+  // queue ("no transport") until they expire.
+  delivery::RoutingTable routes;
+  // STARTTLS policy by recipient domain (A-label; ".parent" for subdomains),
+  // over RemoteOptions::tls.
+  std::map<std::string, smtp::TlsPolicy> tls_policies;
+  std::optional<RemoteOptions> remote;
+  // Undelivered after this long: bounced with 4.4.7 (RFC 3463), whatever
+  // the message's state (waiting, suspended, down, ready).
+  std::chrono::milliseconds max_queue_lifetime{std::chrono::hours(24 * 5)};
+  // Still undelivered after this long: the sender is told, once, where
+  // NOTIFY allows (RFC 3461 §4.1 DELAY). 0: never.
+  std::chrono::milliseconds delay_warning{std::chrono::hours(4)};
+  std::string double_bounce;  // where a bounce that cannot be delivered goes; "": dropped, logged
+};
+
+// One message as the queue listing shows it.
+struct QueueEntry {
+  std::string id;
+  std::int64_t arrival_unix_seconds = 0;
+  std::size_t size = 0;  // octets of content; 0 when not read (show reads it)
+  std::string sender;    // "" for <>
+  struct Recipient {
+    std::string address;
+    std::string state;  // "pending", "delivered", "bounced"
+  };
+  std::vector<Recipient> recipients;
+  std::uint32_t attempts = 0;
+  std::int64_t next_attempt_unix_seconds = 0;  // 0: now
+  std::string last_error;
+  bool held = false;
+  bool in_flight = false;  // being attempted right now
+};
+
+struct ListFilter {
+  std::string after;        // the last ID of the previous page; "": from the start
+  std::size_t limit = 100;  // per page
+  std::string domain;       // only messages with a pending recipient here
+  std::string site;         // only messages for this site's domains
+};
+
+struct ListPage {
+  std::vector<QueueEntry> entries;
+  std::string next;  // pass as `after` for the next page; "": no more
+};
+
+// What an operator's command on one message did.
+enum class Outcome {
+  done,
+  in_flight,  // being delivered: takes effect when the current attempt ends
+  unknown,    // no such message
+};
+
+struct QueueStats {
+  std::size_t scheduled = 0;  // entries in the schedule
+  std::size_t active = 0;     // loaded and being attempted
+  std::uint64_t spool_errors = 0;  // reads or writes the spool failed (retried)
+  std::string last_spool_error;
+};
+
+class QueueManager {
+ public:
+  QueueManager(spool::Spool& spool, QueueOptions options);
+  ~QueueManager();  // stops the thread; undelivered messages stay in the spool
+  QueueManager(const QueueManager&) = delete;
+  QueueManager& operator=(const QueueManager&) = delete;
+
+  void start();  // indexes the spool (envelopes only) and starts delivering
+  void stop();
+
+  // A message the spool has just stored durably. Thread-safe.
+  void submit(std::shared_ptr<const spool::SpooledMessage> message);
+
+  // Messages in the queue. Thread-safe.
+  std::size_t pending() const;
+
+  // Queue control (petrel queue ..., ETRN). Thread-safe; never O(queue)
+  // per message ID.
+  ListPage list(const ListFilter& filter) const;  // pages through the spool
+  std::optional<QueueEntry> find(std::string_view id) const;
+  // Everything waiting for a retry that has a pending recipient in `domain`
+  // ("" for all) is tried now; returns how many messages.
+  std::size_t flush(std::string_view domain);
+  Outcome hold(std::string_view id);     // not delivered until released (kept over a restart)
+  Outcome release(std::string_view id);  // back in the queue, tried now
+  Outcome remove(std::string_view id);   // deleted from the spool, never delivered
+
+  // Sites and their traffic (petrel queue sites, suspend, resume).
+  std::vector<SiteView> sites() const;
+  // target: a site name, or with by_domain a domain (its site). duration 0:
+  // until resumed. Returns "" or what went wrong.
+  std::string suspend(const std::string& target, bool by_domain, std::chrono::milliseconds duration);
+  std::string resume(const std::string& target, bool by_domain);
+
+  QueueStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace petrel::queue

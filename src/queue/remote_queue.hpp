@@ -1,0 +1,140 @@
+// The ready queues: mail for other servers, by site. A job (some
+// recipients of one message, all at one destination) goes to its site's
+// ready queue: a site is the set of MX hosts its domain resolves to, so
+// every domain with the same MX set shares one queue and one set of limits
+// (connection_limit, max_connection_rate, max_deliveries_per_connection,
+// max_message_rate from [shaping]); a route (transport, relayhost) is a
+// site of its own. Connections are opened within those limits and take
+// the jobs waiting for their destination; a message's content is read
+// from the spool when a connection takes it. A site that fails to answer
+// is marked down; the automation rules suspend it or lower its limits on
+// the replies it gives. Runs its own thread with an event loop, so the
+// queue manager's thread never waits on the network.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "delivery/route.hpp"
+#include "shaping/shaping.hpp"
+#include "smtp/client_session.hpp"
+#include "spool/spooled_message.hpp"
+
+namespace petrel::spool {
+class Spool;
+}
+
+namespace petrel::queue {
+
+struct RemoteOptions {
+  std::string hostname;  // HELO name; also an MX naming it is a loop (RFC 5321 §5.1)
+  std::string resolver;  // "ADDR:PORT" to ask; "" for /etc/resolv.conf
+  smtp::TlsPolicy tls = smtp::TlsPolicy::may;
+  std::string tls_ca_file;  // CAs that TlsPolicy::verify trusts (PEM); "": the system store
+  // MTA-STS (RFC 8461) for mail routed by MX to a domain without a
+  // configured TLS policy: an enforced policy restricts the MX hosts and
+  // makes TLS `verify`. The policy fetch trusts tls_ca_file too.
+  bool mta_sts = true;
+  std::optional<smtp::Credentials> relayhost_credentials;  // AUTH towards the relayhost
+  shaping::Config shaping;         // per-site limits and automation rules
+  shaping::HealthOptions health;   // when a site is down
+  std::size_t max_ready = 1000;    // jobs waiting in one site's ready queue; beyond: retried later
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
+  // Shorter reply timeouts than RFC 5321's, for tests; nullopt: the RFC's.
+  std::optional<std::chrono::milliseconds> reply_timeout;
+  std::chrono::seconds site_ttl{300};  // how long a domain's MX set (its site) is kept
+};
+
+struct RemoteJob {
+  // The envelope, and the content when content_loaded (else it is read
+  // from the spool when a connection takes the job).
+  std::shared_ptr<const spool::SpooledMessage> message;
+  bool content_loaded = false;
+  std::vector<std::size_t> recipients;  // indices into message->envelope.recipients
+  std::string domain;                   // their domain, A-label form
+  std::optional<delivery::Route> route;  // nullopt: the domain's MX hosts
+  bool to_relayhost = false;            // the route is the relayhost: use its credentials
+  // This destination's STARTTLS policy; nullopt: RemoteOptions::tls. The
+  // place where DANE (RFC 7672) and MTA-STS (RFC 8461) results will plug in.
+  std::optional<smtp::TlsPolicy> tls;
+};
+
+struct RecipientOutcome {
+  std::size_t recipient = 0;  // index into the envelope's recipients
+  smtp::DeliveryOutcome outcome = smtp::DeliveryOutcome::deferred;
+  std::string reply;          // "550 5.1.1 ..." as the server said it, or made here
+  std::string status;         // RFC 3463 code: the reply's, or one for its class
+  std::string remote_mta;     // the host that answered; "" when none did
+};
+
+struct JobResult {
+  std::vector<RecipientOutcome> outcomes;  // one per job recipient, same order
+  std::string endpoint;                    // "mx1.example.org[192.0.2.1]:25", "" when none answered
+  std::string tls;                         // "" in the clear
+  // RFC 3461 §5.2.2: a server without DSN cannot pass NOTIFY=SUCCESS on,
+  // so the success notice is ours: "relayed", or "delivered" over LMTP.
+  bool dsn_passed_on = false;
+  bool final_delivery = false;  // LMTP: the server delivered into the mailbox
+  // Not attempted (the site is suspended, down or its ready queue full, or
+  // the message was cancelled): no attempt counts, and the recipients are
+  // tried again at retry_at (unix seconds).
+  bool attempted = true;
+  std::int64_t retry_at = 0;
+  std::string site;  // the site's name, "" when the domain has none (DNS failure)
+};
+
+// One site as `petrel queue sites` shows it.
+struct SiteView {
+  std::string site;
+  std::vector<std::string> domains;
+  std::string provider;  // "" when none matches
+  std::string state;     // "active", "down", "suspended"
+  std::size_t queued = 0;       // messages in the queue for its domains (filled by the queue manager)
+  std::size_t ready = 0;        // jobs in its ready queue
+  std::size_t connections = 0;  // open now
+  std::size_t delivered_last_minute = 0;
+  std::optional<std::int64_t> suspended_until;  // unix seconds; nullopt: not suspended, or until resumed
+  std::string suspend_reason;
+  std::string last_reply;
+  shaping::EffectiveLimits limits;  // in force now (an automation rule may have lowered them)
+};
+
+class RemoteQueue {
+ public:
+  // spool: where contents not loaded are read from. Throws when the
+  // resolver cannot start.
+  RemoteQueue(RemoteOptions options, spool::Spool& spool);
+  ~RemoteQueue();  // stops its thread; callbacks of unfinished jobs are dropped
+  RemoteQueue(const RemoteQueue&) = delete;
+  RemoteQueue& operator=(const RemoteQueue&) = delete;
+
+  // Thread-safe. `done` runs on the delivery thread, once.
+  void submit(RemoteJob job, std::function<void(JobResult)> done);
+
+  // Jobs of this message not yet on the wire come back not attempted.
+  // Thread-safe.
+  void cancel(const std::string& queue_id);
+
+  // An operator's flush: sites that are down (all, or the domain's) are
+  // tried again now, as Postfix's flush revives dead destinations.
+  // Thread-safe.
+  void revive(const std::string& domain);
+
+  // Thread-safe; they wait for the delivery thread.
+  std::vector<SiteView> sites() const;
+  std::optional<std::string> site_of(const std::string& domain) const;  // when known
+  std::string suspend(const std::string& target, bool by_domain, std::chrono::milliseconds duration,
+                      const std::string& reason);
+  std::string resume(const std::string& target, bool by_domain);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace petrel::queue
