@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <ctime>
+#include <optional>
+#include <utility>
 
 #include "queue/queue_manager.hpp"
 #include "spool/spool.hpp"
@@ -27,7 +29,9 @@ json to_json(const queue::QueueEntry& e) {
           {"next_attempt", e.next_attempt_unix_seconds},
           {"last_error", e.last_error},
           {"held", e.held},
-          {"in_flight", e.in_flight}};
+          {"in_flight", e.in_flight},
+          {"campaign", e.campaign.empty() ? json(nullptr) : json(e.campaign)},
+          {"tenant", e.tenant.empty() ? json(nullptr) : json(e.tenant)}};
 }
 
 // RFC 3339 in UTC, as the JSON of `sites` gives times.
@@ -73,6 +77,8 @@ json list(const json& request, queue::QueueManager& queue) {
   filter.after = request.value("after", "");
   filter.domain = request.value("domain", "");
   filter.site = request.value("site", "");
+  filter.campaign = request.value("campaign", "");
+  filter.tenant = request.value("tenant", "");
   if (request.contains("limit")) {
     if (!request["limit"].is_number_unsigned() || request["limit"].get<std::size_t>() == 0) {
       return error("\"limit\" must be a whole number ≥ 1");
@@ -116,11 +122,20 @@ json for_each_id(const json& request, queue::Outcome (queue::QueueManager::*acti
   return {{"ok", true}, {"done", done}, {"unknown", unknown}, {"in_flight", in_flight}};
 }
 
-// {"site": NAME} or {"domain": D}.
-json on_site(const json& request, queue::QueueManager& queue, bool suspend) {
-  const bool by_domain = request.contains("domain");
-  const std::string target = request.value(by_domain ? "domain" : "site", "");
-  if (target.empty()) return error("name a \"site\" or a \"domain\"");
+// {"site": NAME}, {"domain": D}, {"campaign": C} or {"tenant": T}.
+json on_target(const json& request, queue::QueueManager& queue, bool suspend) {
+  using Scope = queue::QueueManager::Scope;
+  constexpr std::pair<const char*, Scope> kScopes[] = {
+      {"site", Scope::site}, {"domain", Scope::domain}, {"campaign", Scope::campaign}, {"tenant", Scope::tenant}};
+  std::optional<std::pair<Scope, std::string>> target;
+  for (const auto& [key, scope] : kScopes) {
+    if (!request.contains(key)) continue;
+    if (target || !request[key].is_string() || request[key].get<std::string>().empty()) {
+      return error("name one \"site\", \"domain\", \"campaign\" or \"tenant\" (a non-empty string)");
+    }
+    target.emplace(scope, request[key].get<std::string>());
+  }
+  if (!target) return error("name a \"site\", \"domain\", \"campaign\" or \"tenant\"");
   std::int64_t seconds = 0;
   if (request.contains("seconds")) {
     if (!request["seconds"].is_number_integer() || request["seconds"].get<std::int64_t>() < 0) {
@@ -128,10 +143,19 @@ json on_site(const json& request, queue::QueueManager& queue, bool suspend) {
     }
     seconds = request["seconds"].get<std::int64_t>();
   }
-  const std::string problem = suspend ? queue.suspend(target, by_domain, std::chrono::seconds(seconds))
-                                      : queue.resume(target, by_domain);
+  const std::string problem = suspend ? queue.suspend(target->first, target->second, std::chrono::seconds(seconds))
+                                      : queue.resume(target->first, target->second);
   if (!problem.empty()) return error(problem);
   return {{"ok", true}};
+}
+
+json suspensions(const queue::QueueManager& queue) {
+  json out = json::array();
+  for (const auto& s : queue.suspensions()) {
+    out.push_back({{s.scope == queue::QueueManager::Scope::campaign ? "campaign" : "tenant", s.target},
+                   {"until", s.until == 0 ? json(nullptr) : json(rfc3339(s.until))}});
+  }
+  return out;
 }
 
 json dispatch(const json& request, queue::QueueManager& queue, spool::Spool& spool) {
@@ -156,10 +180,11 @@ json dispatch(const json& request, queue::QueueManager& queue, spool::Spool& spo
               {"scheduled", stats.scheduled},
               {"active", stats.active},
               {"spool_errors", stats.spool_errors},
-              {"last_spool_error", stats.last_spool_error}}}};
+              {"last_spool_error", stats.last_spool_error}}},
+            {"suspensions", suspensions(queue)}};
   }
-  if (command == "suspend") return on_site(request, queue, true);
-  if (command == "resume") return on_site(request, queue, false);
+  if (command == "suspend") return on_target(request, queue, true);
+  if (command == "resume") return on_target(request, queue, false);
   return error("unknown command \"" + command +
                "\" (list, show, flush, hold, release, delete, sites, suspend, resume)");
 }

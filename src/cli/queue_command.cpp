@@ -31,6 +31,8 @@ struct QueueFlags {
   std::vector<std::string> ids;
   std::string domain;
   std::string site;
+  std::string campaign;
+  std::string tenant;
   std::size_t limit = 0;  // 0: every message, page by page
   std::string duration;   // suspend --for
 };
@@ -86,6 +88,8 @@ int list_messages(const QueueFlags& f) {
   json request = {{"command", "list"}};
   if (!f.domain.empty()) request["domain"] = f.domain;
   if (!f.site.empty()) request["site"] = f.site;
+  if (!f.campaign.empty()) request["campaign"] = f.campaign;
+  if (!f.tenant.empty()) request["tenant"] = f.tenant;
   std::size_t shown = 0;
   bool first = true;
   if (f.json) std::cout << "[";
@@ -118,7 +122,13 @@ void print_show(const json& m) {
   std::printf("Arrived:      %s ago\nSize:         %zu octets\nSender:       <%s>\nAttempts:     %u\nNext attempt: %s\n",
               age(m.value("arrival", 0)).c_str(), m.value("size", std::size_t{0}), m.value("sender", "").c_str(),
               m.value("attempts", 0u), next_attempt(m).c_str());
-  if (!m.value("last_error", "").empty()) std::printf("Last error:   %s\n", m.value("last_error", "").c_str());
+  if (!m.value("last_error", "").empty()) std::printf("Last error:   %s\n", printable(m.value("last_error", "")).c_str());
+  if (m.contains("campaign") && m["campaign"].is_string()) {
+    std::printf("Campaign:     %s\n", printable(m["campaign"].get<std::string>()).c_str());
+  }
+  if (m.contains("tenant") && m["tenant"].is_string()) {
+    std::printf("Tenant:       %s\n", printable(m["tenant"].get<std::string>()).c_str());
+  }
   std::printf("Recipients:\n");
   for (const auto& r : m["recipients"]) {
     std::printf("  %-40s %s\n", r.value("address", "").c_str(), r.value("state", "").c_str());
@@ -168,6 +178,8 @@ void add_queue_command(CLI::App& app, int& exit_code) {
   auto* list = queue->add_subcommand("list", "Queued messages: ID, age, size, sender, recipients, next attempt");
   list->add_option("--domain", flags->domain, "Only messages with a pending recipient in DOMAIN")->type_name("DOMAIN");
   list->add_option("--site", flags->site, "Only messages for this site (see `petrel queue sites`)")->type_name("SITE");
+  list->add_option("--campaign", flags->campaign, "Only this campaign's messages")->type_name("C");
+  list->add_option("--tenant", flags->tenant, "Only this tenant's messages")->type_name("T");
   list->add_option("--limit", flags->limit, "At most N messages (default: all, fetched 1000 at a time)")
       ->type_name("N")
       ->check(CLI::PositiveNumber);

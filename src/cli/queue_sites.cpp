@@ -79,6 +79,13 @@ void print_sites(const json& reply) {
                 std::to_string(q.value("spool_errors", 0)).c_str(), printable(q.value("last_spool_error", "")).c_str());
   }
   std::printf("\n");
+  for (const auto& s : reply.value("suspensions", json::array())) {
+    const bool campaign = s.contains("campaign");
+    const std::string name = s.value(campaign ? "campaign" : "tenant", "");
+    std::printf("%s %s %s %s\n", paint("suspended", Colour::yellow).c_str(), campaign ? "campaign" : "tenant",
+                printable(name).c_str(),
+                s["until"].is_null() ? "until resumed" : ("until " + s["until"].get<std::string>()).c_str());
+  }
 }
 
 template <typename Body>
@@ -94,12 +101,33 @@ void guarded(int& exit_code, Body body) {
 struct SiteFlags {
   std::string site;
   std::string domain;
+  std::string campaign;
+  std::string tenant;
   std::string duration;
 };
 
 json target_of(const SiteFlags& f) {
-  if (f.site.empty() == f.domain.empty()) throw std::runtime_error("name a SITE or --domain D (one of them)");
-  return f.domain.empty() ? json{{"site", f.site}} : json{{"domain", f.domain}};
+  const int named = !f.site.empty() + !f.domain.empty() + !f.campaign.empty() + !f.tenant.empty();
+  if (named != 1) throw std::runtime_error("name one of SITE, --domain D, --campaign C or --tenant T");
+  if (!f.domain.empty()) return {{"domain", f.domain}};
+  if (!f.campaign.empty()) return {{"campaign", f.campaign}};
+  if (!f.tenant.empty()) return {{"tenant", f.tenant}};
+  return {{"site", f.site}};
+}
+
+// "the site of x.org", "campaign december"...: what the command acted on.
+std::string described(const SiteFlags& f) {
+  if (!f.domain.empty()) return "the site of " + f.domain;
+  if (!f.campaign.empty()) return "campaign " + f.campaign;
+  if (!f.tenant.empty()) return "tenant " + f.tenant;
+  return f.site;
+}
+
+void add_target_options(CLI::App& command, SiteFlags& flags) {
+  command.add_option("site", flags.site, "The site, as `petrel queue sites` names it");
+  command.add_option("--domain", flags.domain, "The site DOMAIN's mail goes to")->type_name("D");
+  command.add_option("--campaign", flags.campaign, "One campaign's mail, wherever it goes")->type_name("C");
+  command.add_option("--tenant", flags.tenant, "One tenant's mail, wherever it goes")->type_name("T");
 }
 
 }  // namespace
@@ -138,9 +166,9 @@ void add_site_commands(CLI::App& queue, int& exit_code, std::function<json(const
   });
 
   auto flags = std::make_shared<SiteFlags>();
-  auto* suspend = queue.add_subcommand("suspend", "Hold back all mail for a site (it stays queued)");
-  suspend->add_option("site", flags->site, "The site, as `petrel queue sites` names it");
-  suspend->add_option("--domain", flags->domain, "The site DOMAIN's mail goes to")->type_name("D");
+  auto* suspend =
+      queue.add_subcommand("suspend", "Hold back a site's, a campaign's or a tenant's mail (it stays queued)");
+  add_target_options(*suspend, *flags);
   suspend->add_option("--for", flags->duration, "How long: 90s, 15m, 2h, 1d (default: until resumed)")
       ->type_name("DURATION");
   suspend->callback([flags, &exit_code, ask] {
@@ -153,20 +181,19 @@ void add_site_commands(CLI::App& queue, int& exit_code, std::function<json(const
         request["seconds"] = *seconds;
       }
       ask(request);
-      std::printf("suspended %s%s\n", flags->domain.empty() ? flags->site.c_str() : ("the site of " + flags->domain).c_str(),
+      std::printf("suspended %s%s\n", described(*flags).c_str(),
                   flags->duration.empty() ? " until resumed" : (" for " + flags->duration).c_str());
       return kExitOk;
     });
   });
-  auto* resume = queue.add_subcommand("resume", "Let a suspended site's mail go again, now");
-  resume->add_option("site", flags->site, "The site, as `petrel queue sites` names it");
-  resume->add_option("--domain", flags->domain, "The site DOMAIN's mail goes to")->type_name("D");
+  auto* resume = queue.add_subcommand("resume", "Let suspended mail (a site's, a campaign's, a tenant's) go, now");
+  add_target_options(*resume, *flags);
   resume->callback([flags, &exit_code, ask] {
     guarded(exit_code, [&] {
       json request = target_of(*flags);
       request["command"] = "resume";
       ask(request);
-      std::printf("resumed %s\n", flags->domain.empty() ? flags->site.c_str() : ("the site of " + flags->domain).c_str());
+      std::printf("resumed %s\n", described(*flags).c_str());
       return kExitOk;
     });
   });

@@ -148,6 +148,7 @@ const Section kSections[] = {
     {"relay", relay_keys()},         {"submission", submission_keys()},
     {"rate", rate_keys()},           {"dns", dns_keys()},
     {"admin", admin_keys()},         {"queue", queue_keys()},
+    {"bulk", bulk_keys()},
     {"shaping", {}},  // nested tables: read by apply_shaping() (shaping_sections.cpp)
 };
 

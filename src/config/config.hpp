@@ -91,6 +91,13 @@ struct QueueConfig {
   std::chrono::milliseconds reply_timeout{0};
 };
 
+// [bulk]: campaign and tenant from a trusted or authenticated client's
+// header fields (removed from the message); "" turns one off.
+struct BulkConfig {
+  std::string campaign_header = "X-Campaign";
+  std::string tenant_header = "X-Tenant";
+};
+
 struct Config {
   // [server]
   std::string hostname;                               // default: the machine's host name
@@ -133,6 +140,7 @@ struct Config {
       std::chrono::minutes(20), std::chrono::minutes(40), std::chrono::hours(1)};
   RemoteDeliveryConfig remote;
   QueueConfig queue;
+  BulkConfig bulk;
 
   // [shaping] (and the files it includes): limits per site, provider,
   // domain and source, and the automation rules.

@@ -1,5 +1,8 @@
-// The keys of [queue]: the scheduler's bounds (docs/config.md).
+// The keys of [queue] (the scheduler's bounds) and [bulk] (campaign and
+// tenant headers); docs/config.md.
 #include "config/reading.hpp"
+
+#include <algorithm>
 
 namespace petrel::config::detail {
 namespace {
@@ -22,8 +25,25 @@ const Key kQueueKeys[] = {
      }},
 };
 
+// A header field name (RFC 5322 §3.6.8 ftext), or "" for none.
+bool valid_field_name(std::string_view s) {
+  return s.size() <= 76 && std::all_of(s.begin(), s.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
+}
+
+const Key kBulkKeys[] = {
+    {"campaign_header",
+     [](const Field& f, Config& c) {
+       c.bulk.campaign_header = read_string(f, f.value, valid_field_name, "a header field name such as \"X-Campaign\", or \"\"");
+     }},
+    {"tenant_header",
+     [](const Field& f, Config& c) {
+       c.bulk.tenant_header = read_string(f, f.value, valid_field_name, "a header field name such as \"X-Tenant\", or \"\"");
+     }},
+};
+
 }  // namespace
 
 std::span<const Key> queue_keys() { return kQueueKeys; }
+std::span<const Key> bulk_keys() { return kBulkKeys; }
 
 }  // namespace petrel::config::detail

@@ -95,7 +95,8 @@ void validate_security(const Config& c, const std::string& name);
 std::span<const Key> delivery_keys();
 std::span<const Key> dns_keys();
 std::span<const Key> admin_keys();
-std::span<const Key> queue_keys();  // [queue]: the scheduler's bounds and when a site is down
+std::span<const Key> queue_keys();
+std::span<const Key> bulk_keys();   // [bulk]: campaign and tenant header fields  // [queue]: the scheduler's bounds and when a site is down
 void validate_delivery(const Config& c, const std::string& name);
 
 // shaping_sections.cpp: [shaping] and the files it includes, read after

@@ -32,6 +32,8 @@ QueueEntry entry_of(const spool::SpooledMessage& m) {
   e.next_attempt_unix_seconds = m.next_attempt_unix_seconds;
   e.last_error = m.last_error;
   e.held = m.held;
+  e.campaign = m.envelope.campaign;
+  e.tenant = m.envelope.tenant;
   return e;
 }
 
@@ -60,6 +62,8 @@ ListPage QueueManager::list(const ListFilter& filter) const {
   ListPage page;
   impl_->spool.scan_envelopes(filter.after, [&](spool::SpooledMessage& m) {
     page.next = m.id.value;
+    if (!filter.campaign.empty() && m.envelope.campaign != filter.campaign) return true;
+    if (!filter.tenant.empty() && m.envelope.tenant != filter.tenant) return true;
     if (!domain.empty() || !site_domains.empty()) {
       std::vector<detail::State> states(m.envelope.recipients.size());
       for (std::size_t r = 0; r < states.size(); ++r) states[r] = m.state(r);
@@ -196,14 +200,39 @@ std::vector<SiteView> QueueManager::sites() const {
   return views;
 }
 
-std::string QueueManager::suspend(const std::string& target, bool by_domain, std::chrono::milliseconds duration) {
+std::string QueueManager::suspend(Scope scope, const std::string& target, std::chrono::milliseconds duration) {
+  if (target.empty()) return "nothing named to suspend";
+  if (auto* held_back = impl_->suspensions_of(scope)) {
+    // Its messages stay in the schedule, unread, as they come up; those
+    // being attempted now finish their attempt.
+    const std::int64_t until =
+        duration.count() > 0 ? std::time(nullptr) + std::chrono::duration_cast<std::chrono::seconds>(duration).count()
+                             : 0;
+    std::lock_guard lock(impl_->mutex);
+    (*held_back)[target] = until;
+    return "";
+  }
   if (!impl_->remote) return "no remote delivery is configured";
+  const bool by_domain = scope == Scope::domain;
   return impl_->remote->suspend(by_domain ? util::ascii_domain(target) : target, by_domain, duration,
                                 "suspended by the operator");
 }
 
-std::string QueueManager::resume(const std::string& target, bool by_domain) {
+std::string QueueManager::resume(Scope scope, const std::string& target) {
+  if (auto* held_back = impl_->suspensions_of(scope)) {
+    {
+      std::lock_guard lock(impl_->mutex);
+      if (!held_back->erase(target)) return "no suspension of " + target;
+      // The parked messages come up now; those of other suspended
+      // campaigns and tenants are parked again as they do.
+      impl_->schedule.release_parked(std::time(nullptr));
+      impl_->rescheduled = true;
+    }
+    impl_->wake.notify_one();
+    return "";
+  }
   if (!impl_->remote) return "no remote delivery is configured";
+  const bool by_domain = scope == Scope::domain;
   const std::string key = by_domain ? util::ascii_domain(target) : target;
   // The site's domains: their messages wait for the suspension's end, so
   // they are made due now.
@@ -225,6 +254,19 @@ std::string QueueManager::resume(const std::string& target, bool by_domain) {
   }
   impl_->wake.notify_one();
   return "";
+}
+
+std::vector<QueueManager::Suspension> QueueManager::suspensions() const {
+  std::vector<Suspension> out;
+  std::lock_guard lock(impl_->mutex);
+  const std::int64_t now = std::time(nullptr);
+  for (const auto& [name, until] : impl_->campaign_suspensions) {
+    if (until == 0 || until > now) out.push_back({Scope::campaign, name, until});
+  }
+  for (const auto& [name, until] : impl_->tenant_suspensions) {
+    if (until == 0 || until > now) out.push_back({Scope::tenant, name, until});
+  }
+  return out;
 }
 
 }  // namespace petrel::queue

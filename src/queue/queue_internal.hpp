@@ -90,6 +90,15 @@ struct QueueManager::Impl {
   Item make_item(std::shared_ptr<const spool::SpooledMessage> message, bool with_content, bool fresh);
   void run();
   void admit_due(std::unique_lock<std::mutex>& lock);
+  // When a campaign's or tenant's suspension holds the message back until
+  // (unix s), or 0; under the lock.
+  std::int64_t suspended_until(const spool::SpooledMessage& m, std::int64_t now);
+  // The suspensions of campaigns or of tenants; null for sites and domains.
+  std::map<std::string, std::int64_t>* suspensions_of(Scope scope) {
+    if (scope == Scope::campaign) return &campaign_suspensions;
+    if (scope == Scope::tenant) return &tenant_suspensions;
+    return nullptr;
+  }
   std::vector<Item> next_batch(std::unique_lock<std::mutex>& lock);
   bool load_contents(std::vector<Item>& batch);
   void release_content(Item& item);
@@ -125,6 +134,10 @@ struct QueueManager::Impl {
   std::unordered_set<std::string> to_hold;             // active when held; guarded by mutex
   std::size_t content_bytes = 0;                       // of items with content_in_memory; guarded by mutex
   std::size_t queued = 0;                              // messages in the queue; guarded by mutex
+  // Campaigns and tenants held back: value -> until (unix s; 0: until
+  // resumed); guarded by mutex.
+  std::map<std::string, std::int64_t> campaign_suspensions;
+  std::map<std::string, std::int64_t> tenant_suspensions;
   std::uint64_t spool_errors = 0;                      // guarded by mutex
   std::string last_spool_error;                        // guarded by mutex
   bool stopping = false;                               // guarded by mutex

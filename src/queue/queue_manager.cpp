@@ -197,23 +197,29 @@ void QueueManager::Impl::add_fresh(std::shared_ptr<const spool::SpooledMessage> 
   {
     std::lock_guard lock(mutex);
     if (active.count(message->id.value)) return;
-    const bool room = active.size() < options.active_limit;
+    const std::int64_t suspended = suspended_until(*message, std::time(nullptr));
+    const bool room = active.size() < options.active_limit && suspended == 0;
     const bool with_content = room && content_bytes + message->content.size() <= options.max_content_in_memory;
     if (!with_content) message = envelope_only(*message);
     Item item = make_item(std::move(message), with_content, /*fresh=*/true);
     ++queued;
     for (const auto& d : item.counted_domains) ++domain_counts[d];
-    if (!room) {
+    if (suspended) {
+      // Its campaign or tenant is held back: parked until the end.
+      schedule.add(item.message->id.value, suspended, schedule_domain(item.counted_domains), true, true);
+      rescheduled = true;  // the thread may be waiting with no deadline
+      wake_now = true;
+    } else if (!room) {
       // Waits as an entry; its envelope and content are read back in turn.
       schedule.add(item.message->id.value, 0, schedule_domain(item.counted_domains));
-      return;
+    } else {
+      if (with_content) content_bytes += item.message->content.size();
+      active.insert(item.message->id.value);
+      ready.push_back(std::move(item));
+      // The thread needs waking when work appears and when a batch is full;
+      // in between it is either busy or waiting out the batch window.
+      wake_now = ready.size() == 1 || ready.size() >= options.max_batch;
     }
-    if (with_content) content_bytes += item.message->content.size();
-    active.insert(item.message->id.value);
-    ready.push_back(std::move(item));
-    // The thread needs waking when work appears and when a batch is full;
-    // in between it is either busy or waiting out the batch window.
-    wake_now = ready.size() == 1 || ready.size() >= options.max_batch;
   }
   if (wake_now) wake.notify_one();
 }
@@ -264,9 +270,35 @@ void QueueManager::Impl::admit_due(std::unique_lock<std::mutex>& lock) {
   lock.lock();
   for (const auto& e : retry) schedule.add(e);
   for (auto& item : admitted) {
+    // A suspended campaign or tenant: back in the schedule until its end,
+    // not an attempt (the envelope's next attempt stays as it is).
+    if (const std::int64_t until = suspended_until(*item.message, now)) {
+      schedule.add(item.message->id.value, until + jitter(std::min<std::int64_t>(until - now, 600)),
+                   schedule_domain(item.counted_domains), /*forced=*/true, /*parked=*/true);
+      continue;
+    }
     if (!active.insert(item.message->id.value).second) continue;
     ready.push_back(std::move(item));
   }
+}
+
+std::int64_t QueueManager::Impl::suspended_until(const spool::SpooledMessage& m, std::int64_t now) {
+  // Until resumed: looked at again every ten minutes.
+  constexpr std::int64_t kIndefiniteRecheck = 600;
+  std::int64_t until = 0;
+  auto check = [&](std::map<std::string, std::int64_t>& suspensions, const std::string& key) {
+    if (key.empty()) return;
+    auto found = suspensions.find(key);
+    if (found == suspensions.end()) return;
+    if (found->second != 0 && found->second <= now) {
+      suspensions.erase(found);
+      return;
+    }
+    until = std::max(until, found->second == 0 ? now + kIndefiniteRecheck : found->second);
+  };
+  check(campaign_suspensions, m.envelope.campaign);
+  check(tenant_suspensions, m.envelope.tenant);
+  return until;
 }
 
 void QueueManager::Impl::run() {

@@ -78,6 +78,8 @@ struct QueueEntry {
   std::string last_error;
   bool held = false;
   bool in_flight = false;  // being attempted right now
+  std::string campaign;
+  std::string tenant;
 };
 
 struct ListFilter {
@@ -85,6 +87,8 @@ struct ListFilter {
   std::size_t limit = 100;  // per page
   std::string domain;       // only messages with a pending recipient here
   std::string site;         // only messages for this site's domains
+  std::string campaign;     // only this campaign's
+  std::string tenant;       // only this tenant's
 };
 
 struct ListPage {
@@ -135,10 +139,18 @@ class QueueManager {
 
   // Sites and their traffic (petrel queue sites, suspend, resume).
   std::vector<SiteView> sites() const;
-  // target: a site name, or with by_domain a domain (its site). duration 0:
-  // until resumed. Returns "" or what went wrong.
-  std::string suspend(const std::string& target, bool by_domain, std::chrono::milliseconds duration);
-  std::string resume(const std::string& target, bool by_domain);
+  // What a suspension holds back: a site (by name, or the site a domain's
+  // mail goes to), or one campaign's or tenant's mail wherever it goes.
+  enum class Scope { site, domain, campaign, tenant };
+  // duration 0: until resumed. Returns "" or what went wrong.
+  std::string suspend(Scope scope, const std::string& target, std::chrono::milliseconds duration);
+  std::string resume(Scope scope, const std::string& target);
+  struct Suspension {
+    Scope scope;
+    std::string target;
+    std::int64_t until = 0;  // unix seconds; 0: until resumed
+  };
+  std::vector<Suspension> suspensions() const;  // of campaigns and tenants
 
   QueueStats stats() const;
 

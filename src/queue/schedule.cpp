@@ -23,13 +23,14 @@ const std::string& DomainTable::name(std::uint32_t id) const {
   return id < names_.size() ? names_[id] : empty;
 }
 
-bool Schedule::add(std::string_view id, std::int64_t due, std::uint32_t domain, bool forced) {
+bool Schedule::add(std::string_view id, std::int64_t due, std::uint32_t domain, bool forced, bool parked) {
   ScheduleEntry e;
   if (id.size() != e.id.size()) return false;
   std::copy(id.begin(), id.end(), e.id.begin());
   e.due = due;
   e.domain = domain;
   e.forced = forced;
+  e.parked = parked;
   add(e);
   return true;
 }
@@ -64,6 +65,19 @@ std::size_t Schedule::force_due(std::int64_t now, std::uint32_t domain) {
   }
   std::make_heap(heap_.begin(), heap_.end(), later);
   return forced;
+}
+
+std::size_t Schedule::release_parked(std::int64_t now) {
+  std::size_t released = 0;
+  for (auto& e : heap_) {
+    if (!e.parked) continue;
+    e.due = std::min(e.due, now);
+    e.forced = true;
+    e.parked = false;
+    ++released;
+  }
+  if (released) std::make_heap(heap_.begin(), heap_.end(), later);
+  return released;
 }
 
 }  // namespace petrel::queue

@@ -39,6 +39,7 @@ struct ScheduleEntry {
   std::array<char, 16> id{};
   std::uint32_t domain = DomainTable::none;
   bool forced = false;  // flushed: tried now whatever the envelope's next attempt
+  bool parked = false;  // held back by a campaign's or tenant's suspension
 
   std::string_view id_view() const { return {id.data(), id.size()}; }
 };
@@ -46,7 +47,7 @@ struct ScheduleEntry {
 class Schedule {
  public:
   // IDs that are not 16 characters are refused (false).
-  bool add(std::string_view id, std::int64_t due, std::uint32_t domain, bool forced = false);
+  bool add(std::string_view id, std::int64_t due, std::uint32_t domain, bool forced = false, bool parked = false);
   void add(const ScheduleEntry& entry);
   // The entry due first, if it is due at `now`.
   std::optional<ScheduleEntry> pop_due(std::int64_t now);
@@ -54,6 +55,8 @@ class Schedule {
   // Flush: the entries for `domain` (DomainTable::none: all), and those
   // of messages for several domains, are forced due now. O(n), once per command.
   std::size_t force_due(std::int64_t now, std::uint32_t domain);
+  // A suspension ended: the parked entries are forced due now.
+  std::size_t release_parked(std::int64_t now);
   std::size_t size() const { return heap_.size(); }
   void reserve(std::size_t n) { heap_.reserve(n); }
 

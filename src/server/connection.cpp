@@ -19,6 +19,7 @@
 #include "smtp/received_header.hpp"
 #include "smtp/reply_codes.hpp"
 #include "smtp/server_session.hpp"
+#include "smtp/bulk_headers.hpp"
 #include "smtp/submission_headers.hpp"
 #include "tls/server_tls.hpp"
 
@@ -60,8 +61,14 @@ std::string join_recipients(const smtp::Envelope& envelope) {
 }
 
 std::shared_ptr<spool::SpooledMessage> prepare(smtp::ReceivedMessage received, const config::Config& config,
-                                               bool complete_headers) {
+                                               bool complete_headers, bool trusted_client) {
   auto message = std::make_shared<spool::SpooledMessage>();
+  if (trusted_client) {
+    // Campaign and tenant are the sender's word only when we know the sender.
+    auto bulk = smtp::take_bulk_fields(received.content, config.bulk.campaign_header, config.bulk.tenant_header);
+    received.envelope.campaign = std::move(bulk.campaign);
+    received.envelope.tenant = std::move(bulk.tenant);
+  }
   message->id = spool::make_queue_id();
   message->arrival_unix_seconds = std::time(nullptr);
   const auto now = static_cast<std::time_t>(message->arrival_unix_seconds);
@@ -267,14 +274,17 @@ class Connection {
     co_await flush();  // replies to earlier chunks or commands go out while the disk works
     const bool complete_headers =
         listener_.kind != ListenerKind::smtp && context_.config.submission.add_missing_headers;
-    auto message = prepare(session_.take_message(), context_.config, complete_headers);
+    const bool trusted_client = context_.trusted(session_.client_address()) || !session_.auth_user().empty();
+    auto message = prepare(session_.take_message(), context_.config, complete_headers, trusted_client);
     const std::error_code ec = co_await async_store(context_.spool, message, asio::use_awaitable);
     const auto size = message->content.size();
     if (!ec) {
       context_.queue.submit(message);
       session_.message_stored(message->id.value);
-      spdlog::info("message qid={} client={} from={} to={} size={} result=queued", message->id.value, peer_,
-                   message->envelope.reverse_path.str(), join_recipients(message->envelope), size);
+      spdlog::info("message qid={} client={} from={} to={} size={}{}{} result=queued", message->id.value, peer_,
+                   message->envelope.reverse_path.str(), join_recipients(message->envelope), size,
+                   message->envelope.campaign.empty() ? "" : " campaign=" + message->envelope.campaign,
+                   message->envelope.tenant.empty() ? "" : " tenant=" + message->envelope.tenant);
       co_return;
     }
     spdlog::error("message client={} from={} size={} result=not-stored error=\"{}\"", peer_,

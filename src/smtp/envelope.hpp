@@ -52,6 +52,12 @@ struct Envelope {
   std::string protocol;        // "SMTP", "ESMTP", "ESMTPSA", "UTF8SMTP" ... (RFC 3848)
   std::string auth_user;       // the AUTH identity, "" when not authenticated
   std::string tls;             // "TLSv1.3 with cipher X (256/256 bits)", "" in the clear
+
+  // Bulk sending: which campaign and tenant (customer) the message belongs
+  // to, for shaping, suspension and reports; "" when none. Set from the
+  // [bulk] headers of a trusted or authenticated client, or by the API.
+  std::string campaign;
+  std::string tenant;
 };
 
 }  // namespace petrel::smtp

@@ -1,4 +1,4 @@
-// Record layout, version 5 (versions 1 to 4 lack the lines marked with a
+// Record layout, version 6 (versions 1 to 5 lack the lines marked with a
 // later version; they are still read). Integers are little-endian and fixed width;
 // a string is a u32 length followed by its octets.
 //
@@ -15,6 +15,7 @@
 //   string last_error                                     (version 3)
 //   u8 delay_warned                                       (version 4)
 //   u8 held                                               (version 5)
+//   string campaign, string tenant                        (version 6)
 //
 // The decoder checks every length against what is left, every enum against
 // its range, and that nothing follows the last field.
@@ -26,7 +27,7 @@
 namespace petrel::spool {
 namespace {
 
-constexpr std::uint8_t current_version = 5;
+constexpr std::uint8_t current_version = 6;
 
 class Writer {
  public:
@@ -190,6 +191,8 @@ std::string encode_envelope(const SpooledMessage& m) {
   w.str(m.last_error);
   w.u8(m.delay_warned ? 1 : 0);
   w.u8(m.held ? 1 : 0);
+  w.str(e.campaign);
+  w.str(e.tenant);
   return w.take();
 }
 
@@ -221,6 +224,7 @@ bool decode_envelope(std::string_view record, SpooledMessage& m) {
   if (version >= 4 && !r.flag(delay_warned)) return false;
   bool held = false;
   if (version >= 5 && !r.flag(held)) return false;
+  if (version >= 6 && (!r.str(e.campaign) || !r.str(e.tenant))) return false;
   if (r.remaining() != 0) return false;
 
   m.envelope = std::move(e);

@@ -79,8 +79,36 @@ TEST(EnvelopeCodec, rejects_trailing_bytes_and_unknown_version) {
   SpooledMessage back;
   EXPECT_FALSE(decode_envelope(record + "x", back));
   std::string other_version = record;
-  other_version[0] = 6;
+  other_version[0] = 7;
   EXPECT_FALSE(decode_envelope(other_version, back));
+}
+
+// Version 6 ends with campaign and tenant: two strings, here empty.
+std::string as_version_5(std::string record) {
+  EXPECT_EQ(record.substr(record.size() - 8), std::string(8, '\0'));
+  record.erase(record.size() - 8);
+  record[0] = 5;
+  return record;
+}
+
+TEST(EnvelopeCodec, round_trips_campaign_and_tenant) {
+  auto m = sample_message();
+  m->envelope.campaign = "december";
+  m->envelope.tenant = "shop1";
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(encode_envelope(*m), back));
+  EXPECT_EQ(back.envelope.campaign, "december");
+  EXPECT_EQ(back.envelope.tenant, "shop1");
+}
+
+TEST(EnvelopeCodec, reads_version_5_records_without_campaign_or_tenant) {
+  auto m = sample_message();
+  m->held = true;
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(as_version_5(encode_envelope(*m)), back));
+  EXPECT_TRUE(back.held);
+  EXPECT_TRUE(back.envelope.campaign.empty());
+  EXPECT_TRUE(back.envelope.tenant.empty());
 }
 
 TEST(EnvelopeCodec, reads_records_of_earlier_versions) {
@@ -88,7 +116,7 @@ TEST(EnvelopeCodec, reads_records_of_earlier_versions) {
   m->envelope.auth_user.clear();
   m->envelope.tls.clear();
   m->envelope.params.auth.clear();
-  std::string record = encode_envelope(*m);
+  std::string record = as_version_5(encode_envelope(*m));
   // Version 5 ends with the held flag, version 4 with the delay-warned flag.
   ASSERT_EQ(record.substr(record.size() - 2), std::string(2, '\0'));
   record.erase(record.size() - 2);
@@ -131,7 +159,7 @@ TEST(EnvelopeCodec, round_trips_delivery_progress) {
 TEST(EnvelopeCodec, reads_version_4_records_as_not_held) {
   auto m = sample_message();
   m->delay_warned = true;
-  std::string record = encode_envelope(*m);
+  std::string record = as_version_5(encode_envelope(*m));
   ASSERT_EQ(record.back(), '\0');  // the held flag, last
   record.pop_back();
   record[0] = 4;
