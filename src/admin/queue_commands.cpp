@@ -49,6 +49,13 @@ json to_json(const queue::SiteView& s) {
                  {"max_connection_rate", shaping::to_string(s.limits.max_connection_rate)},
                  {"max_deliveries_per_connection", s.limits.max_deliveries_per_connection},
                  {"max_message_rate", shaping::to_string(s.limits.max_message_rate)}};
+  json sources = json::array();
+  for (const auto& source : s.sources) {
+    sources.push_back({{"name", source.name},
+                       {"connections", source.connections},
+                       {"sent_today", source.sent_today},
+                       {"warmup_cap_today", source.cap_today ? json(*source.cap_today) : json(nullptr)}});
+  }
   return {{"site", s.site},
           {"domains", s.domains},
           {"provider", s.provider.empty() ? json(nullptr) : json(s.provider)},
@@ -60,7 +67,8 @@ json to_json(const queue::SiteView& s) {
           {"suspended_until", s.suspended_until ? json(rfc3339(*s.suspended_until)) : json(nullptr)},
           {"suspend_reason", s.suspend_reason},
           {"last_reply", s.last_reply},
-          {"limits", limits}};
+          {"limits", limits},
+          {"sources", sources}};
 }
 
 json error(const std::string& text) { return {{"ok", false}, {"error", text}}; }

@@ -150,6 +150,7 @@ const Section kSections[] = {
     {"admin", admin_keys()},         {"queue", queue_keys()},
     {"bulk", bulk_keys()},
     {"shaping", {}},  // nested tables: read by apply_shaping() (shaping_sections.cpp)
+    {"egress", {}},   // arrays of tables: read by apply_egress() (egress_sections.cpp)
 };
 
 template <typename T>
@@ -216,6 +217,8 @@ void apply_document(const std::string& file, const toml::table& root, Config& c)
     }
     if (section->name == "shaping") {
       shaping = table;
+    } else if (section->name == "egress") {
+      apply_egress(file, *table, c);
     } else {
       apply_section(file, *section, *table, c);
     }
@@ -344,6 +347,7 @@ void validate(const Config& c, const std::string& name) {
   }
   validate_security(c, name);
   validate_delivery(c, name);
+  validate_egress(c, name);
 }
 
 }  // namespace petrel::config

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -91,6 +92,30 @@ struct QueueConfig {
   std::chrono::milliseconds reply_timeout{0};
 };
 
+// [egress]: the local addresses mail leaves from, grouped in pools.
+struct EgressSource {
+  std::string name;
+  std::string address;    // the local address to bind (IPv4 or IPv6 literal)
+  std::string ehlo_name;  // "": [server] hostname
+  // IP warm-up: from warmup_start (unix day, UTC), a daily cap of messages
+  // per provider ("default": any site without a provider block) that
+  // grows day by day; after the last day, no cap. Empty: no warm-up.
+  std::int64_t warmup_start_day = 0;
+  std::map<std::string, std::vector<std::uint64_t>> warmup;
+};
+
+struct EgressPool {
+  std::string name;
+  std::vector<std::pair<std::string, unsigned>> sources;  // name, weight (>= 1)
+};
+
+struct EgressConfig {
+  std::vector<EgressSource> sources;
+  std::vector<EgressPool> pools;
+  std::string default_pool;                         // "": the first pool
+  std::map<std::string, std::string> tenant_pools;  // tenant -> pool
+};
+
 // [bulk]: campaign and tenant from a trusted or authenticated client's
 // header fields (removed from the message); "" turns one off.
 struct BulkConfig {
@@ -141,6 +166,7 @@ struct Config {
   RemoteDeliveryConfig remote;
   QueueConfig queue;
   BulkConfig bulk;
+  EgressConfig egress;
 
   // [shaping] (and the files it includes): limits per site, provider,
   // domain and source, and the automation rules.

@@ -102,5 +102,8 @@ void validate_delivery(const Config& c, const std::string& name);
 // shaping_sections.cpp: [shaping] and the files it includes, read after
 // every other section (its nested tables are not a flat list of keys).
 void apply_shaping(const std::string& file, const toml::table& shaping, Config& c);
+// egress_sections.cpp: [egress], its [[egress.source]] and [[egress.pool]].
+void apply_egress(const std::string& file, const toml::table& egress, Config& c);
+void validate_egress(const Config& c, const std::string& name);
 
 }  // namespace petrel::config::detail

@@ -55,7 +55,10 @@ class Link : public std::enable_shared_from_this<Link> {
  public:
   explicit Link(const asio::any_io_executor& executor) : tcp_(executor), unix_(executor), timer_(executor) {}
 
-  asio::awaitable<void> connect(const Endpoint& e, Millis timeout, boost::system::error_code& ec) {
+  // source: the local address to send from ("": the system's choice); an
+  // address of the other family than the endpoint's is not used.
+  asio::awaitable<void> connect(const Endpoint& e, const std::string& source, Millis timeout,
+                                boost::system::error_code& ec) {
     arm(timeout);
     if (!e.unix_path.empty()) {
       unix_mode_ = true;
@@ -63,12 +66,24 @@ class Link : public std::enable_shared_from_this<Link> {
                                    asio::redirect_error(asio::use_awaitable, ec));
     } else {
       const auto address = asio::ip::make_address(e.address, ec);
+      if (!ec && !source.empty()) bind_source(address, source, ec);
       if (!ec) {
         co_await tcp_.async_connect(tcp::endpoint(address, e.port), asio::redirect_error(asio::use_awaitable, ec));
       }
       if (!ec) tcp_.set_option(tcp::no_delay(true), ec);
     }
     disarm();
+  }
+
+  // An egress source (RFC 5321 does not care; receivers' reputation does).
+  void bind_source(const asio::ip::address& to, const std::string& source, boost::system::error_code& ec) {
+    const auto local = asio::ip::make_address(source, ec);
+    if (ec || local.is_v4() != to.is_v4()) {
+      ec = {};
+      return;
+    }
+    tcp_.open(local.is_v4() ? tcp::v4() : tcp::v6(), ec);
+    if (!ec) tcp_.bind(tcp::endpoint(local, 0), ec);
   }
 
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, Millis timeout, boost::system::error_code& ec) {
@@ -193,7 +208,7 @@ class Attempt {
   asio::awaitable<void> run(std::deque<Job>& jobs) {
     boost::system::error_code ec;
     if (options_.watch) options_.watch('*', "connecting to " + endpoint_.str(), nullptr);
-    co_await link_->connect(endpoint_, timeouts_.connect, ec);
+    co_await link_->connect(endpoint_, options_.source_address, timeouts_.connect, ec);
     if (ec) {
       const std::string reason = link_->timed_out() ? "timed out" : ec.message();
       note("connect to " + endpoint_.str() + ": " + reason);

@@ -60,6 +60,9 @@ struct DeliveryOptions {
   // for it, or it was refused here), before the connection goes on, so
   // that a remote 250 can be recorded without waiting for the rest.
   std::function<void(std::size_t index, const DeliveryReport&)> reported;
+  // The local address connections go out from (an egress source); "": the
+  // system's choice.
+  std::string source_address;
   // RFC 8314 §3: TLS from the first byte (port 465), no STARTTLS then.
   bool implicit_tls = false;
   // Certificate checks (chain and host name) for STARTTLS and implicit

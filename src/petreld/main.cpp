@@ -112,6 +112,12 @@ void configure_remote(const Config& config, petrel::queue::QueueOptions& q) {
   remote.health.initial_backoff = config.queue.down_backoff;
   remote.health.max_backoff = std::max(config.queue.down_max_backoff, config.queue.down_backoff);
   if (config.queue.reply_timeout.count() > 0) remote.reply_timeout = config.queue.reply_timeout;
+  for (const auto& s : config.egress.sources) {
+    remote.sources.push_back({s.name, s.address, s.ehlo_name, s.warmup_start_day, s.warmup});
+  }
+  for (const auto& pool : config.egress.pools) remote.pools.push_back({pool.name, pool.sources});
+  remote.default_pool = config.egress.default_pool;
+  remote.tenant_pools = config.egress.tenant_pools;
   remote.connect_timeout = r.connect_timeout;
   if (!r.relayhost_user.empty()) {
     std::ifstream file(r.relayhost_password_file);

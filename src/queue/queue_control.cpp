@@ -141,6 +141,9 @@ Outcome QueueManager::hold(std::string_view id_view) {
 
 Outcome QueueManager::release(std::string_view id_view) {
   const std::string id(id_view);
+  // A hold in flight cancelled the jobs of that attempt; those of the
+  // next must go (before this, a released message waited 10 minutes).
+  if (impl_->remote) impl_->remote->uncancel(id);
   {
     std::lock_guard lock(impl_->mutex);
     if (impl_->to_hold.erase(id)) return Outcome::done;  // the hold had not taken effect yet

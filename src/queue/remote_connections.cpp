@@ -77,11 +77,12 @@ std::optional<smtp::OutgoingMessage> RemoteQueue::Impl::outgoing(Pending& p, std
   return m;
 }
 
-void RemoteQueue::Impl::start(Site& site, Pending p) {
+void RemoteQueue::Impl::start(Site& site, const std::string& source, Pending p) {
   ++site.connections;
   auto batch = std::make_shared<Batch>();
   batch->site = site.name;
   batch->key = p.key;
+  batch->source = source;
   batch->jobs.push_back(std::move(p));
   batch->completed.push_back(false);
   const RemoteJob& job = batch->jobs.front().job;
@@ -123,7 +124,7 @@ void RemoteQueue::Impl::fail_batch(const std::shared_ptr<Batch>& batch, const Jo
   // A lookup failure says nothing of the site's health.
   auto found = sites.find(batch->site);
   if (found == sites.end()) return;
-  if (found->second->connections > 0) --found->second->connections;
+  release(*found->second, batch->source);
   pump(*found->second);
 }
 
@@ -179,6 +180,10 @@ delivery::DeliveryOptions RemoteQueue::Impl::delivery_options(const Batch& batch
   const RemoteJob& job = batch.jobs.front().job;
   delivery::DeliveryOptions delivery;
   delivery.client.helo_name = options.hostname;
+  if (const EgressSource* source = source_named(batch.source)) {
+    delivery.source_address = source->address;
+    if (!source->ehlo_name.empty()) delivery.client.helo_name = source->ehlo_name;
+  }
   delivery.client.tls = job.tls.value_or(options.tls);
   // RFC 8461 §5: an enforced MTA-STS policy wants a certificate valid for
   // the MX host, or no delivery.
@@ -208,11 +213,15 @@ std::chrono::milliseconds RemoteQueue::Impl::pace(Batch& batch) {
   if (found == sites.end()) return std::chrono::milliseconds(0);
   Site& site = *found->second;
   const auto now = Clock::now();
-  const auto& limits = site.limits(now);
-  if (batch.jobs.size() >= limits.max_deliveries_per_connection || site.suspended || !site.ready.count(batch.key)) {
+  detail::Path& p = path(site, batch.source, now);
+  if (batch.jobs.size() >= p.limits.max_deliveries_per_connection || site.suspended || !site.ready.count(batch.key)) {
     return std::chrono::milliseconds(0);  // take_more says no
   }
-  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(site.message_rate.wait(now));
+  if (!under_cap(batch.source, site)) {
+    batch.stop = true;
+    return std::chrono::milliseconds(0);
+  }
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(p.message_rate.wait(now));
   if (wait > kLongestPace) {
     batch.stop = true;
     return std::chrono::milliseconds(0);
@@ -226,18 +235,20 @@ std::optional<smtp::OutgoingMessage> RemoteQueue::Impl::take_more(Batch& batch) 
   if (batch.stop || found == sites.end()) return std::nullopt;
   Site& site = *found->second;
   const auto now = Clock::now();
-  if (site.suspended || batch.jobs.size() >= site.limits(now).max_deliveries_per_connection) return std::nullopt;
+  detail::Path& p = path(site, batch.source, now);
+  if (site.suspended || batch.jobs.size() >= p.limits.max_deliveries_per_connection) return std::nullopt;
   while (site.ready.count(batch.key)) {
-    if (site.message_rate.acquire(now).count() > 0) return std::nullopt;
-    auto p = take(site, batch.key);
-    if (!p) return std::nullopt;
+    if (!under_cap(batch.source, site) || p.message_rate.acquire(now).count() > 0) return std::nullopt;
+    auto job = take(site, batch.key);
+    if (!job) return std::nullopt;
     std::string error;
-    auto message = outgoing(*p, error);
+    auto message = outgoing(*job, error);
     if (!message) {
-      not_attempted(*p, site.name, Clock::now() + std::chrono::seconds(10), "Not sent: " + error);
+      not_attempted(*job, site.name, Clock::now() + std::chrono::seconds(10), "Not sent: " + error);
       continue;
     }
-    batch.jobs.push_back(std::move(*p));
+    count_sent(batch.source, site);
+    batch.jobs.push_back(std::move(*job));
     batch.completed.push_back(false);
     return message;
   }
@@ -254,7 +265,7 @@ void RemoteQueue::Impl::send(const std::shared_ptr<Batch>& batch, std::vector<En
     not_attempted(batch->jobs.front(), batch->site, Clock::now() + std::chrono::seconds(10), "Not sent: " + error);
     auto found = sites.find(batch->site);
     if (found == sites.end()) return;
-    if (found->second->connections > 0) --found->second->connections;
+    release(*found->second, batch->source);
     return pump(*found->second);
   }
   delivery::DeliveryOptions delivery = delivery_options(*batch);
@@ -279,7 +290,7 @@ void RemoteQueue::Impl::send(const std::shared_ptr<Batch>& batch, std::vector<En
                           batch->complete(i, std::move(r));
                         }
                       }
-                      connection_done(batch->site, reports);
+                      connection_done(batch->site, batch->source, reports);
                     });
 }
 

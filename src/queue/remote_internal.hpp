@@ -33,7 +33,17 @@ using SteadyClock = std::chrono::steady_clock;
 struct Pending {
   RemoteJob job;
   Done done;
-  std::string key;  // jobs with the same key may share a connection
+  std::string key;   // jobs with the same key may share a connection
+  std::string pool;  // the egress pool it leaves through ("": no egress configured)
+};
+
+// One egress source's traffic to one site (KumoMTA's egress path): the
+// site's limits, overlaid by [shaping.source."NAME"], apply per path.
+struct Path {
+  std::size_t connections = 0;
+  shaping::Throttle connection_rate;
+  shaping::Throttle message_rate;
+  shaping::EffectiveLimits limits;  // as the throttles were made for
 };
 
 // What the DNS said about a domain (or a route's host looked up by MX):
@@ -53,8 +63,7 @@ struct Site {
   shaping::EffectiveLimits base;                       // from [shaping]
   std::optional<shaping::EffectiveLimits> lowered;     // by an automation rule, until lowered_until
   SteadyClock::time_point lowered_until{};
-  shaping::Throttle connection_rate;
-  shaping::Throttle message_rate;
+  std::map<std::string, Path> paths;  // by egress source name ("": none configured)
   shaping::SiteHealth health;
   bool suspended = false;
   SteadyClock::time_point suspended_until{};  // max(): until resumed
@@ -62,7 +71,7 @@ struct Site {
   std::map<std::string, std::deque<Pending>> ready;  // by connection key
   std::size_t ready_count = 0;
   std::string last_key;  // served last: the next connection serves another first
-  std::size_t connections = 0;
+  std::size_t connections = 0;  // over all paths
   std::string last_reply;
   std::deque<SteadyClock::time_point> delivered;  // the last minute's, for the rate shown
   std::unique_ptr<boost::asio::steady_timer> timer;  // a pump waiting for a throttle
@@ -79,6 +88,7 @@ struct Site {
 struct Batch {
   std::string site;
   std::string key;
+  std::string source;  // the egress source's name ("": none)
   std::vector<Pending> jobs;
   std::vector<bool> completed;
   std::optional<mtasts::Policy> sts;  // the destination's MTA-STS policy, when it has one
@@ -118,7 +128,23 @@ struct RemoteQueue::Impl {
   void pump(Site& site);
   void wait_and_pump(Site& site, std::chrono::nanoseconds wait);
   std::optional<Pending> take(Site& site, const std::string& key);
-  void connection_done(const std::string& site_name, const std::vector<delivery::DeliveryReport>& reports);
+  void connection_done(const std::string& site_name, const std::string& source,
+                       const std::vector<delivery::DeliveryReport>& reports);
+  // Egress: the pool a job leaves through, a path's state and limits now,
+  // the source a new connection goes out from, and warm-up caps.
+  std::string pool_of(const RemoteJob& job) const;
+  detail::Path& path(Site& site, const std::string& source, Clock::time_point now);
+  struct Choice {
+    std::optional<std::string> source;  // chosen; nullopt: none may now
+    std::chrono::nanoseconds wait{0};   // until one may (rates), when that is all that stops them
+    bool capped = false;                // every source is at its warm-up cap for today
+  };
+  Choice choose_source(Site& site, const std::string& pool, Clock::time_point now);
+  std::optional<std::uint64_t> warmup_cap(const EgressSource& source, const Site& site) const;
+  bool under_cap(const std::string& source, const Site& site);
+  void count_sent(const std::string& source, const Site& site);
+  const EgressSource* source_named(const std::string& name) const;
+  void release(Site& site, const std::string& source);  // a connection ended
   void observe(Site& site, const std::string& reply);
   void apply(Site& site, const shaping::Fired& fired);
   void suspend_site(Site& site, Clock::time_point until, const std::string& reason);
@@ -128,7 +154,7 @@ struct RemoteQueue::Impl {
   bool cancelled(const std::string& queue_id);
 
   // remote_connections.cpp: a connection and its messages.
-  void start(Site& site, Pending p);
+  void start(Site& site, const std::string& source, Pending p);
   void planned(const std::shared_ptr<Batch>& batch, const dns::DeliveryPlan& plan, std::uint16_t port);
   void resolve_host(const std::shared_ptr<Batch>& batch, const std::string& host, std::uint16_t port);
   bool sts_allows(const Batch& batch, const std::string& domain, const std::string& mx_host) const;
@@ -150,6 +176,10 @@ struct RemoteQueue::Impl {
   std::map<std::string, std::unique_ptr<Site>> sites;  // by name (stable addresses)
   std::map<std::string, Clock::time_point> cancelled_ids;  // queue IDs, until when
   std::map<std::string, std::pair<Clock::time_point, std::string>> domain_suspensions;  // for a site not known yet
+  // Smooth weighted round-robin state per pool: source name -> current weight.
+  std::map<std::string, std::map<std::string, long long>> pool_weights;
+  // Warm-up: messages sent today (unix day) per (source, provider key).
+  std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::uint64_t>> sent_today;
   std::mt19937_64 random{std::random_device{}()};
   boost::asio::steady_timer housekeeping;
   std::thread thread;

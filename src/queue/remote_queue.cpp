@@ -120,7 +120,8 @@ void RemoteQueue::Impl::admit(Pending p) {
   if (cancelled(p.job.message->id.value)) {
     return not_attempted(p, "", Clock::now(), "Cancelled by the operator");
   }
-  p.key = connection_key(p.job, options.tls);
+  p.pool = pool_of(p.job);
+  p.key = connection_key(p.job, options.tls) + (p.pool.empty() ? "" : " pool=" + p.pool);
   if (!by_mx(p.job)) {
     Site& site = site_named(route_site(*p.job.route), {});
     site.domains.insert(p.job.domain);
@@ -224,14 +225,133 @@ void RemoteQueue::Impl::recompute_limits(Site& site) {
   for (const auto& d : site.domains) {
     if (options.shaping.domains.count(d)) configured.push_back(d);
   }
-  const shaping::EffectiveLimits limits = shaping::limits_for(options.shaping, site.provider, configured);
-  if (!(limits.max_connection_rate == site.base.max_connection_rate) || site.connection_rate.rate().count == 0) {
-    site.connection_rate = shaping::Throttle(limits.max_connection_rate);
+  site.base = shaping::limits_for(options.shaping, site.provider, configured);
+}
+
+// A path's limits are the site's (lowered by a rule, maybe) overlaid by its
+// source's block; its throttles are made anew when those change.
+detail::Path& RemoteQueue::Impl::path(Site& site, const std::string& source, Clock::time_point now) {
+  detail::Path& p = site.paths[source];
+  shaping::EffectiveLimits limits = site.limits(now);
+  if (auto block = options.shaping.sources.find(source); block != options.shaping.sources.end()) {
+    limits = shaping::apply(limits, block->second);
   }
-  if (!(limits.max_message_rate == site.base.max_message_rate) || site.message_rate.rate().count == 0) {
-    site.message_rate = shaping::Throttle(limits.max_message_rate);
+  if (!(limits == p.limits) || (p.connection_rate.rate().count == 0 && p.message_rate.rate().count == 0)) {
+    if (!(limits.max_connection_rate == p.limits.max_connection_rate) || p.connection_rate.rate().count == 0) {
+      p.connection_rate = shaping::Throttle(limits.max_connection_rate);
+    }
+    if (!(limits.max_message_rate == p.limits.max_message_rate) || p.message_rate.rate().count == 0) {
+      p.message_rate = shaping::Throttle(limits.max_message_rate);
+    }
+    p.limits = limits;
   }
-  site.base = limits;
+  return p;
+}
+
+std::string RemoteQueue::Impl::pool_of(const RemoteJob& job) const {
+  if (options.pools.empty()) return "";
+  if (auto t = options.tenant_pools.find(job.message->envelope.tenant);
+      !job.message->envelope.tenant.empty() && t != options.tenant_pools.end()) {
+    return t->second;
+  }
+  return options.default_pool.empty() ? options.pools.front().name : options.default_pool;
+}
+
+const EgressSource* RemoteQueue::Impl::source_named(const std::string& name) const {
+  for (const auto& s : options.sources) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+namespace {
+
+std::int64_t today() { return static_cast<std::int64_t>(std::time(nullptr)) / 86400; }
+
+// The provider's schedule, else "default"'s, keyed as counted.
+std::string warmup_key(const EgressSource& source, const detail::Site& site) {
+  const std::string provider = site.provider ? site.provider->name : "";
+  if (!provider.empty() && source.warmup.count(provider)) return provider;
+  return "default";
+}
+
+}  // namespace
+
+// Today's cap of messages from `source` to the site's provider, if its
+// warm-up schedule still runs.
+std::optional<std::uint64_t> RemoteQueue::Impl::warmup_cap(const EgressSource& source, const Site& site) const {
+  if (source.warmup.empty()) return std::nullopt;
+  auto schedule = source.warmup.find(warmup_key(source, site));
+  if (schedule == source.warmup.end()) return std::nullopt;
+  const std::int64_t day = std::max<std::int64_t>(0, today() - source.warmup_start_day);
+  if (static_cast<std::size_t>(day) >= schedule->second.size()) return std::nullopt;  // warm
+  return schedule->second[static_cast<std::size_t>(day)];
+}
+
+bool RemoteQueue::Impl::under_cap(const std::string& name, const Site& site) {
+  const EgressSource* source = source_named(name);
+  if (!source) return true;
+  const auto cap = warmup_cap(*source, site);
+  if (!cap) return true;
+  const auto& count = sent_today[{name, warmup_key(*source, site)}];
+  return count.first != today() || count.second < *cap;
+}
+
+void RemoteQueue::Impl::count_sent(const std::string& name, const Site& site) {
+  const EgressSource* source = source_named(name);
+  if (!source || source->warmup.empty()) return;
+  auto& count = sent_today[{name, warmup_key(*source, site)}];
+  if (count.first != today()) count = {today(), 0};
+  ++count.second;
+}
+
+// The source of the next connection for a job of `pool`: smooth weighted
+// round-robin among the pool's sources whose path has a free connection,
+// whose rates allow one now and that are under their warm-up cap.
+RemoteQueue::Impl::Choice RemoteQueue::Impl::choose_source(Site& site, const std::string& pool_name,
+                                                           Clock::time_point now) {
+  Choice choice;
+  auto ready_now = [&](const std::string& source, std::chrono::nanoseconds& wait) {
+    detail::Path& p = path(site, source, now);
+    if (p.connections >= p.limits.connection_limit) return false;
+    const auto w = std::max(p.connection_rate.wait(now), p.message_rate.wait(now));
+    if (w.count() > 0) {
+      wait = wait.count() == 0 ? w : std::min(wait, w);
+      return false;
+    }
+    return true;
+  };
+  if (pool_name.empty()) {
+    if (ready_now("", choice.wait)) choice.source = "";
+    return choice;
+  }
+  const auto pool = std::find_if(options.pools.begin(), options.pools.end(),
+                                 [&](const EgressPool& p) { return p.name == pool_name; });
+  if (pool == options.pools.end()) return choice;
+  auto& weights = pool_weights[pool_name];
+  long long total = 0;
+  std::string best;
+  bool any_under_cap = false;
+  for (const auto& [name, weight] : pool->sources) {
+    if (!under_cap(name, site)) continue;
+    any_under_cap = true;
+    if (!ready_now(name, choice.wait)) continue;
+    total += weight;
+    weights[name] += weight;
+    if (best.empty() || weights[name] > weights[best]) best = name;
+  }
+  choice.capped = !any_under_cap;
+  if (best.empty()) return choice;
+  weights[best] -= total;
+  choice.source = best;
+  return choice;
+}
+
+void RemoteQueue::Impl::release(Site& site, const std::string& source) {
+  if (site.connections > 0) --site.connections;
+  auto p = site.paths.find(source);
+  if (p != site.paths.end() && p->second.connections > 0) --p->second.connections;
+  if (site.connections == 0) site.idle_since = Clock::now();
 }
 
 // The job goes back not attempted when the site is closed; else it waits.
@@ -299,19 +419,37 @@ void RemoteQueue::Impl::pump(Site& site) {
   while (site.ready_count > 0) {
     const auto now = Clock::now();
     if (site.suspended) return flush_ready(site, site.suspended_until, "Site " + site.name + " is suspended");
-    const auto& limits = site.limits(now);
-    if (site.connections >= limits.connection_limit) return;  // a connection that ends pumps again
     if (site.health.state(now) == shaping::SiteHealth::State::down) {
       return flush_ready(site, site.health.down_until(), "Site " + site.name + " is down: " + site.last_reply);
     }
     if (!site.health.may_connect(now, site.connections)) return;  // its probe is out
-    const auto wait = std::max(site.connection_rate.wait(now), site.message_rate.wait(now));
-    if (wait.count() > 0) return wait_and_pump(site, wait);
-    auto p = take(site, "");
-    if (!p) return;
-    site.connection_rate.acquire(now);
-    site.message_rate.acquire(now);
-    start(site, std::move(*p));
+    // The next key to serve, round-robin, and a source of its pool.
+    auto it = site.ready.upper_bound(site.last_key);
+    if (it == site.ready.end()) it = site.ready.begin();
+    const std::string key = it->first;
+    const std::string pool = it->second.front().pool;
+    const Choice choice = choose_source(site, pool, now);
+    if (choice.capped) {
+      // Every source of the pool has sent its warm-up cap for today: the
+      // jobs wait for tomorrow (UTC), in the queue rather than here.
+      const auto tomorrow = Clock::now() + std::chrono::seconds(86400 - std::time(nullptr) % 86400);
+      for (auto& p : it->second) not_attempted(p, site.name, tomorrow, "Warm-up cap for today reached (pool " + pool + ")");
+      site.ready_count -= it->second.size();
+      site.ready.erase(it);
+      continue;
+    }
+    if (!choice.source) {
+      if (choice.wait.count() > 0) wait_and_pump(site, choice.wait);
+      return;  // else a connection that ends pumps again
+    }
+    auto p = take(site, key);
+    if (!p) continue;
+    detail::Path& chosen = path(site, *choice.source, now);
+    chosen.connection_rate.acquire(now);
+    chosen.message_rate.acquire(now);
+    ++chosen.connections;
+    count_sent(*choice.source, site);
+    start(site, *choice.source, std::move(*p));
   }
 }
 
@@ -325,13 +463,13 @@ void RemoteQueue::Impl::wait_and_pump(Site& site, std::chrono::nanoseconds wait)
 }
 
 // A connection is over: its health, the rules on its replies, and the next one.
-void RemoteQueue::Impl::connection_done(const std::string& name, const std::vector<delivery::DeliveryReport>& reports) {
+void RemoteQueue::Impl::connection_done(const std::string& name, const std::string& source,
+                                        const std::vector<delivery::DeliveryReport>& reports) {
   auto found = sites.find(name);
   if (found == sites.end()) return;
   Site& site = *found->second;
   const auto now = Clock::now();
-  if (site.connections > 0) --site.connections;
-  if (site.connections == 0) site.idle_since = now;
+  release(site, source);
   const bool answered = std::any_of(reports.begin(), reports.end(), [](const auto& r) { return r.endpoint.has_value(); });
   std::set<std::string> replies;
   for (const auto& report : reports) {
@@ -378,9 +516,7 @@ void RemoteQueue::Impl::apply(Site& site, const shaping::Fired& fired) {
     return;
   }
   site.lowered = shaping::apply(site.base, rule.set);
-  site.lowered_until = fired.until;
-  site.connection_rate = shaping::Throttle(site.lowered->max_connection_rate);
-  site.message_rate = shaping::Throttle(site.lowered->max_message_rate);
+  site.lowered_until = fired.until;  // the paths' throttles follow (path())
   spdlog::warn("site {} limits lowered for {}s by the rule at {} ('{}')", site.name,
                std::chrono::duration_cast<std::chrono::seconds>(rule.duration).count(), rule.origin, rule.pattern);
 }
@@ -440,6 +576,16 @@ SiteView RemoteQueue::Impl::view(Site& site, Clock::time_point now) {
   v.delivered_last_minute = site.delivered.size();
   v.last_reply = site.last_reply;
   v.limits = site.limits(now);
+  for (auto& [name, p] : site.paths) {
+    if (name.empty()) continue;
+    SiteView::Source source{name, p.connections, 0, std::nullopt};
+    if (const EgressSource* configured = source_named(name)) {
+      source.cap_today = warmup_cap(*configured, site);
+      const auto& count = sent_today[{name, warmup_key(*configured, site)}];
+      if (count.first == today()) source.sent_today = count.second;
+    }
+    v.sources.push_back(std::move(source));
+  }
   return v;
 }
 
@@ -472,6 +618,10 @@ void RemoteQueue::cancel(const std::string& queue_id) {
       std::erase_if(site->ready, [](const auto& entry) { return entry.second.empty(); });
     }
   });
+}
+
+void RemoteQueue::uncancel(const std::string& queue_id) {
+  asio::post(impl_->io, [impl = impl_.get(), queue_id] { impl->cancelled_ids.erase(queue_id); });
 }
 
 void RemoteQueue::revive(const std::string& domain) {

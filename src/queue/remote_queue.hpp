@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,21 @@ class Spool;
 }
 
 namespace petrel::queue {
+
+// Where connections go out from ([egress]): a local address and its EHLO
+// name, with an optional warm-up schedule (daily caps per provider).
+struct EgressSource {
+  std::string name;
+  std::string address;
+  std::string ehlo_name;  // "": RemoteOptions::hostname
+  std::int64_t warmup_start_day = 0;  // unix day (UTC) that is day 1
+  std::map<std::string, std::vector<std::uint64_t>> warmup;  // provider ("default": others) -> caps by day
+};
+
+struct EgressPool {
+  std::string name;
+  std::vector<std::pair<std::string, unsigned>> sources;  // name, weight
+};
 
 struct RemoteOptions {
   std::string hostname;  // HELO name; also an MX naming it is a loop (RFC 5321 §5.1)
@@ -48,6 +64,11 @@ struct RemoteOptions {
   // Shorter reply timeouts than RFC 5321's, for tests; nullopt: the RFC's.
   std::optional<std::chrono::milliseconds> reply_timeout;
   std::chrono::seconds site_ttl{300};  // how long a domain's MX set (its site) is kept
+  // Egress: none configured means one implicit source (the system's address).
+  std::vector<EgressSource> sources;
+  std::vector<EgressPool> pools;
+  std::string default_pool;                         // "": the first pool
+  std::map<std::string, std::string> tenant_pools;  // tenant -> pool
 };
 
 struct RemoteJob {
@@ -98,6 +119,13 @@ struct SiteView {
   std::size_t ready = 0;        // jobs in its ready queue
   std::size_t connections = 0;  // open now
   std::size_t delivered_last_minute = 0;
+  struct Source {
+    std::string name;
+    std::size_t connections = 0;
+    std::uint64_t sent_today = 0;  // messages, for its warm-up cap
+    std::optional<std::uint64_t> cap_today;
+  };
+  std::vector<Source> sources;  // the egress sources that have sent to it
   std::optional<std::int64_t> suspended_until;  // unix seconds; nullopt: not suspended, or until resumed
   std::string suspend_reason;
   std::string last_reply;
@@ -119,6 +147,9 @@ class RemoteQueue {
   // Jobs of this message not yet on the wire come back not attempted.
   // Thread-safe.
   void cancel(const std::string& queue_id);
+  // Ends cancel(): the message's jobs submitted from now on go (a held
+  // message released). Thread-safe.
+  void uncancel(const std::string& queue_id);
 
   // An operator's flush: sites that are down (all, or the domain's) are
   // tried again now, as Postfix's flush revives dead destinations.

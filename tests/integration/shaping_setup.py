@@ -75,6 +75,8 @@ def toml_value(v):
         return str(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(x)}" for k, x in v.items()) + " }"
     if isinstance(v, str):
         if "\\" in v and "'" not in v and "\n" not in v:
             return f"'{v}'"             # a literal string: regexes as written

@@ -355,6 +355,15 @@ connection_limit = 5
 mx_suffix = [".yahoodns.net"]
 max_deliveries_per_connection = 20
 
+[[egress.source]]
+name = "outbound-1"
+address = "192.0.2.10"
+ehlo_name = "mta1.example.org"
+
+[[egress.pool]]
+name = "main"
+sources = [{ name = "outbound-1", weight = 1 }]
+
 [shaping.source."outbound-1"]
 max_message_rate = "1,000/h"
 

@@ -83,6 +83,14 @@ duration = "30m"
 match = 'rate limited'
 action = "suspend"
 duration = 600
+
+[[egress.source]]
+name = "ip-1"
+address = "192.0.2.1"
+
+[[egress.pool]]
+name = "main"
+sources = [{ name = "ip-1", weight = 1 }]
 )");
   EXPECT_EQ(c.shaping.defaults.connection_limit, 20u);
   EXPECT_EQ(c.shaping.defaults.max_connection_rate, (Rate{100, 1min}));
