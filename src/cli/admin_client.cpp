@@ -1,5 +1,7 @@
 #include "cli/admin_client.hpp"
 
+#include <cstdio>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -92,6 +94,15 @@ std::string admin_request(const std::string& where, const std::string& token_fil
     sent += static_cast<std::size_t>(n);
   }
   return read_line(s.fd);
+}
+
+void run_admin_command(int& exit_code, const std::function<int()>& body) {
+  try {
+    exit_code = body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "petrel: %s\n", e.what());
+    exit_code = 1;
+  }
 }
 
 }  // namespace petrel::cli

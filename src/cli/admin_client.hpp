@@ -1,6 +1,7 @@
 // Talking to petreld's admin channel: one JSON request, one JSON reply.
 #pragma once
 
+#include <functional>
 #include <string>
 
 namespace petrel::cli {
@@ -9,5 +10,10 @@ namespace petrel::cli {
 // token). Returns the reply line; throws std::runtime_error saying what
 // went wrong (no server, refused, timeout) in words for the user.
 std::string admin_request(const std::string& where, const std::string& token_file, const std::string& request);
+
+// Runs a `petrel queue` command's body and sets exit_code to what it
+// returns; a failure (petreld unreachable, a refused request) is printed
+// and is exit status 1.
+void run_admin_command(int& exit_code, const std::function<int()>& body);
 
 }  // namespace petrel::cli

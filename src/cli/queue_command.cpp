@@ -20,7 +20,6 @@ namespace {
 using nlohmann::json;
 
 constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;  // the server said no, or could not be reached
 constexpr int kExitUnknownId = 3;
 
 struct QueueFlags {
@@ -154,15 +153,6 @@ int per_id(const QueueFlags& f, const std::string& command, const char* verb) {
 }
 
 // Runs `body`, turning failures into a message and exit status 1.
-template <typename Body>
-void guarded(int& exit_code, Body body) {
-  try {
-    exit_code = body();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "petrel: %s\n", e.what());
-    exit_code = kExitFailed;
-  }
-}
 
 }  // namespace
 
@@ -183,11 +173,11 @@ void add_queue_command(CLI::App& app, int& exit_code) {
   list->add_option("--limit", flags->limit, "At most N messages (default: all, fetched 1000 at a time)")
       ->type_name("N")
       ->check(CLI::PositiveNumber);
-  list->callback([flags, &exit_code] { guarded(exit_code, [&] { return list_messages(*flags); }); });
+  list->callback([flags, &exit_code] { run_admin_command(exit_code, [&] { return list_messages(*flags); }); });
   auto* show = queue->add_subcommand("show", "One message: envelope, state of each recipient, headers");
   show->add_option("id", flags->id, "Queue ID")->required();
   show->callback([flags, &exit_code] {
-    guarded(exit_code, [&] {
+    run_admin_command(exit_code, [&] {
       const json j = ask(*flags, {{"command", "show"}, {"id", flags->id}});
       if (flags->json) {
         std::cout << j["message"].dump(2) << "\n";
@@ -200,7 +190,7 @@ void add_queue_command(CLI::App& app, int& exit_code) {
   auto* flush = queue->add_subcommand("flush", "Retry now what waits (for one domain, or all)");
   flush->add_option("domain", flags->domain, "Only messages with a pending recipient in DOMAIN");
   flush->callback([flags, &exit_code] {
-    guarded(exit_code, [&] {
+    run_admin_command(exit_code, [&] {
       const json j = ask(*flags, {{"command", "flush"}, {"domain", flags->domain}});
       if (flags->json) {
         std::cout << j.dump(2) << "\n";
@@ -222,7 +212,7 @@ void add_queue_command(CLI::App& app, int& exit_code) {
     sub->add_option("ids", flags->ids, "Queue IDs")->required();
     const std::string name = p.name;
     const char* verb = p.verb;
-    sub->callback([flags, &exit_code, name, verb] { guarded(exit_code, [&] { return per_id(*flags, name, verb); }); });
+    sub->callback([flags, &exit_code, name, verb] { run_admin_command(exit_code, [&] { return per_id(*flags, name, verb); }); });
   }
   add_site_commands(*queue, exit_code, [flags](const json& request) { return ask(*flags, request); },
                     [flags] { return flags->json; });

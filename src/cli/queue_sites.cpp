@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/admin_client.hpp"
 #include "cli/terminal.hpp"
 
 namespace petrel::cli {
@@ -15,7 +16,6 @@ namespace {
 using nlohmann::json;
 
 constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 
 Colour state_colour(const std::string& state) {
   if (state == "active") return Colour::green;
@@ -88,15 +88,6 @@ void print_sites(const json& reply) {
   }
 }
 
-template <typename Body>
-void guarded(int& exit_code, Body body) {
-  try {
-    exit_code = body();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "petrel: %s\n", e.what());
-    exit_code = kExitFailed;
-  }
-}
 
 struct SiteFlags {
   std::string site;
@@ -154,7 +145,7 @@ void add_site_commands(CLI::App& queue, int& exit_code, std::function<json(const
   auto* sites = queue.add_subcommand(
       "sites", "Destinations by site (MX set): state, queued, ready, connections, rate, limits, last reply");
   sites->callback([&exit_code, ask, json_output] {
-    guarded(exit_code, [&] {
+    run_admin_command(exit_code, [&] {
       const json reply = ask({{"command", "sites"}});
       if (json_output()) {
         std::cout << reply["sites"].dump(2) << "\n";
@@ -172,7 +163,7 @@ void add_site_commands(CLI::App& queue, int& exit_code, std::function<json(const
   suspend->add_option("--for", flags->duration, "How long: 90s, 15m, 2h, 1d (default: until resumed)")
       ->type_name("DURATION");
   suspend->callback([flags, &exit_code, ask] {
-    guarded(exit_code, [&] {
+    run_admin_command(exit_code, [&] {
       json request = target_of(*flags);
       request["command"] = "suspend";
       if (!flags->duration.empty()) {
@@ -189,7 +180,7 @@ void add_site_commands(CLI::App& queue, int& exit_code, std::function<json(const
   auto* resume = queue.add_subcommand("resume", "Let suspended mail (a site's, a campaign's, a tenant's) go, now");
   add_target_options(*resume, *flags);
   resume->callback([flags, &exit_code, ask] {
-    guarded(exit_code, [&] {
+    run_admin_command(exit_code, [&] {
       json request = target_of(*flags);
       request["command"] = "resume";
       ask(request);
