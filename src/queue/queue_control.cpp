@@ -113,26 +113,20 @@ std::size_t QueueManager::flush(std::string_view domain) {
 
 Outcome QueueManager::hold(std::string_view id_view) {
   const std::string id(id_view);
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (impl_->active.count(id)) {
-      impl_->to_hold.insert(id);
-      if (impl_->remote) impl_->remote->cancel(id);
-      return Outcome::in_flight;
-    }
-  }
   spool::SpooledMessage m;
   std::error_code ec;
   if (!impl_->spool.read_envelope(spool::QueueId{id}, m, ec)) return Outcome::unknown;
+  // The spool first, durably: a restart keeps the hold, and its schedule
+  // entry is dropped when it comes up.
   if (!m.held) {
     m.held = true;
-    // Durable, so that a restart keeps the hold. Its schedule entry is
-    // dropped when it comes up.
     if (impl_->spool.record_progress(m, /*durable=*/true)) return Outcome::unknown;
   }
+  // Marked too, for an attempt under way (held when it ends) and for one
+  // whose envelope was read a moment before the hold was written.
   std::lock_guard lock(impl_->mutex);
-  if (impl_->active.count(id)) {  // taken for an attempt meanwhile
-    impl_->to_hold.insert(id);
+  impl_->to_hold.insert(id);
+  if (impl_->active.count(id)) {
     if (impl_->remote) impl_->remote->cancel(id);
     return Outcome::in_flight;
   }
@@ -144,13 +138,15 @@ Outcome QueueManager::release(std::string_view id_view) {
   // A hold in flight cancelled the jobs of that attempt; those of the
   // next must go (before this, a released message waited 10 minutes).
   if (impl_->remote) impl_->remote->uncancel(id);
+  bool marked = false;
   {
     std::lock_guard lock(impl_->mutex);
-    if (impl_->to_hold.erase(id)) return Outcome::done;  // the hold had not taken effect yet
+    marked = impl_->to_hold.erase(id) > 0;
   }
   spool::SpooledMessage m;
   std::error_code ec;
-  if (!impl_->spool.read_envelope(spool::QueueId{id}, m, ec) || !m.held) return Outcome::unknown;
+  if (!impl_->spool.read_envelope(spool::QueueId{id}, m, ec)) return Outcome::unknown;
+  if (!m.held) return marked ? Outcome::done : Outcome::unknown;
   m.held = false;
   m.next_attempt_unix_seconds = 0;
   if (impl_->spool.record_progress(m, /*durable=*/true)) return Outcome::unknown;
@@ -179,6 +175,7 @@ Outcome QueueManager::remove(std::string_view id_view) {
     if (impl_->remote) impl_->remote->cancel(id);
     return Outcome::in_flight;
   }
+  impl_->to_hold.erase(id);
   std::vector<detail::State> states(m.envelope.recipients.size());
   for (std::size_t r = 0; r < states.size(); ++r) states[r] = m.state(r);
   for (const auto& d : detail::pending_domains(m, states, impl_->options)) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -114,7 +115,8 @@ struct QueueManager::Impl {
   void warn_of_delay(Item& item);
   bool queue_bounce(const Item& item, delivery::DsnKind kind, const std::vector<delivery::RecipientStatus>& recipients);
   void defer(Item item);
-  void count_domains(Item& item, const std::set<std::string>& now_pending);
+  enum class After { scheduled, held, deleted, finished };
+  After leave_active(Item& item, const std::set<std::string>& pending, std::optional<std::int64_t> next);
   spool::SpooledMessage progress_of(const Item& item) const;  // what the spool keeps between attempts
   std::uint32_t schedule_domain(const std::set<std::string>& domains);  // guarded by mutex
 

@@ -251,6 +251,7 @@ void QueueManager::Impl::admit_due(std::unique_lock<std::mutex>& lock) {
   lock.unlock();
   std::vector<Item> admitted;
   std::vector<ScheduleEntry> retry;
+  std::vector<std::string> held;
   for (const ScheduleEntry& e : due) {
     auto m = std::make_shared<spool::SpooledMessage>();
     std::error_code ec;
@@ -263,13 +264,19 @@ void QueueManager::Impl::admit_due(std::unique_lock<std::mutex>& lock) {
       }
       continue;  // not there: deleted by an operator
     }
-    if (m->held) continue;                                              // released puts it back
+    if (m->held) {  // release puts it back
+      held.push_back(m->id.value);
+      continue;
+    }
     if (!e.forced && m->next_attempt_unix_seconds > now) continue;      // rescheduled: a stale entry
     admitted.push_back(make_item(std::move(m), /*with_content=*/false, /*fresh=*/false));
   }
   lock.lock();
   for (const auto& e : retry) schedule.add(e);
+  for (const auto& id : held) to_hold.erase(id);  // its hold is in the spool: the mark is done with
   for (auto& item : admitted) {
+    // Held after its envelope was read: not attempted (the spool says held).
+    if (to_hold.erase(item.message->id.value)) continue;
     // A suspended campaign or tenant: back in the schedule until its end,
     // not an attempt (the envelope's next attempt stays as it is).
     if (const std::int64_t until = suspended_until(*item.message, now)) {
@@ -506,6 +513,9 @@ void QueueManager::Impl::complete(const Completion& c) {
   const std::time_t now = std::time(nullptr);
   bool delivered_some = false;
   if (!c.result.attempted) item.not_before = std::max(item.not_before, c.result.retry_at);
+  if (!c.result.spool_error.empty()) {
+    note_spool_error("content read of qid=" + item.message->id.value, std::make_error_code(std::errc::io_error));
+  }
   if (c.result.attempted) item.attempted = true;
   for (const RecipientOutcome& o : c.result.outcomes) {
     const std::string to = recipients[o.recipient].forward_path.str();

@@ -28,30 +28,42 @@ const char* kind_name(delivery::DsnKind kind) {
 
 }  // namespace
 
-void QueueManager::Impl::count_domains(Item& item, const std::set<std::string>& now_pending) {
+// The end of an attempt, in one critical section with the operator's
+// commands, so that a hold or delete that comes during the attempt is
+// never missed: the message leaves the active set and, unless it was
+// deleted, finished (next: nullopt) or held meanwhile, goes back into the
+// schedule at `next`. The domain counts follow what is still pending.
+QueueManager::Impl::After QueueManager::Impl::leave_active(Item& item, const std::set<std::string>& pending,
+                                                           std::optional<std::int64_t> next) {
+  const std::string& id = item.message->id.value;
   std::lock_guard lock(mutex);
+  active.erase(id);
+  const bool gone = deleted.erase(id) > 0 || !next;
+  const bool hold_now = to_hold.erase(id) > 0;
   for (const auto& d : item.counted_domains) {
-    if (now_pending.count(d)) continue;
+    if (!gone && pending.count(d)) continue;
     if (auto c = domain_counts.find(d); c != domain_counts.end() && --c->second == 0) domain_counts.erase(c);
   }
-  item.counted_domains = now_pending;
+  item.counted_domains = gone ? std::set<std::string>{} : pending;
+  if (gone) {
+    if (queued > 0) --queued;
+    return next ? After::deleted : After::finished;
+  }
+  if (hold_now) return After::held;
+  schedule.add(id, *next, schedule_domain(pending));
+  return After::scheduled;
 }
 
 void QueueManager::Impl::settle(Item item) {
   const std::string id = item.message->id.value;
   bool was_deleted = false;
-  bool hold_now = false;
   {
     std::lock_guard lock(mutex);
-    was_deleted = deleted.erase(id) > 0;  // by an operator, meanwhile (already out of the spool)
-    hold_now = to_hold.erase(id) > 0;
+    was_deleted = deleted.count(id) > 0;  // by an operator, meanwhile (already out of the spool)
   }
   if (was_deleted) {
     release_content(item);
-    count_domains(item, {});
-    std::lock_guard lock(mutex);
-    active.erase(id);
-    --queued;
+    leave_active(item, {}, std::time(nullptr));
     return;
   }
   const auto age = std::chrono::seconds(std::time(nullptr) - item.message->arrival_unix_seconds);
@@ -76,22 +88,8 @@ void QueueManager::Impl::settle(Item item) {
   if (!item.delivered_now.empty()) queue_bounce(item, delivery::DsnKind::success, item.delivered_now);
   if (item.all_settled()) {
     release_content(item);
-    count_domains(item, {});
     if (auto ec = spool.remove({item.message->id})) note_spool_error("removal of qid=" + id, ec);
-    std::lock_guard lock(mutex);
-    active.erase(id);
-    --queued;
-    return;
-  }
-  if (hold_now) {
-    spool::SpooledMessage progress = progress_of(item);
-    progress.held = true;
-    if (auto ec = spool.record_progress(progress, /*durable=*/true)) note_spool_error("hold of qid=" + id, ec);
-    release_content(item);
-    count_domains(item, detail::pending_domains(*item.message, item.states, options));
-    spdlog::info("qid={} held (after its attempt)", id);
-    std::lock_guard lock(mutex);
-    active.erase(id);
+    leave_active(item, {}, std::nullopt);
     return;
   }
   defer(std::move(item));
@@ -212,15 +210,22 @@ void QueueManager::Impl::defer(Item item) {
     note_spool_error("progress of qid=" + item.message->id.value, ec);
   }
   release_content(item);
-  const auto pending = detail::pending_domains(*item.message, item.states, options);
-  count_domains(item, pending);
-  if (item.attempted) {
-    spdlog::warn("qid={} not delivered (attempt {}), next try in {}s: {}", item.message->id.value, item.attempts,
-                 next - now, item.last_error);
+  const std::string id = item.message->id.value;
+  switch (leave_active(item, detail::pending_domains(*item.message, item.states, options), next)) {
+    case After::held:
+      // Held while it was being attempted: recorded now, over the progress.
+      progress.held = true;
+      if (auto ec = spool.record_progress(progress, /*durable=*/true)) note_spool_error("hold of qid=" + id, ec);
+      spdlog::info("qid={} held (after its attempt)", id);
+      return;
+    case After::deleted:
+    case After::finished: return;
+    case After::scheduled: break;
   }
-  std::lock_guard lock(mutex);
-  active.erase(item.message->id.value);
-  schedule.add(item.message->id.value, next, schedule_domain(pending));
+  if (item.attempted) {
+    spdlog::warn("qid={} not delivered (attempt {}), next try in {}s: {}", id, item.attempts, next - now,
+                 item.last_error);
+  }
 }
 
 }  // namespace petrel::queue

@@ -45,6 +45,14 @@ JobResult job_result(const RemoteJob& job, const delivery::DeliveryReport& repor
   return result;
 }
 
+// What a content read failure is (counted as a spool error), not a message
+// deleted meanwhile.
+std::string read_failure(const std::string& error) {
+  if (error.rfind("spool read failed", 0) != 0) return "";
+  spdlog::error("queue: {} (retried)", error);
+  return error;
+}
+
 std::vector<Endpoint> endpoints_of(const std::string& host, const dns::AddressAnswer& answer, std::uint16_t port) {
   std::vector<Endpoint> endpoints;
   for (const auto& address : answer.records) endpoints.push_back({host, address.str(), port, ""});
@@ -244,7 +252,8 @@ std::optional<smtp::OutgoingMessage> RemoteQueue::Impl::take_more(Batch& batch) 
     std::string error;
     auto message = outgoing(*job, error);
     if (!message) {
-      not_attempted(*job, site.name, Clock::now() + std::chrono::seconds(10), "Not sent: " + error);
+      not_attempted(*job, site.name, Clock::now() + std::chrono::seconds(10), "Not sent: " + error,
+                    read_failure(error));
       continue;
     }
     count_sent(batch.source, site);
@@ -262,7 +271,8 @@ void RemoteQueue::Impl::send(const std::shared_ptr<Batch>& batch, std::vector<En
   auto first = outgoing(batch->jobs.front(), error);
   if (!first) {
     batch->completed.front() = true;
-    not_attempted(batch->jobs.front(), batch->site, Clock::now() + std::chrono::seconds(10), "Not sent: " + error);
+    not_attempted(batch->jobs.front(), batch->site, Clock::now() + std::chrono::seconds(10), "Not sent: " + error,
+                  read_failure(error));
     auto found = sites.find(batch->site);
     if (found == sites.end()) return;
     release(*found->second, batch->source);

@@ -123,7 +123,8 @@ struct RemoteQueue::Impl {
   Site& site_named(const std::string& name, const std::vector<std::string>& mx_hosts);
   void enqueue(Site& site, Pending p);
   bool gate(Site& site, Pending& p);  // completes p not attempted when the site is closed
-  void not_attempted(Pending& p, const std::string& site, Clock::time_point retry, const std::string& why);
+  void not_attempted(Pending& p, const std::string& site, Clock::time_point retry, const std::string& why,
+                     const std::string& spool_error = "");
   void flush_ready(Site& site, Clock::time_point retry, const std::string& why);
   void pump(Site& site);
   void wait_and_pump(Site& site, std::chrono::nanoseconds wait);

@@ -107,12 +107,13 @@ RemoteQueue::Impl::~Impl() {
 bool RemoteQueue::Impl::cancelled(const std::string& queue_id) { return cancelled_ids.count(queue_id) > 0; }
 
 void RemoteQueue::Impl::not_attempted(Pending& p, const std::string& site, Clock::time_point retry,
-                                      const std::string& why) {
+                                      const std::string& why, const std::string& spool_error) {
   smtp::Status status = smtp::codes::k451SiteSuspended;
   JobResult result = detail::all_recipients(p.job, smtp::DeliveryOutcome::deferred, status, why);
   result.attempted = false;
   result.retry_at = retry == kIndefinite ? std::time(nullptr) + 3600 : detail::unix_time_of(retry);
   result.site = site;
+  result.spool_error = spool_error;
   p.done(std::move(result));
 }
 

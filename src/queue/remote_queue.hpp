@@ -107,6 +107,7 @@ struct JobResult {
   bool attempted = true;
   std::int64_t retry_at = 0;
   std::string site;  // the site's name, "" when the domain has none (DNS failure)
+  std::string spool_error;  // the content could not be read from the spool: why ("" when it could)
 };
 
 // One site as `petrel queue sites` shows it.
