@@ -303,7 +303,14 @@ BIG_BODY = "".join(f"line {n:06d} of a message stored in a blob file\r\n" for n 
 def unreadable_blobs(tmp_path, monkeypatch):
     """petreld started from now on has the EIO shim; returns the flag file
     that turns the errors on while it exists."""
-    monkeypatch.setenv("LD_PRELOAD", eio_shim(tmp_path))
+    preload = eio_shim(tmp_path)
+    if os.environ.get("PETREL_SANITIZED"):
+        # ASan's runtime must come first of all libraries, before the shim.
+        asan = subprocess.run(["cc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
+        if not os.path.isabs(asan):
+            pytest.skip("cannot find libasan.so to preload before the EIO fault injector")
+        preload = asan + ":" + preload
+    monkeypatch.setenv("LD_PRELOAD", preload)
     flag = tmp_path / "eio-now"
     monkeypatch.setenv("PETREL_TEST_EIO_FLAG", str(flag))
     return flag
