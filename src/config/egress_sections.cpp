@@ -195,13 +195,15 @@ void validate_egress(const Config& c, const std::string& name) {
   if (!c.egress.sources.empty() && c.egress.pools.empty()) {
     fail("[[egress.source]] is used through an [[egress.pool]]: define one");
   }
-  for (const auto& [source, limits] : c.shaping.sources) {
+  for (const auto& entry : c.shaping.sources) {
+    const std::string& source = entry.first;  // (clang 14 cannot capture a structured binding)
     const bool known = std::any_of(c.egress.sources.begin(), c.egress.sources.end(),
                                    [&](const EgressSource& s) { return s.name == source; });
     if (!known) fail("[shaping.source.\"" + source + "\"] names no [[egress.source]]");
   }
   for (const auto& s : c.egress.sources) {
-    for (const auto& [provider, caps] : s.warmup) {
+    for (const auto& schedule : s.warmup) {
+      const std::string& provider = schedule.first;
       const bool known = provider == "default" ||
                          std::any_of(c.shaping.providers.begin(), c.shaping.providers.end(),
                                      [&](const shaping::Provider& p) { return p.name == provider; });
