@@ -25,6 +25,16 @@ DNS.  That smtp-sink runs with -c, whose running counters (sessions ended,
 messages received) are read from its stdout: e2e = until it has all N
 messages; the table also gives the connections it saw.
 
+B1-backlog (only when named in --scenarios; once per server) measures
+memory that should not grow with the queue: --backlog N messages (default
+1,000,000) of 2 KiB for 1,000 domains whose MX hosts are 10 sites that never
+take mail (tarpits on 127.0.0.10-14:25, `smtp-sink -r RCPT` on
+127.0.0.15-19:25; Petrel finds them through a dnsmasq zone, Postfix through
+an equivalent transport map).  Reported per phase (load, backlog standing,
+restart on the same queue): peak memory, then the time from the restart
+until a new message for an accepting destination (a counting smtp-sink on
+127.0.0.30) is there, and how long listing the first 100 entries takes.
+
 Prints a markdown table (also written to bench/results/) with Petrel's ratio
 to each peer.  See docs/performance.md.
 """
@@ -67,7 +77,12 @@ SCENARIOS = {
     "R1-relay-p20-4k": (20, 4096, 10000, 1000),
     "R2-relay-p20-4k-r5": (20, 4096, 4000, 400),
     "R3-relay-drain-4k": (20, 4096, 10000, 1000),
+    "B1-backlog": (20, 2048, 1000000, 100000),
 }
+# B1 (a standing backlog, measure_backlog) takes long: it runs only when
+# named in --scenarios, once per server whatever --repeat says.
+BACKLOG_SCENARIOS = {"B1-backlog"}
+DEFAULT_SCENARIOS = [sc for sc in SCENARIOS if sc not in BACKLOG_SCENARIOS]
 # The STARTTLS scenarios, driven by tls_load: its mode, and messages per
 # connection.  smtp-sink has no TLS, so they skip it.
 TLS_SCENARIOS = {
@@ -395,11 +410,12 @@ class RelaySink:
     stdout.  sess counts ended sessions, i.e. the connections it has seen
     once the relaying server has closed them; mesg counts transactions."""
 
-    def __init__(self, scratch, port=None):
-        self.port = port or free_port(RELAY_HOST)
+    def __init__(self, scratch, port=None, host=RELAY_HOST):
+        self.host = host
+        self.port = port or free_port(host)
         self.sess = self.quit = self.mesg = 0
-        self.logf = open(os.path.join(scratch, "relay-sink.log"), "ab")
-        self.proc = subprocess.Popen([SMTP_SINK, "-c", "-u", "nobody", f"{RELAY_HOST}:{self.port}", "1024"],
+        self.logf = open(os.path.join(scratch, f"relay-sink-{host}.log"), "ab")
+        self.proc = subprocess.Popen([SMTP_SINK, "-c", "-u", "nobody", f"{host}:{self.port}", "1024"],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.logf,
                                      start_new_session=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -407,7 +423,7 @@ class RelaySink:
         deadline = time.monotonic() + 10
         while True:
             try:
-                with socket.create_connection((RELAY_HOST, self.port), timeout=2) as s:
+                with socket.create_connection((host, self.port), timeout=2) as s:
                     s.settimeout(5)
                     if s.recv(1024).startswith(b"220"):
                         s.sendall(b"QUIT\r\n")
@@ -543,7 +559,7 @@ def tls_load(args, port, mode, sessions, size, count, per_session, timeout):
     return r, elapsed, problem
 
 
-def mount_fresh_fs(d, size_gib):
+def mount_fresh_fs(d, size_gib, inode_bytes=None):
     """A new ext4 (with its journal, as on a real server) on a loop device at d.
     Every server and run starts from the same empty file system, and what one
     run leaves behind (in particular inodes freed by a clean-up, which ext4
@@ -551,7 +567,8 @@ def mount_fresh_fs(d, size_gib):
     img = d + ".img"
     with open(img, "wb") as f:
         f.truncate(size_gib << 30)
-    subprocess.run(["mkfs.ext4", "-q", "-F", img], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F"] + (["-i", str(inode_bytes)] if inode_bytes else []) + [img],
+                   check=True)
     # Direct I/O: the loop device writes through to the disk instead of
     # keeping a second copy in the page cache, as a real disk would.
     dev = subprocess.run(["losetup", "--direct-io=on", "--show", "-f", img], check=True,
@@ -657,9 +674,415 @@ def measure_drain(kind, scenario, args, scratch):
     return res
 
 
+# --------------------------------------------------------------------------
+# B1: a standing backlog (bounded memory with a large queue)
+#
+# N messages of 2 KiB for 1,000 domains whose mail goes to 10 sites that
+# never take it: five tarpits (accept TCP, never greet) and five that
+# answer 450 to every RCPT.  Measured: the server's peak memory while the
+# backlog is injected, while it stands, and through a restart on the same
+# queue; how long `petrel queue list --limit 100` (Postfix: the first 100
+# entries of `postqueue -p`) takes; and how long after a restart a new
+# message for a destination that accepts (a counting smtp-sink) is there.
+
+BACKLOG_DOMAINS = 1000
+BACKLOG_SITES = 10
+TARPIT_SITES = range(0, 5)      # site k answers on 127.0.0.(10 + k):25
+DEFER_SITES = range(5, 10)
+ACCEPT_HOST = "127.0.0.30"
+ACCEPT_DOMAIN = "accept.backlog.test"
+LOCAL_RCPT = f"local@{DOMAIN}"
+
+
+def backlog_domain(i):
+    return f"d{i}.backlog.test"
+
+
+def site_address(k):
+    return f"127.0.0.{10 + k}"
+
+
+class Tarpits(threading.Thread):
+    """Listeners on the tarpit sites' addresses, port 25, that accept every
+    connection and then neither send nor read anything until stop()."""
+
+    def __init__(self, hosts, port=25):
+        super().__init__(daemon=True)
+        import selectors
+        self.sel = selectors.DefaultSelector()
+        self.listeners, self.held = [], []
+        for h in hosts:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((h, port))
+            s.listen(4096)
+            s.setblocking(False)
+            self.sel.register(s, 1)
+            self.listeners.append(s)
+        self.stopping = False
+        self.start()
+
+    def run(self):
+        while not self.stopping:
+            for key, _ in self.sel.select(0.2):
+                try:
+                    c, _ = key.fileobj.accept()
+                    self.held.append(c)
+                except OSError:
+                    pass
+
+    def connections(self):
+        return len(self.held)
+
+    def stop(self):
+        self.stopping = True
+        self.join(5)
+        for s in self.listeners + self.held:
+            s.close()
+        self.sel.close()
+
+
+class BacklogWorld:
+    """What B1's mail is for: a dnsmasq zone (for Petrel) and an equivalent
+    Postfix transport map, the tarpits, the deferring sinks (smtp-sink -r
+    RCPT: 450 4.3.0) and the accepting, counting sink of ACCEPT_DOMAIN."""
+
+    def __init__(self, scratch):
+        from dns_zone import DnsZone    # tests/integration, on sys.path
+        self.zone = DnsZone(ttl=3600)
+        for i in range(BACKLOG_DOMAINS):
+            self.zone.mx(backlog_domain(i), f"mx{i % BACKLOG_SITES}.backlog.test", 10)
+        for k in range(BACKLOG_SITES):
+            self.zone.host(f"mx{k}.backlog.test", site_address(k))
+        self.zone.mx(ACCEPT_DOMAIN, "mx-accept.backlog.test", 10).host("mx-accept.backlog.test", ACCEPT_HOST)
+        self.zone.start()
+        self.tarpits = self.sinks = self.accept = None
+        try:
+            self.tarpits = Tarpits([site_address(k) for k in TARPIT_SITES])
+            self.logf = open(os.path.join(scratch, "defer-sinks.log"), "ab")
+            self.sinks = [subprocess.Popen([SMTP_SINK, "-r", "RCPT", "-u", "nobody", f"{site_address(k)}:25", "1024"],
+                                           stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf,
+                                           start_new_session=True) for k in DEFER_SITES]
+            self.accept = RelaySink(scratch, 25, host=ACCEPT_HOST)
+        except BaseException:
+            self.stop()
+            raise
+
+    def postfix_transport(self):
+        lines = [f"{backlog_domain(i)} smtp:[{site_address(i % BACKLOG_SITES)}]:25" for i in range(BACKLOG_DOMAINS)]
+        lines.append(f"{ACCEPT_DOMAIN} smtp:[{ACCEPT_HOST}]:25")
+        return "\n".join(lines) + "\n"
+
+    def stop(self):
+        if self.accept:
+            self.accept.stop()
+        for p in self.sinks or []:
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if self.sinks is not None:
+            self.logf.close()
+        if self.tarpits:
+            self.tarpits.stop()
+        self.zone.stop()
+
+
+def configure_backlog(srv, world):
+    """Routes B1's domains: Petrel by MX through the zone (one site per MX
+    host, as in real life), Postfix by an equivalent transport map (it
+    cannot be pointed at another DNS server); both may relay for the
+    loopback, neither does TLS or MTA-STS with these sites."""
+    if srv.name == "petrel":
+        path = os.path.join(srv.dir, "backlog.toml")
+        with open(path, "w") as f:
+            f.write(f'[dns]\nresolver = "{world.zone.upstream}"\n\n[delivery]\nmta_sts = false\n')
+        srv.argv += ["--config", path, "--trusted-network", "127.0.0.0/8"]
+        srv.note += ("; B1: `--trusted-network 127.0.0.0/8`, the zone as `[dns] resolver`, "
+                     "`[delivery] mta_sts = false`, [queue] and retries at their defaults")
+    else:
+        conf = os.path.join(srv.dir, "conf")
+        with open(os.path.join(conf, "transport"), "w") as f:
+            f.write(world.postfix_transport())
+        with open(os.path.join(conf, "main.cf"), "a") as f:
+            f.write(f"transport_maps = texthash:{conf}/transport\nsmtp_tls_security_level = none\n")
+        srv.note += ("; B1: mynetworks = 127.0.0.0/8, `transport_maps = texthash:` with each domain's site "
+                     "as `smtp:[127.0.0.x]:25`, smtp_tls_security_level = none, queue and retries at their defaults")
+
+
+def pss_kib(pid):
+    """Proportional set size: shared pages divided among their users."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class PhaseSampler(threading.Thread):
+    """Peak memory of a process tree per phase: at the start of a phase the
+    kernel's peak-RSS counter of every process is reset (`echo 5 >
+    /proc/PID/clear_refs`), then Σ VmHWM over the tree is sampled every
+    0.2 s; a process that starts later brings its own. Σ Pss (shared pages
+    divided among the processes that share them, so Postfix's libraries
+    count once) is sampled every second: `pss_peaks`, the largest seen."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.lock = threading.Lock()
+        self.root = None
+        self.phase = None
+        self.peaks = {}
+        self.pss_peaks = {}
+        self.ticks = 0
+        self.done = threading.Event()
+        self.start()
+
+    def switch(self, phase, root=None):
+        with self.lock:
+            self.root = root
+            self.phase = phase
+            if root is not None:
+                for p in process_tree(root):
+                    try:
+                        with open(f"/proc/{p}/clear_refs", "w") as f:
+                            f.write("5")
+                    except OSError:
+                        pass
+            self._sample()
+
+    def _sample(self):
+        if self.root is None or self.phase is None:
+            return
+        tree = process_tree(self.root)
+        total = sum(status_kib(p, "VmHWM") for p in tree)
+        self.peaks[self.phase] = max(self.peaks.get(self.phase, 0), total / 1024.0)
+        self.ticks += 1
+        if self.ticks % 5 == 1:
+            pss = sum(pss_kib(p) for p in tree)
+            self.pss_peaks[self.phase] = max(self.pss_peaks.get(self.phase, 0), pss / 1024.0)
+
+    def run(self):
+        while not self.done.is_set():
+            with self.lock:
+                self._sample()
+            self.done.wait(0.2)
+
+    def finish(self):
+        with self.lock:
+            self._sample()
+            self.root = None
+        self.done.set()
+        self.join(5)
+        return self.peaks
+
+
+def inject_backlog(port, n, size, sessions, timeout):
+    """n messages, spread evenly over the B1 domains (one smtp-source run
+    per domain, `sessions` runs at once, each one session with one message
+    per connection). Returns (accepted, seconds, problem)."""
+    per, extra = divmod(n, BACKLOG_DOMAINS)
+    jobs = [(backlog_domain(i), per + (1 if i < extra else 0)) for i in range(BACKLOG_DOMAINS)]
+    jobs = [j for j in jobs if j[1] > 0]
+    lock = threading.Lock()
+    state = {"next": 0, "accepted": 0, "problems": []}
+    t0 = time.monotonic()
+
+    def worker():
+        while True:
+            with lock:
+                if state["next"] >= len(jobs) or time.monotonic() - t0 > timeout:
+                    return
+                domain, count = jobs[state["next"]]
+                state["next"] += 1
+            accepted, _, problem = smtp_source(port, 1, size, count, max(1.0, timeout - (time.monotonic() - t0)),
+                                               rcpt=f"x@{domain}")
+            with lock:
+                state["accepted"] += accepted
+                if problem:
+                    state["problems"].append(f"{domain}: {problem}")
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - t0
+    problems = state["problems"]
+    problem = None
+    if problems:
+        problem = f"{len(problems)} smtp-source run(s) failed, first: {problems[0]}"
+    elif state["accepted"] < n:
+        problem = f"load stopped at the {timeout:.0f} s cap"
+    return state["accepted"], elapsed, problem
+
+
+def send_one(port, rcpt, subject):
+    import smtplib
+    with smtplib.SMTP(HOST, port, local_hostname="client.test", timeout=60) as c:
+        c.sendmail("a@client.test", [rcpt], f"Subject: {subject}\r\n\r\n{subject}\r\n".encode())
+
+
+def wait_for(predicate, timeout, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.monotonic()
+        time.sleep(interval)
+    return None
+
+
+def first_delivery_s(srv, world, t0, timeout=120):
+    """One message for ACCEPT_DOMAIN, sent now: seconds from t0 until the
+    accepting sink has it (None: not within timeout)."""
+    before = world.accept.counters()[1]
+    send_one(srv.port, f"x@{ACCEPT_DOMAIN}", "first after restart")
+    t = wait_for(lambda: world.accept.counters()[1] > before, timeout)
+    return None if t is None else t - t0
+
+
+def local_delivery_s(srv, timeout=120):
+    """One message for the server's local Maildir: seconds until it is there."""
+    before = srv.delivered()
+    t0 = time.monotonic()
+    send_one(srv.port, LOCAL_RCPT, "local while the backlog stands")
+    t = wait_for(lambda: srv.delivered() > before, timeout, interval=0.05)
+    return None if t is None else t - t0
+
+
+QUEUE_ID_LINE = re.compile(rb"^[0-9A-Za-z]{6,}[*!]?\s")
+
+
+def list_first_page_s(srv, args):
+    """Seconds until the first 100 queue entries are listed: `petrel queue
+    list --limit 100`, or the first 100 entries `postqueue -p` prints (it has
+    no limit; it is stopped there). Returns (seconds, entries, problem)."""
+    if srv.name == "petrel":
+        argv = [os.path.join(os.path.dirname(args.petreld), "petrel"), "queue",
+                "--spool", os.path.join(srv.dir, "spool"), "list", "--limit", "100"]
+    else:
+        argv = ["postqueue", "-c", os.path.join(srv.dir, "conf"), "-p"]
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    entries, tail = 0, b""
+    try:
+        for line in p.stdout:
+            if QUEUE_ID_LINE.match(line) and not line.startswith(b"QUEUE"):
+                entries += 1
+                if entries >= 100:
+                    break
+            tail = line
+    finally:
+        elapsed = time.monotonic() - t0
+        if p.poll() is None:
+            p.kill()
+        p.wait(30)
+    problem = None if entries >= 100 else f"{' '.join(argv[:3])}: {entries} entries; {tail[:120]!r}"
+    return elapsed, entries, problem
+
+
+def queued_count(srv, args):
+    if srv.name == "petrel":
+        # The summary line of `petrel queue sites` ("N messages queued, M
+        # being attempted"); its per-site figures cover only sites known
+        # since the start, i.e. domains some of whose mail was tried.
+        r = subprocess.run([os.path.join(os.path.dirname(args.petreld), "petrel"), "queue", "--spool",
+                            os.path.join(srv.dir, "spool"), "sites"], capture_output=True, timeout=60,
+                           env=dict(os.environ, NO_COLOR="1"))
+        m = re.search(rb"(\d+) messages queued", r.stdout)
+        return int(m.group(1)) if m else None
+    return sum(queued_files(os.path.join(srv.dir, "queue")).values())
+
+
+def measure_backlog(kind, scenario, args, scratch):
+    sessions, size, n, n_quick = SCENARIOS[scenario]
+    n = args.backlog or (n_quick if args.quick else n)
+    res = {"server": kind, "scenario": scenario, "n": n, "sessions": sessions, "size": size}
+    if kind == "sink":
+        res["problem"] = "not applicable"
+        return res
+    d = tempfile.mkdtemp(prefix=f"{kind}-{scenario}.", dir=scratch)
+    os.chmod(d, 0o755)
+    # Postfix keeps a file per message: room and inodes for them all.
+    img = mount_fresh_fs(d, max(args.fs_gib, 4 + (n * 6 * 1024 >> 30)), inode_bytes=4096) if args.loop_fs else None
+    world = srv = None
+    mem = PhaseSampler()
+    try:
+        world = BacklogWorld(d)
+        srv = KINDS[kind](d, args)
+        configure_backlog(srv, world)
+        res["note"] = srv.note
+        srv.start()
+        mem.switch("inject", srv.proc.pid)
+        cpu0 = tree_cpu_s(srv.proc.pid)
+        accepted, t_acc, problem = inject_backlog(srv.port, n, size, sessions, args.backlog_max_seconds)
+        res.update(accepted=accepted, accept_s=t_acc, accept_rate=accepted / t_acc, problem=problem,
+                   cpu_ms=1000.0 * (tree_cpu_s(srv.proc.pid) - cpu0) / max(1, accepted))
+        log(f"[{kind}] {scenario}: {accepted} accepted in {t_acc:.0f} s ({accepted / t_acc:,.0f}/s)")
+
+        # The backlog stands: list it, deliver past it, watch memory.
+        mem.switch("standing", srv.proc.pid)
+        t_end = time.monotonic() + args.backlog_standing
+        lists = [list_first_page_s(srv, args) for _ in range(3)]
+        res["list_s"] = median(x[0] for x in lists)
+        res["local_s"] = local_delivery_s(srv)
+        res["standing_first_s"] = first_delivery_s(srv, world, time.monotonic())
+        while time.monotonic() < t_end:
+            time.sleep(0.5)
+        res["queued"] = queued_count(srv, args)
+        res["tarpit_conns"] = world.tarpits.connections()
+
+        # A restart on the same queue.
+        mem.switch(None)
+        t_stop = time.monotonic()
+        srv.stop()
+        res["stop_s"] = time.monotonic() - t_stop
+        t0 = time.monotonic()
+        srv.start()
+        mem.switch("restart", srv.proc.pid)
+        res["restart_s"] = time.monotonic() - t0
+        res["first_s"] = first_delivery_s(srv, world, t0)
+        res["restart_local_s"] = local_delivery_s(srv)
+        lists = [list_first_page_s(srv, args) for _ in range(3)]
+        res["restart_list_s"] = median(x[0] for x in lists)
+        problems = [x[2] for x in lists if x[2]]
+        t_end = time.monotonic() + args.backlog_standing
+        while time.monotonic() < t_end:
+            time.sleep(0.5)
+        res["restart_queued"] = queued_count(srv, args)
+        if problems:
+            res["problem"] = ((res.get("problem") or "") + "; " + problems[0]).lstrip("; ")
+        if res["first_s"] is None:
+            res["problem"] = ((res.get("problem") or "") + "; no delivery to the accepting site after the restart").lstrip("; ")
+        if srv.proc.poll() is not None:
+            res["problem"] = f"server died (status {srv.proc.returncode})"
+    except Exception as e:  # noqa: BLE001
+        res["problem"] = f"{type(e).__name__}: {e}" + (f"; log: {srv.log_tail(300)!r}" if srv else "")
+    finally:
+        peaks = mem.finish()
+        res["peak_inject_mib"] = peaks.get("inject")
+        res["peak_standing_mib"] = peaks.get("standing")
+        res["peak_restart_mib"] = peaks.get("restart")
+        res["peak_mib"] = max((v for v in peaks.values() if v), default=None)
+        res["pss_mib"] = [mem.pss_peaks.get(ph) for ph in ("inject", "standing", "restart")]
+        if srv is not None and srv.proc is not None and srv.proc.poll() is None:
+            srv.stop()
+        if world:
+            world.stop()
+        if img:
+            unmount_fs(d, img)
+    return res
+
+
 def measure(kind, scenario, args, scratch):
     if scenario in DRAIN_SCENARIOS:
         return measure_drain(kind, scenario, args, scratch)
+    if scenario in BACKLOG_SCENARIOS:
+        return measure_backlog(kind, scenario, args, scratch)
     sessions, size, n, n_quick = SCENARIOS[scenario]
     n = n_quick if args.quick else n
     tls_mode, per_session = TLS_SCENARIOS.get(scenario, (None, 0))
@@ -823,6 +1246,44 @@ def ratio(a, b):
     return f"{a / b:.2f}×" if a and b else "-"
 
 
+def backlog_report(rows):
+    """B1's own table: memory by phase, the restart, the listing."""
+    if not rows:
+        return []
+    L = ["", "B1-backlog: N messages of 2 KiB for 1,000 domains on 10 sites, five tarpits (accept TCP, never "
+         "greet) and five that answer 450 to RCPT (`smtp-sink -r RCPT`); 20 smtp-source sessions, one domain "
+         "per smtp-source run. Peak MiB: the largest Σ VmHWM over the server's process tree in each phase "
+         "(the kernel's peak counters are reset at the start of a phase): the load, the backlog standing "
+         "(listing, a local and a remote delivery, then idle), and the restart on the same queue (from the "
+         "start of the new process until the end of the same watch). First delivery: from the start of the "
+         "new process until a new message for a domain that accepts (sent as soon as the server greets) is "
+         "at its counting sink. List: median of three `petrel queue list --limit 100` runs (Postfix: until "
+         "`postqueue -p` has printed 100 entries). Local: seconds from sending a message to a local Maildir user until it is there.",
+         "",
+         "| server | N | accept/s | peak MiB: load | standing | restart | stop s | restart to 220 s | "
+         "first delivery after restart s | list s (standing / restarted) | local delivery s (standing / "
+         "restarted) | remote delivery while standing s | queued (standing / restarted) | notes |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        notes = []
+        if r.get("tarpit_conns") is not None:
+            notes.append(f"tarpits held {r['tarpit_conns']:,} connections")
+        if any(r.get("pss_mib") or []):
+            notes.append("largest Σ Pss " + " / ".join(fmt(x, 1) for x in r["pss_mib"]) + " MiB")
+        if r.get("cpu_ms") is not None:
+            notes.append(f"CPU {r['cpu_ms']:.2f} ms/msg during the load")
+        if r.get("problem"):
+            notes.append(r["problem"])
+        L.append(f"| {r['server']} | {r.get('accepted', 0):,}/{r['n']:,} | {fmt(r.get('accept_rate'))} | "
+                 f"{fmt(r.get('peak_inject_mib'), 1)} | {fmt(r.get('peak_standing_mib'), 1)} | "
+                 f"{fmt(r.get('peak_restart_mib'), 1)} | {fmt(r.get('stop_s'), 2)} | {fmt(r.get('restart_s'), 2)} | "
+                 f"{fmt(r.get('first_s'), 2)} | {fmt(r.get('list_s'), 2)} / {fmt(r.get('restart_list_s'), 2)} | "
+                 f"{fmt(r.get('local_s'), 2)} / {fmt(r.get('restart_local_s'), 2)} | "
+                 f"{fmt(r.get('standing_first_s'), 2)} | {fmt(r.get('queued'))} / {fmt(r.get('restart_queued'))} | "
+                 f"{'; '.join(notes)} |")
+    return L
+
+
 def report(results, args, started, elapsed):
     L = [f"# Petrel benchmark {started:%Y-%m-%d %H:%M}", ""]
     u = os.uname()
@@ -858,10 +1319,12 @@ def report(results, args, started, elapsed):
              + ("Every run has a fresh ext4 file system (journal on, loop device on /tmp) to itself."
                 if args.loop_fs else "Runs share /tmp's file system."))
     L.append("")
-    L.append("| scenario | server | N | accept/s | e2e/s | e2e s | latency ms | peak MiB | CPU ms | "
-             "accept/s of each run | notes |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in results:
+    flows = [r for r in results if r["scenario"] not in BACKLOG_SCENARIOS]
+    if flows:
+        L.append("| scenario | server | N | accept/s | e2e/s | e2e s | latency ms | peak MiB | CPU ms | "
+                 "accept/s of each run | notes |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in flows:
         each = ", ".join(fmt(x) for x in r.get("all_accept", []))
         notes = []
         if r.get("tls"):
@@ -891,11 +1354,11 @@ def report(results, args, started, elapsed):
                  f"{fmt(r.get('accept_rate'))} | {fmt(r.get('e2e_rate'))} | {fmt(r.get('e2e_s'), 2)} | "
                  f"{fmt(r.get('latency_ms'), 2)} | {fmt(r.get('peak_mib'), 1)} | {fmt(r.get('cpu_ms'), 2)} | {each} | {'; '.join(notes)} |")
     peers = [s for s in args.servers if s != "petrel"]
-    if "petrel" in args.servers and peers:
+    if "petrel" in args.servers and peers and flows:
         L += ["", "Petrel ÷ peer (above 1× = Petrel faster; for memory and CPU, above 1× = Petrel uses more):",
               "", "| scenario | peer | accept/s | e2e/s | peak memory | CPU per op |", "|---|---|---|---|---|---|"]
         by = {(r["server"], r["scenario"]): r for r in results}
-        for sc in args.scenarios:
+        for sc in [x for x in args.scenarios if x not in BACKLOG_SCENARIOS]:
             p = by.get(("petrel", sc), {})
             for peer in peers:
                 if (peer, sc) not in by:
@@ -905,6 +1368,7 @@ def report(results, args, started, elapsed):
                          f"{ratio(p.get('e2e_rate'), q.get('e2e_rate'))} | "
                          f"{ratio(p.get('peak_mib'), q.get('peak_mib'))} | "
                          f"{ratio(p.get('cpu_ms'), q.get('cpu_ms'))} |")
+    L += backlog_report([r for r in results if r["scenario"] in BACKLOG_SCENARIOS])
     L += ["", "Servers:", ""]
     seen = set()
     for r in results:
@@ -917,8 +1381,8 @@ def report(results, args, started, elapsed):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", help="comma list of servers (default: petrel,postfix,sink)")
-    ap.add_argument("--scenarios", default=",".join(SCENARIOS),
-                    help="comma list of " + ", ".join(SCENARIOS))
+    ap.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
+                    help="comma list of " + ", ".join(SCENARIOS) + " (default: all but B1-backlog)")
     ap.add_argument("--quick", action="store_true", help="N/10 (smoke test, about a minute)")
     ap.add_argument("--petreld", default=os.environ.get("PETRELD", os.path.join(ROOT, "build", "petreld")))
     ap.add_argument("--petreld-args", default="", help="extra petreld flags, e.g. '--threads 1'")
@@ -937,6 +1401,12 @@ def main():
     ap.add_argument("--tls-load", help="a built tls_load (default: build bench/tls_load.cpp with g++)")
     ap.add_argument("--tls-key-type", choices=("ec", "rsa"), default="ec",
                     help="T scenarios' certificate: EC P-256 (default) or RSA 2048")
+    ap.add_argument("--backlog", type=int, default=0,
+                    help="B1-backlog: messages in the backlog (default 1,000,000; 100,000 with --quick)")
+    ap.add_argument("--backlog-standing", type=float, default=30,
+                    help="B1-backlog: seconds memory is watched after the load and after the restart")
+    ap.add_argument("--backlog-max-seconds", type=float, default=3600,
+                    help="B1-backlog: cap on the injection of the backlog")
     args = ap.parse_args()
     args.servers = [s.strip() for s in (args.only or ",".join(SERVERS)).split(",") if s.strip()]
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -963,11 +1433,12 @@ def main():
         for sc in args.scenarios:
             # smtp-sink has no STARTTLS
             servers = [s for s in args.servers
-                       if not ((sc in TLS_SCENARIOS or sc in DRAIN_SCENARIOS) and s == "sink")]
+                       if not ((sc in TLS_SCENARIOS or sc in DRAIN_SCENARIOS or sc in BACKLOG_SCENARIOS)
+                               and s == "sink")]
             if not servers:
                 continue
             runs = {s: [] for s in servers}
-            for round_ in range(max(1, args.repeat)):
+            for round_ in range(1 if sc in BACKLOG_SCENARIOS else max(1, args.repeat)):
                 # Rotate who goes first, so no server always inherits the
                 # page cache and disk state of the same predecessor.
                 k = round_ % len(servers)

@@ -6,6 +6,7 @@
 #   bench/run.sh --only petrel,sink --scenarios A-p20-4k
 #   bench/run.sh --scenarios T1-tls-handshake,T2-tls-p20-4k   # STARTTLS: Petrel vs Postfix
 #   bench/run.sh --scenarios R1-relay-p20-4k,R2-relay-p20-4k-r5,R3-relay-drain-4k   # relaying to an smtp-sink
+#   bench/run.sh --only petrel,postfix --scenarios B1-backlog --backlog 100000   # memory with a standing backlog
 #
 # The run happens in a private network namespace that has only a loopback
 # interface (unshare -n), so no packet and no DNS query leaves the machine.

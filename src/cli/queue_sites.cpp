@@ -28,7 +28,7 @@ std::string remaining(const json& site) {
   if (site.value("state", "") != "suspended") return "";
   if (site["suspended_until"].is_null()) return "until resumed";
   std::tm tm{};
-  const std::string text = site["suspended_until"].get<std::string>();
+  std::string text = site["suspended_until"].get<std::string>();
   if (!strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm)) return text;
   const long long left = static_cast<long long>(timegm(&tm)) - static_cast<long long>(std::time(nullptr));
   if (left <= 0) return "ending";

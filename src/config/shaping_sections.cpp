@@ -189,8 +189,10 @@ class ShapingLoader {
       const std::string path = (fs::path(file).parent_path() / name).string();
       const std::string id = identity(path);
       if (std::find(including_.begin(), including_.end(), id) != including_.end()) {
-        throw ConfigError(file, line,
-                          "[shaping] include of \"" + name + "\" is a loop: " + path + " is already being read");
+        std::string message = "[shaping] include of \"" + name + "\" is a loop: ";
+        message += path;
+        message += " is already being read";
+        throw ConfigError(file, line, message);
       }
       read_included_file(file, line, path);
     }

@@ -116,7 +116,7 @@ EffectiveLimits limits_for(const Config& config, const Provider* provider, const
 // the same set, in any order or case, gives the same name. Readable: hosts
 // that differ only in their first label are folded,
 // "(alt1|alt2|alt3|alt4)?.gmail-smtp-in.l.google.com" style is fine.
-std::string site_name(std::vector<std::string> mx_hosts);
+std::string site_name(const std::vector<std::string>& mx_hosts);
 
 // The health of a site: after `failures_before_down` connection failures
 // in a row (refused, timed out, closed or silent before the greeting) it

@@ -27,7 +27,7 @@ std::string alternatives(const std::set<std::string>& labels) {
 
 }  // namespace
 
-std::string site_name(std::vector<std::string> mx_hosts) {
+std::string site_name(const std::vector<std::string>& mx_hosts) {
   std::set<std::string> hosts;
   for (const std::string& host : mx_hosts) {
     if (std::string name = detail::normalize_host(host); !name.empty()) hosts.insert(std::move(name));

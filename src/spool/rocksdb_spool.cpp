@@ -84,7 +84,13 @@ rocksdb::Options spool_options() {
   o.bottommost_compression = rocksdb::kNoCompression;
   // The WAL is written with every Write(); sync=true then makes it durable.
   o.manual_wal_flush = false;
-  o.write_buffer_size = 64u << 20;
+  // The memtable is most of the spool's memory: resident until flushed, up
+  // to max_write_buffer_number of them while a flush is behind. 16 MiB
+  // holds a couple of seconds of mail at full load, long enough for most
+  // messages to be delivered and deleted before a flush writes them out;
+  // 64 MiB cost 40-55 MiB more at peak with a standing backlog (B1 in
+  // docs/performance.md) and no measurable throughput.
+  o.write_buffer_size = 16u << 20;
   o.max_write_buffer_number = 3;
   o.max_total_wal_size = 256u << 20;
   o.level_compaction_dynamic_level_bytes = true;

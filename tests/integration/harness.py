@@ -336,6 +336,19 @@ class Petrel:
                     return int(line.split()[1])
         raise AssertionError("no VmRSS in /proc/PID/status")
 
+    def rss_peak_kib(self):
+        """The largest resident set size petreld's current process has had, in KiB (VmHWM)."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmHWM in /proc/PID/status")
+
+    def reset_rss_peak(self):
+        """Starts VmHWM afresh from the present resident size (Linux >= 4.0)."""
+        with open(f"/proc/{self.proc.pid}/clear_refs", "w") as f:
+            f.write("5")
+
     def fd_count(self):
         """Open file descriptors of petreld."""
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
