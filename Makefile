@@ -56,10 +56,10 @@ bench: deps build
 
 # Fuzzing (clang + libFuzzer, in build-fuzz/; see docs/security.md).
 #   make fuzz          each target for FUZZ_SECONDS (default 300)
-#   make fuzz-regress  each target over its corpus, then FUZZ_SHORT (20) s each
+#   make fuzz-regress  each target over its corpus, then FUZZ_SHORT (12) s each
 #   make fuzz-merge    keep the new interesting inputs in fuzz/corpus/
 FUZZ_SECONDS ?= 300
-FUZZ_SHORT   ?= 20
+FUZZ_SHORT   ?= 12
 
 fuzz-build:
 	JOBS=$(JOBS) bash fuzz/run.sh build
