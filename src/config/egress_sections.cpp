@@ -43,13 +43,6 @@ std::int64_t unix_day(std::string_view s) {
   return static_cast<std::int64_t>(timegm(&tm)) / 86400;
 }
 
-[[noreturn]] void unknown_key(const std::string& file, const toml::key& key, const toml::node& value,
-                              std::string_view in, std::span<const std::string_view> known) {
-  std::string message = "unknown key '" + std::string(key.str()) + "' in [" + std::string(in) + "]";
-  if (auto guess = closest(key.str(), known); !guess.empty()) message += " (did you mean '" + std::string(guess) + "'?)";
-  throw ConfigError(file, line_of_key(key, value), message);
-}
-
 const toml::array& array_of_tables(const Field& f) {
   auto a = f.value.as_array();
   if (!a || !a->is_array_of_tables()) f.fail("an array of tables ([[egress." + std::string(f.key) + "]])");

@@ -270,4 +270,11 @@ std::vector<std::string> read_listen_list(const Field& f) {
   });
 }
 
+[[noreturn]] void unknown_key(const std::string& file, const toml::key& key, const toml::node& value,
+                              std::string_view in, std::span<const std::string_view> known) {
+  std::string message = "unknown key '" + std::string(key.str()) + "' in [" + std::string(in) + "]";
+  if (auto guess = closest(key.str(), known); !guess.empty()) message += " (did you mean '" + std::string(guess) + "'?)";
+  throw ConfigError(file, line_of_key(key, value), message);
+}
+
 }  // namespace petrel::config::detail

@@ -52,14 +52,6 @@ std::string block_name(std::string_view kind, std::string_view name) {
   return "shaping." + std::string(kind) + "." + quoted;
 }
 
-[[noreturn]] void unknown_key(const std::string& file, const toml::key& key, const toml::node& value,
-                              std::string_view in, std::span<const std::string_view> known) {
-  std::string message = "unknown key '" + std::string(key.str()) + "' in [" + std::string(in) + "]";
-  if (auto guess = closest(key.str(), known); !guess.empty())
-    message += " (did you mean '" + std::string(guess) + "'?)";
-  throw ConfigError(file, line_of_key(key, value), message);
-}
-
 const toml::table& table_of(const Field& f, std::string_view expected) {
   auto table = f.value.as_table();
   if (!table) f.fail(expected);
