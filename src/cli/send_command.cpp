@@ -30,7 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/mime_message.hpp"
+#include "mime/message.hpp"
 #include "cli/send_outcome.hpp"
 #include "cli/terminal.hpp"
 #include "delivery/smtp_deliverer.hpp"
@@ -43,6 +43,14 @@ namespace petrel::cli {
 namespace {
 
 using nlohmann::json;
+using mime::build_message;
+using mime::check_header;
+using mime::content_type_for;
+using mime::make_boundary;
+using mime::make_message_id;
+using mime::MessageSpec;
+using mime::rfc5322_date;
+using mime::split_header;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kExitLocalError = 4;  // bad input found before sending (unreadable file, bad header)

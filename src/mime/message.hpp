@@ -1,7 +1,12 @@
-// The message `petrel send` sends, built without I/O: RFC 5322 headers
-// (folded, RFC 2047 encoded-words for non-ASCII text), a text body, and,
+// A message built without I/O, for `petrel send` and the HTTP injection
+// API: RFC 5322 headers (folded, RFC 2047 encoded-words for non-ASCII
+// text), a text and/or an HTML body (multipart/alternative when both), and,
 // with attachments, a MIME multipart/mixed (RFC 2045, RFC 2046) with base64
 // parts and RFC 2231 file names. Dot-stuffing is the SMTP client's job.
+//
+// Written here rather than with GMime: building is plain serialization of
+// three part shapes, on the API's per-recipient hot path, where a GObject
+// tree per message would cost more than the text it produces.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace petrel::cli {
+namespace petrel::mime {
 
 struct Attachment {
   std::string filename;      // the name shown to the recipient (no directory); may be UTF-8
@@ -27,10 +32,11 @@ struct MessageSpec {
   // Message-ID replaces the generated one.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;  // text, UTF-8, any line ending
+  std::string html;  // HTML, UTF-8; with body: multipart/alternative
   std::vector<Attachment> attachments;
   std::string date;        // RFC 5322 date-time (rfc5322_date())
   std::string message_id;  // "<...@...>" (make_message_id())
-  std::string boundary;    // multipart boundary (make_boundary()); unused without attachments
+  std::string boundary;    // multipart boundary (make_boundary()); unused for a single part
 };
 
 // The whole message: CRLF lines, every line at most 998 octets, 7-bit
@@ -87,4 +93,4 @@ std::string make_message_id(std::time_t when, std::uint64_t random, std::string_
 // quoted-printable text, so no part can contain the boundary.
 std::string make_boundary(std::uint64_t random);
 
-}  // namespace petrel::cli
+}  // namespace petrel::mime

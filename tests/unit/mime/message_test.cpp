@@ -4,10 +4,10 @@
 
 #include <string>
 
-#include "cli/mime_message.hpp"
+#include "mime/message.hpp"
 #include "smtp/transfer_encoding.hpp"
 
-namespace petrel::cli {
+namespace petrel::mime {
 namespace {
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -156,6 +156,50 @@ TEST(SendMime, attachments_make_a_multipart_mixed_with_base64_parts) {
   EXPECT_EQ(count, 4u);  // Content-Type parameter, two delimiters, the close
 }
 
+TEST(SendMime, html_alone_is_a_single_text_html_part) {
+  MessageSpec s = simple_spec();
+  s.body.clear();
+  s.html = "<p>Hi</p>";
+  const std::string m = build_message(s);
+  EXPECT_NE(m.find("Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n<p>Hi</p>\r\n"),
+            std::string::npos);
+  EXPECT_EQ(m.find("multipart"), std::string::npos);
+}
+
+TEST(SendMime, text_and_html_make_a_multipart_alternative_plainest_first) {
+  MessageSpec s = simple_spec();
+  s.html = "<p>caf\xc3\xa9</p>";
+  const std::string m = build_message(s);
+  const std::string b = s.boundary + "_alt";
+  const auto type = m.find("Content-Type: multipart/alternative; boundary=\"" + b + "\"\r\n");
+  const auto plain = m.find("\r\n--" + b + "\r\nContent-Type: text/plain; charset=utf-8\r\n");
+  const auto html = m.find("\r\n--" + b + "\r\nContent-Type: text/html; charset=utf-8\r\n"
+                           "Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>caf=C3=A9</p>");
+  ASSERT_NE(type, std::string::npos);
+  ASSERT_NE(plain, std::string::npos);
+  ASSERT_NE(html, std::string::npos);
+  EXPECT_LT(type, plain);
+  EXPECT_LT(plain, html);
+  EXPECT_TRUE(m.ends_with("\r\n--" + b + "--\r\n"));
+}
+
+TEST(SendMime, alternative_nests_inside_mixed_with_attachments) {
+  MessageSpec s = simple_spec();
+  s.html = "<p>Hi</p>";
+  s.attachments = {{"a.txt", "text/plain", "x"}};
+  const std::string m = build_message(s);
+  const auto mixed = m.find("multipart/mixed; boundary=\"" + s.boundary + "\"");
+  const auto alt = m.find("\r\n--" + s.boundary + "\r\nContent-Type: multipart/alternative");
+  const auto alt_end = m.find("\r\n--" + s.boundary + "_alt--\r\n");
+  const auto attachment = m.find("\r\n--" + s.boundary + "\r\nContent-Type: text/plain; name=\"a.txt\"");
+  ASSERT_NE(mixed, std::string::npos);
+  ASSERT_NE(alt, std::string::npos);
+  ASSERT_NE(alt_end, std::string::npos);
+  ASSERT_NE(attachment, std::string::npos);
+  EXPECT_LT(alt, alt_end);
+  EXPECT_LT(alt_end, attachment);
+}
+
 TEST(SendMime, boundary_cannot_occur_in_encoded_parts) {
   const std::string b = make_boundary(42);
   EXPECT_TRUE(b.starts_with("=_"));
@@ -226,4 +270,4 @@ TEST(SendMime, date_and_message_id_have_rfc5322_form) {
 }
 
 }  // namespace
-}  // namespace petrel::cli
+}  // namespace petrel::mime

@@ -1,4 +1,4 @@
-#include "cli/mime_message.hpp"
+#include "mime/message.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,7 @@
 #include "smtp/client_commands.hpp"
 #include "smtp/transfer_encoding.hpp"
 
-namespace petrel::cli {
+namespace petrel::mime {
 namespace {
 
 constexpr std::size_t kFoldAt = 78;          // RFC 5322 §2.1.1: SHOULD
@@ -75,8 +75,8 @@ std::string encode_value(std::string_view name, std::string_view value) {
   return out;
 }
 
-std::string text_part_headers(bool seven_bit) {
-  std::string out = fold_header("Content-Type", "text/plain; charset=utf-8");
+std::string text_part_headers(bool seven_bit, std::string_view subtype = "plain") {
+  std::string out = fold_header("Content-Type", "text/" + std::string(subtype) + "; charset=utf-8");
   out += fold_header("Content-Transfer-Encoding", seven_bit ? "7bit" : "quoted-printable");
   return out;
 }
@@ -86,6 +86,24 @@ std::string text_part_headers(bool seven_bit) {
 // the way (RFC 6152 §3) and keeps ASCII text readable.
 std::string text_body(const std::string& crlf_text, bool seven_bit) {
   return seven_bit ? crlf_text : smtp::quoted_printable(crlf_text);
+}
+
+std::string text_part(std::string_view text, std::string_view subtype) {
+  const std::string crlf = crlf_lines(text);
+  const bool seven_bit = seven_bit_ok(crlf);
+  return text_part_headers(seven_bit, subtype) + "\r\n" + text_body(crlf, seven_bit);
+}
+
+// The readable part: text, HTML, or both as multipart/alternative (RFC 2046
+// §5.1.4: the plainest first). Its headers, a blank line, its body.
+std::string body_part(const MessageSpec& spec) {
+  if (spec.html.empty()) return text_part(spec.body, "plain");
+  if (spec.body.empty()) return text_part(spec.html, "html");
+  const std::string b = spec.boundary + "_alt";
+  std::string out = fold_header("Content-Type", "multipart/alternative; boundary=\"" + b + "\"");
+  out += "\r\n--" + b + "\r\n" + text_part(spec.body, "plain");
+  out += "\r\n--" + b + "\r\n" + text_part(spec.html, "html");
+  return out + "\r\n--" + b + "--\r\n";
 }
 
 std::string attachment_part(const Attachment& a) {
@@ -306,16 +324,12 @@ std::string build_message(const MessageSpec& spec) {
   }
   out += fold_header("MIME-Version", "1.0");
 
-  const std::string text = crlf_lines(spec.body);
-  const bool seven_bit = seven_bit_ok(text);
-  if (spec.attachments.empty()) {
-    return out + text_part_headers(seven_bit) + "\r\n" + text_body(text, seven_bit);
-  }
+  if (spec.attachments.empty()) return out + body_part(spec);
   const std::string& b = spec.boundary;
   out += fold_header("Content-Type", "multipart/mixed; boundary=\"" + b + "\"");
   out += "\r\nThis is a multi-part message in MIME format.\r\n";
   // RFC 2046 §5.1.1: the CRLF before "--boundary" belongs to the delimiter.
-  out += "\r\n--" + b + "\r\n" + text_part_headers(seven_bit) + "\r\n" + text_body(text, seven_bit);
+  out += "\r\n--" + b + "\r\n" + body_part(spec);
   for (const Attachment& a : spec.attachments) out += "\r\n--" + b + "\r\n" + attachment_part(a);
   return out + "\r\n--" + b + "--\r\n";
 }
@@ -350,4 +364,4 @@ std::string make_boundary(std::uint64_t random) {
   return buf;
 }
 
-}  // namespace petrel::cli
+}  // namespace petrel::mime
