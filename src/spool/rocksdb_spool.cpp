@@ -1,7 +1,8 @@
 // The default spool: one RocksDB database. Per message two keys,
 //   "e/<queue id>"  the envelope record (envelope_codec.hpp)
 //   "c/<queue id>"  the content
-// written in the same WriteBatch, so a message is either wholly there or not.
+// written in the same WriteBatch, so a message is either wholly there or not;
+//   "r/<key>"       the callers' small records (store_group, read_record)
 //
 // Group commit: store() only queues; one writer thread takes everything
 // queued (bounded by message count and bytes), writes it as ONE WriteBatch
@@ -39,6 +40,7 @@ constexpr std::string_view envelope_prefix = "e/";
 constexpr std::string_view content_prefix = "c/";
 // Upper bound for iterating the envelopes: '0' is the octet after '/'.
 constexpr std::string_view envelope_prefix_end = "e0";
+constexpr std::string_view record_prefix = "r/";
 
 // Bytes per group commit, beyond which the batch is cut (a single larger
 // message still goes alone). Keeps the latency of one sync and the memory of
@@ -47,6 +49,7 @@ constexpr std::size_t max_batch_bytes = 64u << 20;
 
 std::string envelope_key(const QueueId& id) { return std::string(envelope_prefix) + id.value; }
 std::string content_key(const QueueId& id) { return std::string(content_prefix) + id.value; }
+std::string record_key(std::string_view key) { return std::string(record_prefix) + std::string(key); }
 
 std::error_code to_error_code(const rocksdb::Status& status) {
   if (status.ok()) return {};
@@ -110,9 +113,20 @@ rocksdb::Options spool_options() {
   return o;
 }
 
+// One store() or store_group(): written in one batch, never split.
 struct PendingStore {
-  std::shared_ptr<const SpooledMessage> message;
+  std::shared_ptr<const SpooledMessage> message;               // store()
+  std::vector<std::shared_ptr<const SpooledMessage>> messages;  // store_group()
+  std::vector<Spool::Record> records;
   Spool::StoreDone done;
+
+  std::size_t count() const { return (message ? 1 : 0) + messages.size(); }
+  std::size_t bytes() const {
+    std::size_t n = message ? message->content.size() : 0;
+    for (const auto& m : messages) n += m->content.size();
+    for (const auto& r : records) n += r.key.size() + (r.value ? r.value->size() : 0);
+    return n;
+  }
 };
 
 class RocksDbSpool final : public Spool {
@@ -140,13 +154,30 @@ class RocksDbSpool final : public Spool {
     {
       std::lock_guard lock(mutex_);
       if (!stopping_) {
-        pending_.push_back({std::move(message), std::move(done)});
+        pending_.push_back({std::move(message), {}, {}, std::move(done)});
         wake_writer_.notify_one();
         return;
       }
     }
     done(std::make_error_code(std::errc::operation_canceled));
   }
+
+  void store_group(std::vector<std::shared_ptr<const SpooledMessage>> messages, std::vector<Record> records,
+                   StoreDone done) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (!stopping_) {
+        pending_.push_back({nullptr, std::move(messages), std::move(records), std::move(done)});
+        wake_writer_.notify_one();
+        return;
+      }
+    }
+    done(std::make_error_code(std::errc::operation_canceled));
+  }
+
+  bool short_of_space() const override;
+  bool read_record(std::string_view key, std::string& value, std::error_code& ec) override;
+  std::error_code scan_records(std::string_view prefix, std::string_view after, const VisitRecord& visit) override;
 
   std::vector<std::shared_ptr<SpooledMessage>> load_all(Load what) override;
   std::optional<std::string> load_content(const QueueId& id) override {
@@ -203,7 +234,9 @@ void RocksDbSpool::write_loop() {
     std::deque<PendingStore> batch = take_batch();
     if (batch.empty()) return;  // stopping and nothing left
     const std::error_code result = write_batch(batch);
-    if (!result) stored_ += batch.size();
+    if (!result) {
+      for (const auto& p : batch) stored_ += p.count();
+    }
     // Only now, after the sync, may anyone say 250.
     for (auto& p : batch) p.done(result);
   }
@@ -216,10 +249,14 @@ std::deque<PendingStore> RocksDbSpool::take_batch() {
   wake_writer_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
   std::deque<PendingStore> batch;
   std::size_t bytes = 0;
-  while (!pending_.empty() && batch.size() < max_batch_messages_) {
-    const std::size_t size = pending_.front().message->content.size();
-    if (!batch.empty() && bytes + size > max_batch_bytes) break;
+  std::size_t messages = 0;
+  while (!pending_.empty() && messages < max_batch_messages_) {
+    const std::size_t size = pending_.front().bytes();
+    if (!batch.empty() && (bytes + size > max_batch_bytes || messages + pending_.front().count() > max_batch_messages_)) {
+      break;
+    }
     bytes += size;
+    messages += pending_.front().count();
     batch.push_back(std::move(pending_.front()));
     pending_.pop_front();
   }
@@ -270,7 +307,7 @@ std::error_code RocksDbSpool::reopen() {
 
 std::error_code RocksDbSpool::write_batch(const std::deque<PendingStore>& batch) {
   std::size_t bytes = 0;
-  for (const auto& p : batch) bytes += p.message->content.size();
+  for (const auto& p : batch) bytes += p.bytes();
   if (auto ec = check_free_space(bytes)) return ec;
   if (last_write_failed_) {
     // Still failing because the disk is full is "full" to the client (452
@@ -279,10 +316,20 @@ std::error_code RocksDbSpool::write_batch(const std::deque<PendingStore>& batch)
   }
 
   rocksdb::WriteBatch wb;
-  for (const auto& p : batch) {
-    const SpooledMessage& m = *p.message;
+  const auto put = [&wb](const SpooledMessage& m) {
     wb.Put(envelope_key(m.id), encode_envelope(m));
     wb.Put(content_key(m.id), m.content);
+  };
+  for (const auto& p : batch) {
+    if (p.message) put(*p.message);
+    for (const auto& m : p.messages) put(*m);
+    for (const auto& r : p.records) {
+      if (r.value) {
+        wb.Put(record_key(r.key), *r.value);
+      } else {
+        wb.Delete(record_key(r.key));
+      }
+    }
   }
   rocksdb::WriteOptions options;
   options.sync = true;
@@ -354,6 +401,43 @@ std::error_code RocksDbSpool::scan_envelopes(std::string_view after, const Visit
     if (!is_valid_queue_id(m.id.value)) continue;
     if (!decode_envelope(std::string_view(it->value().data(), it->value().size()), m)) continue;
     if (!visit(m)) break;
+  }
+  return to_error_code(it->status());
+}
+
+bool RocksDbSpool::short_of_space() const {
+  if (min_free_bytes_ == 0) return false;
+  struct statvfs fs {};
+  if (::statvfs(directory_.c_str(), &fs) != 0) return false;
+  return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < min_free_bytes_;
+}
+
+bool RocksDbSpool::read_record(std::string_view key, std::string& value, std::error_code& ec) {
+  ec.clear();
+  std::shared_lock lock(db_mutex_);
+  if (!db_) {
+    ec = unavailable();
+    return false;
+  }
+  const rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), record_key(key), &value);
+  if (status.IsNotFound()) return false;
+  ec = to_error_code(status);
+  return !ec;
+}
+
+std::error_code RocksDbSpool::scan_records(std::string_view prefix, std::string_view after, const VisitRecord& visit) {
+  std::shared_lock lock(db_mutex_);
+  if (!db_) return unavailable();
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  const std::string first = record_key(prefix);
+  const std::string start = after.empty() ? first : record_key(after);
+  it->Seek(start);
+  if (!after.empty() && it->Valid() && it->key() == rocksdb::Slice(start)) it->Next();
+  for (; it->Valid() && it->key().starts_with(first); it->Next()) {
+    const std::string_view key(it->key().data() + record_prefix.size(), it->key().size() - record_prefix.size());
+    if (!visit(key, std::string_view(it->value().data(), it->value().size()))) break;
   }
   return to_error_code(it->status());
 }

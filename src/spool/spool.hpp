@@ -68,6 +68,34 @@ class Spool {
 
   // Number of messages stored and not removed.
   virtual std::size_t size() const = 0;
+
+  // Whether the file system is below the free-space reserve now, when new
+  // messages would be refused: for a caller that must not start what it
+  // cannot finish (the HTTP API says 503 before it renders anything).
+  virtual bool short_of_space() const = 0;
+
+  // Small records beside the messages: the suppression list, the API's
+  // idempotency keys. Keys are the caller's, in namespaces of its own
+  // ("s/<tenant>/<address>"); a record without value deletes its key.
+  struct Record {
+    std::string key;
+    std::optional<std::string> value;
+  };
+
+  // Stores the messages and the records in ONE write, so that either all
+  // are there after a crash or none is, durably and in the next group
+  // commit, then calls done as store() does. Either list may be empty.
+  virtual void store_group(std::vector<std::shared_ptr<const SpooledMessage>> messages, std::vector<Record> records,
+                           StoreDone done) = 0;
+
+  // One record: found (true), not there (false, ec clear) or unreadable
+  // (false, ec set).
+  virtual bool read_record(std::string_view key, std::string& value, std::error_code& ec) = 0;
+
+  // Records whose keys start with prefix, in key order, starting after
+  // `after` (a full key; "" : from the first), until visit returns false.
+  using VisitRecord = std::function<bool(std::string_view key, std::string_view value)>;
+  virtual std::error_code scan_records(std::string_view prefix, std::string_view after, const VisitRecord& visit) = 0;
 };
 
 struct RocksDbSpoolOptions {

@@ -237,3 +237,58 @@ TEST(RocksDbSpoolLoad, envelopes_only_leaves_the_content_for_load_content) {
 
 }  // namespace
 }  // namespace petrel::spool
+
+namespace petrel::spool {
+namespace {
+
+std::error_code group_and_wait(Spool& spool, std::vector<std::shared_ptr<const SpooledMessage>> messages,
+                               std::vector<Spool::Record> records) {
+  std::promise<std::error_code> stored;
+  spool.store_group(std::move(messages), std::move(records), [&](std::error_code ec) { stored.set_value(ec); });
+  return stored.get_future().get();
+}
+
+TEST(RocksDbSpoolRecords, a_group_stores_messages_and_records_together_and_both_survive_reopen) {
+  TempDir dir;
+  auto a = sample_message("Subject: a\r\n\r\na\r\n");
+  auto b = sample_message("Subject: b\r\n\r\nb\r\n");
+  {
+    auto spool = open_spool(dir);
+    ASSERT_FALSE(group_and_wait(*spool, {a, b}, {{"i/key1", "reply"}, {"s/t/x@y.test", "unsubscribe"}}));
+    EXPECT_EQ(spool->size(), 2u);
+  }
+  auto spool = open_spool(dir);
+  EXPECT_EQ(spool->size(), 2u);  // records are not messages
+  std::string value;
+  std::error_code ec;
+  ASSERT_TRUE(spool->read_record("i/key1", value, ec));
+  EXPECT_EQ(value, "reply");
+  EXPECT_FALSE(spool->read_record("i/nope", value, ec));
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(spool->load_all().size(), 2u);
+}
+
+TEST(RocksDbSpoolRecords, scans_by_prefix_in_key_order_from_a_key_and_deletes) {
+  TempDir dir;
+  auto spool = open_spool(dir);
+  ASSERT_FALSE(group_and_wait(*spool, {}, {{"s/t1/b", "2"}, {"s/t1/a", "1"}, {"s/t2/c", "3"}, {"s/t1/c", "4"}}));
+  std::vector<std::string> keys;
+  const auto collect = [&](std::string_view key, std::string_view) {
+    keys.emplace_back(key);
+    return true;
+  };
+  ASSERT_FALSE(spool->scan_records("s/t1/", "", collect));
+  EXPECT_EQ(keys, (std::vector<std::string>{"s/t1/a", "s/t1/b", "s/t1/c"}));
+  keys.clear();
+  ASSERT_FALSE(spool->scan_records("s/t1/", "s/t1/a", collect));
+  EXPECT_EQ(keys, (std::vector<std::string>{"s/t1/b", "s/t1/c"}));
+  ASSERT_FALSE(group_and_wait(*spool, {}, {{"s/t1/b", std::nullopt}}));
+  keys.clear();
+  ASSERT_FALSE(spool->scan_records("s/", "", collect));
+  EXPECT_EQ(keys, (std::vector<std::string>{"s/t1/a", "s/t1/c", "s/t2/c"}));
+  EXPECT_EQ(spool->size(), 0u);
+  EXPECT_EQ(spool->load_all().size(), 0u);  // records are not envelopes
+}
+
+}  // namespace
+}  // namespace petrel::spool
