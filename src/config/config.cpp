@@ -148,7 +148,7 @@ const Section kSections[] = {
     {"relay", relay_keys()},         {"submission", submission_keys()},
     {"rate", rate_keys()},           {"dns", dns_keys()},
     {"admin", admin_keys()},         {"queue", queue_keys()},
-    {"bulk", bulk_keys()},
+    {"bulk", bulk_keys()},           {"http", http_keys()},
     {"shaping", {}},  // nested tables: read by apply_shaping() (shaping_sections.cpp)
     {"egress", {}},   // arrays of tables: read by apply_egress() (egress_sections.cpp)
 };
@@ -348,6 +348,7 @@ void validate(const Config& c, const std::string& name) {
   validate_security(c, name);
   validate_delivery(c, name);
   validate_egress(c, name);
+  validate_http(c, name);
 }
 
 }  // namespace petrel::config

@@ -123,6 +123,21 @@ struct BulkConfig {
   std::string tenant_header = "X-Tenant";
 };
 
+// [http]: the HTTP listener (injection API, unsubscribe links); off
+// unless listen names an address. docs/api.md.
+struct HttpConfig {
+  std::vector<std::string> listen;  // "ADDR:PORT"; empty: no listener
+  bool tls = false;                 // HTTPS with [tls]'s certificate
+  std::string api_tokens_file;      // "name:token[:tenant]" per line, mode 0600
+  std::string public_url;           // base of unsubscribe links; "": https:// + hostname
+  std::uint64_t max_request_size = 10ull << 20;  // body octets, as received
+  std::size_t max_recipients = 10000;            // per request
+  std::size_t max_connections = 256;
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};  // to read a whole request
+  std::size_t max_queued = 5'000'000;  // spool messages beyond which requests get 503
+  unsigned threads = 0;                // 0: one per core
+};
+
 struct Config {
   // [server]
   std::string hostname;                               // default: the machine's host name
@@ -171,6 +186,8 @@ struct Config {
   // [shaping] (and the files it includes): limits per site, provider,
   // domain and source, and the automation rules.
   shaping::Config shaping;
+
+  HttpConfig http;
 
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error

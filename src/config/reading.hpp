@@ -103,6 +103,10 @@ std::span<const Key> queue_keys();
 std::span<const Key> bulk_keys();   // [bulk]: campaign and tenant header fields  // [queue]: the scheduler's bounds and when a site is down
 void validate_delivery(const Config& c, const std::string& name);
 
+// http_sections.cpp: [http].
+std::span<const Key> http_keys();
+void validate_http(const Config& c, const std::string& name);
+
 // shaping_sections.cpp: [shaping] and the files it includes, read after
 // every other section (its nested tables are not a flat list of keys).
 void apply_shaping(const std::string& file, const toml::table& shaping, Config& c);

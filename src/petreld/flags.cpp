@@ -23,6 +23,10 @@ void add_delivery_flags(CLI::App& app, Overrides& o) {
       ->type_name("DURATION");
   app.add_option("--admin", o.admin, "Queue control channel (default unix:./var/admin.sock)")
       ->type_name("unix:PATH|ADDR:PORT");
+  app.add_option("--http-listen", o.http_listen, "HTTP listener of the injection API and unsubscribe links; repeatable")
+      ->type_name("ADDR:PORT");
+  app.add_option("--api-tokens-file", o.api_tokens_file, "API tokens, one name:token[:tenant] per line (mode 0600)")
+      ->type_name("FILE");
 }
 
 std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& text) {
@@ -38,6 +42,8 @@ void apply_delivery(const Overrides& o, Config& c) {
   if (o.resolver) c.remote.resolver = *o.resolver;
   if (o.relayhost) c.remote.relayhost = *o.relayhost;
   if (o.admin) c.remote.admin = *o.admin;
+  if (!o.http_listen.empty()) c.http.listen = o.http_listen;
+  if (o.api_tokens_file) c.http.api_tokens_file = *o.api_tokens_file;
   if (o.max_queue_lifetime) c.remote.max_queue_lifetime = duration_flag("--max-queue-lifetime", *o.max_queue_lifetime);
   if (o.retry_intervals) {
     c.retry_intervals.clear();

@@ -30,6 +30,9 @@ struct Overrides {
   // Issue 5: delivery to other servers.
   std::optional<std::string> resolver, relayhost, retry_intervals, max_queue_lifetime, admin;
   std::vector<std::string> transports;
+  // Issue 12: the HTTP listener.
+  std::vector<std::string> http_listen;
+  std::optional<std::string> api_tokens_file;
 };
 
 void add_flags(CLI::App& app, Overrides& o);

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "api/api_server.hpp"
 #include "auth/password_hash.hpp"
 #include "config/config.hpp"
 #include "petreld/flags.hpp"
@@ -140,6 +141,7 @@ int serve(const Config& config) {
   std::unique_ptr<petrel::spool::Spool> spool;
   std::unique_ptr<petrel::queue::QueueManager> queue;
   std::unique_ptr<petrel::server::Server> server;
+  std::unique_ptr<petrel::api::ApiServer> api;
   try {
     const auto run_as = prepare_user(config);
     spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir, .min_free_bytes = config.spool_min_free});
@@ -151,6 +153,7 @@ int serve(const Config& config) {
     configure_remote(config, queue_options);
     queue = std::make_unique<petrel::queue::QueueManager>(*spool, queue_options);
     server = std::make_unique<petrel::server::Server>(config, *spool, *queue);
+    if (!config.http.listen.empty()) api = std::make_unique<petrel::api::ApiServer>(config, *spool, *queue);
     if (run_as) {
       // Files the spool created while opening, as root, become the user's too.
       petrel::util::give_tree_to(config.spool_dir, *run_as);
@@ -167,9 +170,11 @@ int serve(const Config& config) {
   server->run();
   // Order matters: the spool's last callbacks post into the server's
   // (stopped) io_contexts, so those outlive the spool.
+  if (api) api->stop();
   queue->stop();
   spool.reset();
   server.reset();
+  api.reset();
   spdlog::info("petreld stopped");
   return 0;
 }
@@ -204,6 +209,7 @@ int main(int argc, char** argv) {
     // The files the configuration names are part of it: one that does not
     // load is a configuration error (exit 2), found before a restart.
     petrel::server::check_named_files(config);
+    petrel::api::check_api_tokens(config);
   } catch (const std::exception& e) {  // ConfigError, PasswdFileError, a bad certificate
     std::fprintf(stderr, "petreld: %s\n", e.what());
     return kExitConfigError;

@@ -1,5 +1,7 @@
 #include "smtp/transfer_encoding.hpp"
 
+#include <cstdint>
+
 #include "smtp/client_commands.hpp"
 
 namespace petrel::smtp {
@@ -49,6 +51,46 @@ std::string quoted_printable(std::string_view text) {
     if (has_end) out += "\r\n";
     start = end + 2;
   }
+  return out;
+}
+
+std::optional<std::string> decode_base64(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  std::uint32_t group = 0;
+  int have = 0;     // sextets in group
+  int padding = 0;  // '=' seen
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    int v = -1;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else if (c == '\r' || c == '\n' || c == ' ' || c == '\t') continue;
+    else if (c == '=' && have >= 2) {
+      ++padding;
+      ++have;
+      group <<= 6;
+    } else {
+      return std::nullopt;
+    }
+    if (v >= 0) {
+      if (padding > 0) return std::nullopt;  // data after '='
+      group = (group << 6) | static_cast<std::uint32_t>(v);
+      ++have;
+    }
+    if (have == 4) {
+      out += static_cast<char>((group >> 16) & 0xff);
+      if (padding < 2) out += static_cast<char>((group >> 8) & 0xff);
+      if (padding < 1) out += static_cast<char>(group & 0xff);
+      group = 0;
+      have = 0;
+      if (padding > 0) padding = 3;  // nothing may follow the padded group
+    }
+  }
+  if (have != 0) return std::nullopt;
   return out;
 }
 

@@ -1,0 +1,69 @@
+// The keys of [http]: the HTTP listener of the injection API and of the
+// unsubscribe links; docs/config.md and docs/api.md.
+#include <arpa/inet.h>
+
+#include "config/reading.hpp"
+
+namespace petrel::config::detail {
+namespace {
+
+std::vector<std::string> read_listen(const Field& f) {
+  if (f.value.is_string()) {
+    const std::string one = read_string(f, f.value, valid_listen, "\"ADDR:PORT\" such as \"127.0.0.1:8025\"");
+    return {one};
+  }
+  return read_listen_list(f);
+}
+
+// http:// or https:// and a host, without a trailing slash.
+bool valid_public_url(std::string_view s) {
+  const bool scheme = s.starts_with("https://") || s.starts_with("http://");
+  const std::size_t host = s.find("://") + 3;
+  return scheme && s.size() > host && !s.ends_with("/") && s.find_first_of(" \t\r\n\"<>") == std::string_view::npos;
+}
+
+const Key kHttpKeys[] = {
+    {"listen", [](const Field& f, Config& c) { c.http.listen = read_listen(f); }},
+    {"tls", [](const Field& f, Config& c) { c.http.tls = read_bool(f); }},
+    {"api_tokens_file", [](const Field& f, Config& c) { c.http.api_tokens_file = read_path(f); }},
+    {"public_url",
+     [](const Field& f, Config& c) {
+       c.http.public_url = read_string(f, f.value, valid_public_url,
+                                       "a URL such as \"https://mail.example.org\" (no trailing slash)");
+     }},
+    {"max_request_size", [](const Field& f, Config& c) { c.http.max_request_size = read_size(f, 1024); }},
+    {"max_recipients", [](const Field& f, Config& c) { c.http.max_recipients = read_count(f, 1, 1'000'000); }},
+    {"max_connections", [](const Field& f, Config& c) { c.http.max_connections = read_count(f, 1, 100'000); }},
+    {"request_timeout", [](const Field& f, Config& c) { c.http.request_timeout = read_duration(f, f.value); }},
+    {"max_queued", [](const Field& f, Config& c) { c.http.max_queued = read_count(f, 1); }},
+    {"threads", [](const Field& f, Config& c) { c.http.threads = static_cast<unsigned>(read_count(f, 0, 256)); }},
+};
+
+bool loopback(std::string_view listen) {
+  const std::string addr(listen.substr(0, listen.rfind(':')));
+  if (addr == "localhost" || addr == "[::1]") return true;
+  in_addr v4{};
+  return inet_pton(AF_INET, addr.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+}  // namespace
+
+std::span<const Key> http_keys() { return kHttpKeys; }
+
+void validate_http(const Config& c, const std::string& name) {
+  auto fail = [&](const std::string& message) { throw ConfigError(name, 0, message); };
+  for (const std::string& l : c.http.listen) {
+    if (!valid_listen(l)) fail("[http] listen entries must be \"ADDR:PORT\", got \"" + l + "\"");
+    // API tokens travel in every request: never in clear text across a network.
+    if (!c.http.tls && !loopback(l)) {
+      fail("[http] listen \"" + l + "\" is not a loopback address: set [http] tls = true (API tokens must not "
+           "cross a network in clear text), or listen on 127.0.0.1 behind a TLS proxy");
+    }
+  }
+  if (c.http.tls && (c.tls.certificate.cert.empty() || c.tls.certificate.key.empty())) {
+    fail("[http] tls = true needs [tls] cert_file and key_file");
+  }
+  if (c.http.request_timeout.count() <= 0) fail("[http] request_timeout must be > 0");
+}
+
+}  // namespace petrel::config::detail
