@@ -3,6 +3,7 @@
 // docs/petrel.md is its manual.
 #include <CLI/CLI.hpp>
 
+#include "cli/dkim_command.hpp"
 #include "cli/mx_command.hpp"
 #include "cli/probe_command.hpp"
 #include "cli/queue_command.hpp"
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "petrel " PETREL_VERSION);
   app.require_subcommand(1);
   int exit_code = 0;
+  petrel::cli::add_dkim_command(app, exit_code);
   petrel::cli::add_mx_command(app, exit_code);
   petrel::cli::add_probe_command(app, exit_code);
   petrel::cli::add_queue_command(app, exit_code);
