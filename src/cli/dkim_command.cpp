@@ -59,7 +59,7 @@ struct SignFlags {
 // The domain as DNS and d= want it (A-labels, lower case), or "" with a
 // message on stderr.
 std::string usable_domain(const char* command, const std::string& domain, const std::string& selector) {
-  const std::string ascii = util::ascii_domain(domain);
+  std::string ascii = util::ascii_domain(domain);
   if (!dkim::valid_dns_name(ascii)) {
     std::fprintf(stderr, "petrel dkim %s: \"%s\" is not a domain name\n", command, domain.c_str());
     return {};

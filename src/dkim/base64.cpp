@@ -8,11 +8,14 @@ namespace {
 
 constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-// The value of each octet as a base64 digit, or -1.
-constexpr std::array<std::int8_t, 256> kDigits = [] {
-  std::array<std::int8_t, 256> digits{};
-  digits.fill(-1);
-  for (std::size_t i = 0; i < kAlphabet.size(); ++i) digits[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
+// The value of each octet as a base64 digit, or kNotDigit.
+constexpr std::uint8_t kNotDigit = 0xff;
+constexpr std::array<std::uint8_t, 256> kDigits = [] {
+  std::array<std::uint8_t, 256> digits{};
+  digits.fill(kNotDigit);
+  for (std::size_t i = 0; i < kAlphabet.size(); ++i) {
+    digits[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::uint8_t>(i);
+  }
   return digits;
 }();
 
@@ -55,9 +58,9 @@ std::optional<std::string> base64_decode(std::string_view text) {
       ++padding;
       continue;
     }
-    const int digit = kDigits[static_cast<unsigned char>(c)];
-    if (digit < 0 || padding > 0) return std::nullopt;  // not base64, or a digit after '='
-    bits = bits << 6 | static_cast<std::uint32_t>(digit);
+    const std::uint8_t digit = kDigits[static_cast<unsigned char>(c)];
+    if (digit == kNotDigit || padding > 0) return std::nullopt;  // not base64, or a digit after '='
+    bits = bits << 6 | digit;
     if (++count == 4) {
       out += static_cast<char>(bits >> 16);
       out += static_cast<char>(bits >> 8);
