@@ -7,9 +7,12 @@
 #include <thread>
 
 #include "api/inject.hpp"
+#include "api/suppressions_handler.hpp"
+#include "api/unsubscribe_handler.hpp"
 #include "config/config.hpp"
 #include "http/api_tokens.hpp"
 #include "http/listener.hpp"
+#include "suppress/suppression_list.hpp"
 #include "tls/server_tls.hpp"
 
 namespace petrel::api {
@@ -37,19 +40,36 @@ http::Response method_not_allowed(const char* allow) {
 
 }  // namespace
 
+InjectOptions inject_options(const config::Config& config) {
+  InjectOptions o;
+  o.hostname = config.hostname;
+  o.max_recipients = config.http.max_recipients;
+  o.max_queued = config.http.max_queued;
+  o.public_url = public_url(config);
+  if (config.unsubscribe.mailto) {
+    o.mailto_domain = config.unsubscribe.mailto_domain.empty() ? config.hostname : config.unsubscribe.mailto_domain;
+  }
+  o.unsubscribe_campaigns = config.unsubscribe.campaigns;
+  return o;
+}
+
 struct ApiServer::Impl {
   http::ApiTokens tokens;
+  suppress::SuppressionList& suppressions;
   Injector injector;
+  Unsubscriber unsubscriber;
   std::unique_ptr<http::Listener> listener;
 
-  Impl(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue)
+  Impl(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue,
+       suppress::SuppressionList& list, const suppress::UnsubscribeTokens& unsubscribe_tokens)
       : tokens(load_tokens(config)),
-        injector({.hostname = config.hostname,
-                  .max_recipients = config.http.max_recipients,
-                  .max_queued = config.http.max_queued},
-                 spool, queue) {}
+        suppressions(list),
+        injector(inject_options(config), spool, queue, list, unsubscribe_tokens),
+        unsubscriber(spool, list, unsubscribe_tokens) {}
 
   asio::awaitable<http::Response> route(http::Request& request) {
+    // Unsubscribe links carry their own proof: no token, no cookie.
+    if (request.path.starts_with("/u/")) co_return co_await unsubscriber.handle(request);
     if (request.path.starts_with("/api/")) {
       const auto caller = tokens.authenticate(request.authorization);
       if (!caller) {
@@ -61,13 +81,17 @@ struct ApiServer::Impl {
         if (request.method != "POST") co_return method_not_allowed("POST");
         co_return co_await injector.handle(request, *caller);
       }
+      if (request.path == "/api/v1/suppressions" || request.path.starts_with("/api/v1/suppressions/")) {
+        co_return co_await handle_suppressions(request, *caller, suppressions);
+      }
     }
     co_return to_response(Problem{404, "Not Found", "no such path: " + request.path});
   }
 };
 
-ApiServer::ApiServer(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue)
-    : impl_(std::make_unique<Impl>(config, spool, queue)) {
+ApiServer::ApiServer(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue,
+                     suppress::SuppressionList& suppressions, const suppress::UnsubscribeTokens& tokens)
+    : impl_(std::make_unique<Impl>(config, spool, queue, suppressions, tokens)) {
   http::ListenerOptions options;
   options.listen = config.http.listen;
   if (config.http.tls) {
@@ -97,5 +121,9 @@ void ApiServer::stop() { impl_->listener->stop(); }
 std::vector<std::string> ApiServer::endpoints() const { return impl_->listener->endpoints(); }
 
 void check_api_tokens(const config::Config& config) { load_tokens(config); }
+
+std::string public_url(const config::Config& config) {
+  return config.http.public_url.empty() ? "https://" + config.hostname : config.http.public_url;
+}
 
 }  // namespace petrel::api

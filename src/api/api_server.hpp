@@ -15,6 +15,10 @@ class Spool;
 namespace petrel::queue {
 class QueueManager;
 }
+namespace petrel::suppress {
+class SuppressionList;
+class UnsubscribeTokens;
+}
 
 namespace petrel::api {
 
@@ -22,7 +26,8 @@ class ApiServer {
  public:
   // Reads the tokens file and binds every [http] listen address; throws
   // std::runtime_error naming what failed. Serves until destroyed.
-  ApiServer(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue);
+  ApiServer(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue,
+            suppress::SuppressionList& suppressions, const suppress::UnsubscribeTokens& tokens);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
@@ -37,6 +42,9 @@ class ApiServer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The base of unsubscribe links: [http] public_url, else https:// + hostname.
+std::string public_url(const config::Config& config);
 
 // Loads [http] api_tokens_file as the server will (for --check-config);
 // throws std::runtime_error naming the file and line.

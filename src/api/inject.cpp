@@ -16,6 +16,8 @@
 #include "api/inject_request.hpp"
 #include "queue/queue_manager.hpp"
 #include "spool/spool.hpp"
+#include "suppress/suppression_list.hpp"
+#include "suppress/unsubscribe.hpp"
 
 namespace petrel::api {
 namespace asio = boost::asio;
@@ -82,8 +84,16 @@ struct Injector::Run {
   json rejected = json::array();
 };
 
-Injector::Injector(InjectOptions options, spool::Spool& spool, queue::QueueManager& queue)
-    : options_(std::move(options)), spool_(spool), queue_(queue) {}
+Injector::Injector(InjectOptions options, spool::Spool& spool, queue::QueueManager& queue,
+                   suppress::SuppressionList& suppressions, const suppress::UnsubscribeTokens& tokens)
+    : options_(std::move(options)), spool_(spool), queue_(queue), suppressions_(suppressions), tokens_(tokens) {}
+
+bool Injector::wants_unsubscribe(const Run& run) const {
+  if (run.request.unsubscribe) return *run.request.unsubscribe;
+  const auto& campaigns = options_.unsubscribe_campaigns;
+  return std::any_of(campaigns.begin(), campaigns.end(),
+                     [&](const std::string& c) { return c == "*" || (!run.request.campaign.empty() && c == run.request.campaign); });
+}
 
 bool Injector::claim(const std::string& key) {
   std::lock_guard lock(mutex_);
@@ -119,7 +129,8 @@ std::shared_ptr<spool::SpooledMessage> Injector::make_message(const Run& run, co
 asio::awaitable<std::error_code> Injector::store_all(Run& run, Composer& composer) {
   const auto& recipients = run.request.recipients;
   std::mt19937_64 random(std::random_device{}());
-  const std::vector<std::pair<std::string, std::string>> extra;
+  const bool unsubscribe = wants_unsubscribe(run);
+  std::vector<std::pair<std::string, std::string>> extra;
   for (std::size_t w = 0; w * options_.window < recipients.size(); ++w) {
     const std::size_t begin = w * options_.window;
     const std::size_t end = std::min(recipients.size(), begin + options_.window);
@@ -137,6 +148,7 @@ asio::awaitable<std::error_code> Injector::store_all(Run& run, Composer& compose
       }
     }
     std::vector<std::shared_ptr<const spool::SpooledMessage>> batch;
+    std::vector<spool::Spool::Record> records;
     for (std::size_t i = begin; i < end; ++i) {
       const RecipientSpec& r = recipients[i];
       smtp::Address to;
@@ -144,7 +156,25 @@ asio::awaitable<std::error_code> Injector::store_all(Run& run, Composer& compose
         rejected.push_back({{"email", r.email}, {"reason", std::move(why)}});
         continue;
       }
+      std::error_code ec;
+      if (const auto entry = suppressions_.find(run.request.tenant, to.str(), ec)) {
+        rejected.push_back({{"email", r.email},
+                            {"reason", "suppressed (" + std::string(suppress::to_string(entry->reason)) + ")"},
+                            {"suppressed", suppress::to_string(entry->reason)}});
+        continue;
+      }
+      if (ec) co_return ec;  // an unreadable list is no reason to mail someone who left it
       auto m = make_message(run, to);
+      extra.clear();
+      if (unsubscribe) {
+        const suppress::Subscription who{suppress::normalize(to.str()), run.request.campaign, run.request.tenant};
+        const std::string token = tokens_.make(m->id.value, who);
+        std::string links = "<" + options_.public_url + "/u/" + token + ">";
+        if (!options_.mailto_domain.empty()) links += ", <mailto:unsubscribe+" + token + "@" + options_.mailto_domain + ">";
+        extra.emplace_back("List-Unsubscribe", links);
+        extra.emplace_back("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+        records.push_back({suppress::subscription_key(m->id.value), suppress::subscription_value(who)});
+      }
       m->content = composer.compose(r, extra, m->arrival_unix_seconds, random(), options_.hostname, m->id.value);
       if (std::any_of(m->content.begin(), m->content.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
         m->envelope.params.body = smtp::BodyType::eight_bit_mime;
@@ -152,7 +182,6 @@ asio::awaitable<std::error_code> Injector::store_all(Run& run, Composer& compose
       messages.push_back({{"email", r.email}, {"queue_id", m->id.value}});
       batch.push_back(std::move(m));
     }
-    std::vector<spool::Spool::Record> records;
     if (!window_key.empty()) records.push_back({window_key, json{{"messages", messages}, {"rejected", rejected}}.dump()});
     if (!batch.empty() || !records.empty()) {
       const std::error_code ec = co_await async_store_group(spool_, batch, std::move(records), asio::use_awaitable);

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "http/api_tokens.hpp"
 #include "http/message.hpp"
@@ -25,6 +26,10 @@ struct SpooledMessage;
 }
 namespace petrel::smtp {
 struct Address;
+}
+namespace petrel::suppress {
+class SuppressionList;
+class UnsubscribeTokens;
 }
 namespace petrel::queue {
 class QueueManager;
@@ -40,11 +45,18 @@ struct InjectOptions {
   std::size_t max_queued = 5'000'000;
   std::size_t window = 64;  // messages per synced write
   std::chrono::seconds idempotency_lifetime{std::chrono::hours(24)};
+  // One-click unsubscribe: the links' base ("https://mail.example.org"),
+  // the mailto: domain ("" : no mailto link), the campaigns that get the
+  // links without asking ("*": all).
+  std::string public_url;
+  std::string mailto_domain;
+  std::vector<std::string> unsubscribe_campaigns;
 };
 
 class Injector {
  public:
-  Injector(InjectOptions options, spool::Spool& spool, queue::QueueManager& queue);
+  Injector(InjectOptions options, spool::Spool& spool, queue::QueueManager& queue,
+           suppress::SuppressionList& suppressions, const suppress::UnsubscribeTokens& tokens);
 
   boost::asio::awaitable<http::Response> handle(const http::Request& request, const http::Caller& caller);
 
@@ -56,8 +68,12 @@ class Injector {
   void release(const std::string& key);
 
   InjectOptions options_;
+  bool wants_unsubscribe(const Run& run) const;
+
   spool::Spool& spool_;
   queue::QueueManager& queue_;
+  suppress::SuppressionList& suppressions_;
+  const suppress::UnsubscribeTokens& tokens_;
   std::mutex mutex_;
   std::set<std::string> in_progress_;  // idempotency keys being served now
 };

@@ -138,6 +138,13 @@ struct HttpConfig {
   unsigned threads = 0;                // 0: one per core
 };
 
+// [unsubscribe]: one-click unsubscribe links (RFC 8058) in bulk mail.
+struct UnsubscribeConfig {
+  std::vector<std::string> campaigns;  // campaigns whose API mail gets the links by default; "*": all
+  bool mailto = true;                  // a mailto: link beside the https: one
+  std::string mailto_domain;           // "": [server] hostname
+};
+
 struct Config {
   // [server]
   std::string hostname;                               // default: the machine's host name
@@ -188,6 +195,7 @@ struct Config {
   shaping::Config shaping;
 
   HttpConfig http;
+  UnsubscribeConfig unsubscribe;
 
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error

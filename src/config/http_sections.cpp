@@ -39,6 +39,18 @@ const Key kHttpKeys[] = {
     {"threads", [](const Field& f, Config& c) { c.http.threads = static_cast<unsigned>(read_count(f, 0, 256)); }},
 };
 
+const Key kUnsubscribeKeys[] = {
+    {"campaigns",
+     [](const Field& f, Config& c) {
+       c.unsubscribe.campaigns = read_array<std::string>(f, "campaign names", true, [&](const toml::node& n) {
+         return read_string(f, n, non_empty, "a campaign name, or \"*\" for all");
+       });
+     }},
+    {"mailto", [](const Field& f, Config& c) { c.unsubscribe.mailto = read_bool(f); }},
+    {"mailto_domain",
+     [](const Field& f, Config& c) { c.unsubscribe.mailto_domain = read_string(f, f.value, valid_domain, "a domain name"); }},
+};
+
 bool loopback(std::string_view listen) {
   const std::string addr(listen.substr(0, listen.rfind(':')));
   if (addr == "localhost" || addr == "[::1]") return true;
@@ -49,6 +61,7 @@ bool loopback(std::string_view listen) {
 }  // namespace
 
 std::span<const Key> http_keys() { return kHttpKeys; }
+std::span<const Key> unsubscribe_keys() { return kUnsubscribeKeys; }
 
 void validate_http(const Config& c, const std::string& name) {
   auto fail = [&](const std::string& message) { throw ConfigError(name, 0, message); };

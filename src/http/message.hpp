@@ -43,6 +43,11 @@ struct Problem {
 Response to_response(const Problem& problem);
 Response json_response(unsigned status, std::string body);
 
+// A query parameter's value, percent-decoded ('+' as space), or nullopt.
+std::optional<std::string> query_param(std::string_view query, std::string_view name);
+// Percent-decoding of a path segment; nullopt for a bad escape.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
+
 // RFC 6901: "~" as "~0" and "/" as "~1" in one reference token.
 std::string pointer_token(std::string_view name);
 

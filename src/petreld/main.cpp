@@ -23,6 +23,8 @@
 #include "server/mail_policy.hpp"
 #include "server/server.hpp"
 #include "spool/spool.hpp"
+#include "suppress/suppression_list.hpp"
+#include "suppress/unsubscribe.hpp"
 #include "tls/self_signed.hpp"
 #include "util/idn.hpp"
 #include "util/privileges.hpp"
@@ -142,6 +144,8 @@ int serve(const Config& config) {
   std::unique_ptr<petrel::queue::QueueManager> queue;
   std::unique_ptr<petrel::server::Server> server;
   std::unique_ptr<petrel::api::ApiServer> api;
+  std::unique_ptr<petrel::suppress::SuppressionList> suppressions;
+  std::unique_ptr<petrel::suppress::UnsubscribeTokens> unsubscribe_tokens;
   try {
     const auto run_as = prepare_user(config);
     spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir, .min_free_bytes = config.spool_min_free});
@@ -153,7 +157,11 @@ int serve(const Config& config) {
     configure_remote(config, queue_options);
     queue = std::make_unique<petrel::queue::QueueManager>(*spool, queue_options);
     server = std::make_unique<petrel::server::Server>(config, *spool, *queue);
-    if (!config.http.listen.empty()) api = std::make_unique<petrel::api::ApiServer>(config, *spool, *queue);
+    suppressions = std::make_unique<petrel::suppress::SuppressionList>(*spool);
+    unsubscribe_tokens = std::make_unique<petrel::suppress::UnsubscribeTokens>(petrel::suppress::unsubscribe_secret(*spool));
+    if (!config.http.listen.empty()) {
+      api = std::make_unique<petrel::api::ApiServer>(config, *spool, *queue, *suppressions, *unsubscribe_tokens);
+    }
     if (run_as) {
       // Files the spool created while opening, as root, become the user's too.
       petrel::util::give_tree_to(config.spool_dir, *run_as);

@@ -1,0 +1,115 @@
+#include "suppress/suppression_list.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "spool/spool.hpp"
+
+namespace petrel::suppress {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kPrefix = "s/";
+constexpr std::string_view kReasons[] = {"unsubscribe", "hard_bounce", "complaint", "manual"};
+
+bool decode(std::string_view key, std::string_view value, Entry& out) {
+  if (!key.starts_with(kPrefix)) return false;
+  key.remove_prefix(kPrefix.size());
+  const auto slash = key.find('/');
+  if (slash == std::string_view::npos) return false;
+  out.tenant = std::string(key.substr(0, slash));
+  out.address = std::string(key.substr(slash + 1));
+  const json j = json::parse(value, nullptr, false);
+  if (!j.is_object()) return false;
+  out.reason = reason_from_string(j.value("reason", "manual")).value_or(Reason::manual);
+  out.campaign = j.value("campaign", "");
+  out.detail = j.value("detail", "");
+  out.at = j.value("at", std::int64_t{0});
+  return true;
+}
+
+}  // namespace
+
+std::string_view to_string(Reason reason) { return kReasons[static_cast<int>(reason)]; }
+
+std::optional<Reason> reason_from_string(std::string_view name) {
+  for (std::size_t i = 0; i < std::size(kReasons); ++i) {
+    if (kReasons[i] == name) return static_cast<Reason>(i);
+  }
+  return std::nullopt;
+}
+
+std::string normalize(std::string_view address) {
+  std::string out(address);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+    return c < 0x80 ? static_cast<char>(std::tolower(c)) : static_cast<char>(c);
+  });
+  return out;
+}
+
+bool valid_tenant(std::string_view tenant) {
+  return tenant.size() <= 64 && std::none_of(tenant.begin(), tenant.end(), [](char c) {
+           return static_cast<unsigned char>(c) <= ' ' || c == '/' || c == 0x7f;
+         });
+}
+
+std::string record_key(std::string_view tenant, std::string_view address) {
+  return std::string(kPrefix) + std::string(tenant) + "/" + normalize(address);
+}
+
+std::string record_value(const Entry& e) {
+  json j = {{"reason", to_string(e.reason)}, {"at", e.at}};
+  if (!e.campaign.empty()) j["campaign"] = e.campaign;
+  if (!e.detail.empty()) j["detail"] = e.detail;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<Entry> SuppressionList::find(std::string_view tenant, std::string_view address,
+                                           std::error_code& ec) const {
+  std::string value;
+  for (const std::string_view scope : {tenant, std::string_view{}}) {
+    const std::string key = record_key(scope, address);
+    if (spool_.read_record(key, value, ec)) {
+      Entry e;
+      if (decode(key, value, e)) return e;
+    }
+    if (ec || scope.empty()) break;
+  }
+  return std::nullopt;
+}
+
+void SuppressionList::add(std::vector<Entry> entries, std::function<void(std::error_code)> done) {
+  std::vector<spool::Spool::Record> records;
+  records.reserve(entries.size());
+  for (const Entry& e : entries) records.push_back({record_key(e.tenant, e.address), record_value(e)});
+  spool_.store_group({}, std::move(records), std::move(done));
+}
+
+void SuppressionList::remove(std::string_view tenant, const std::vector<std::string>& addresses,
+                             std::function<void(std::error_code)> done) {
+  std::vector<spool::Spool::Record> records;
+  for (const auto& a : addresses) records.push_back({record_key(tenant, a), std::nullopt});
+  spool_.store_group({}, std::move(records), std::move(done));
+}
+
+SuppressionList::Page SuppressionList::list(const std::optional<std::string>& tenant, std::string_view after,
+                                            std::size_t limit, std::error_code& ec) const {
+  Page page;
+  const std::string prefix = std::string(kPrefix) + (tenant ? *tenant + "/" : "");
+  std::string last;
+  ec = spool_.scan_records(prefix, after, [&](std::string_view key, std::string_view value) {
+    if (page.entries.size() == limit) {
+      page.next = last;
+      return false;
+    }
+    Entry e;
+    if (decode(key, value, e)) page.entries.push_back(std::move(e));
+    last = std::string(key);
+    return true;
+  });
+  return page;
+}
+
+}  // namespace petrel::suppress

@@ -1,0 +1,112 @@
+"""One-click unsubscribe (RFC 8058) and the suppression list (docs/api.md,
+docs/suppression.md): the links in API mail, what GET and POST on them do,
+and how a suppressed recipient is refused."""
+import email
+import email.policy
+import re
+import urllib.parse
+
+from api_client import SHOP_TOKEN
+from harness import LOCAL_DOMAIN, wait_until
+from test_api import api, builder  # noqa: F401 (pytest fixture)
+
+
+def links_of(delivered):
+    msg = email.message_from_bytes(delivered.message, policy=email.policy.default)
+    header = str(msg["List-Unsubscribe"])
+    https = re.search(r"<(https?://[^>]+)>", header).group(1)
+    mailto = re.search(r"<mailto:([^>]+)>", header).group(1)
+    return msg, https, mailto
+
+
+def unsubscribe_path(url):
+    return urllib.parse.urlsplit(url).path
+
+
+def test_api_mail_carries_both_links_and_the_post_header(api):
+    p, client = api(http_extra='public_url = "https://mail.petrel.test"')
+    status, _, reply, _ = client.inject(builder([f"ann@{LOCAL_DOMAIN}"], unsubscribe=True, campaign="december"))
+    assert status == 200, reply
+    msg, https, mailto = links_of(p.wait_for_messages("ann", 1)[0])
+    assert https.startswith("https://mail.petrel.test/u/")
+    token = https.rsplit("/", 1)[1]
+    assert mailto == f"unsubscribe+{token}@petrel.test"
+    assert len(mailto.split("@")[0]) <= 64                     # RFC 5321 local part
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_get_shows_a_page_and_unsubscribes_nobody_post_does(api):
+    p, client = api()
+    client.inject(builder([f"ann@{LOCAL_DOMAIN}"], unsubscribe=True, campaign="december"))
+    _, https, _ = links_of(p.wait_for_messages("ann", 1)[0])
+    path = unsubscribe_path(https)
+    status, headers, _, page = client.request("GET", path, token="")
+    assert status == 200 and b"<form method=\"post\"" in page and b"a***@local.test" in page
+    assert "default-src 'none'" in headers["Content-Security-Policy"] and "Set-Cookie" not in headers
+    # A scanner's GET changed nothing: the next message goes out.
+    status, _, reply, _ = client.inject(builder([f"ann@{LOCAL_DOMAIN}"], campaign="december"))
+    assert status == 200 and reply["accepted"] == 1
+    # The one-click POST, as a mail reader sends it.
+    status, _, _, page = client.request("POST", path, body="List-Unsubscribe=One-Click", token="",
+                                        content_type="application/x-www-form-urlencoded")
+    assert status == 200 and b"unsubscribed" in page
+    status, _, reply, _ = client.inject(builder([f"ann@{LOCAL_DOMAIN}", f"bob@{LOCAL_DOMAIN}"]))
+    assert status == 200 and reply["accepted"] == 1
+    assert reply["rejected"] == [{"email": f"ann@{LOCAL_DOMAIN}", "reason": "suppressed (unsubscribe)",
+                                  "suppressed": "unsubscribe"}]
+    assert "unsubscribe address=ann@local.test campaign=december" in p.log_text()
+
+
+def test_forged_or_altered_tokens_get_404(api):
+    p, client = api()
+    client.inject(builder([f"ann@{LOCAL_DOMAIN}"], unsubscribe=True))
+    _, https, _ = links_of(p.wait_for_messages("ann", 1)[0])
+    path = unsubscribe_path(https)
+    tampered = path[:-1] + ("A" if path[-1] != "A" else "B")
+    for bad in (tampered, "/u/AAAAAAAAAAAAAAAA" + "A" * 26, "/u/short", "/u/"):
+        status, _, _, _ = client.request("POST", bad, body="List-Unsubscribe=One-Click", token="",
+                                         content_type="application/x-www-form-urlencoded")
+        assert status == 404, bad
+    assert client.inject(builder([f"ann@{LOCAL_DOMAIN}"]))[2]["accepted"] == 1
+
+
+def test_the_list_is_per_tenant_and_the_global_list_covers_all(api):
+    p, client = api()
+    # The shop token unsubscribes ann for shop1 only.
+    status, _, reply, _ = client.request("POST", "/api/v1/suppressions", {"addresses": [f"Ann@{LOCAL_DOMAIN}"]},
+                                         token=SHOP_TOKEN)
+    assert status == 200 and reply == {"added": 1}
+    status, _, reply, _ = client.inject(builder([f"ann@{LOCAL_DOMAIN}"]), token=SHOP_TOKEN)
+    assert reply["accepted"] == 0 and reply["rejected"][0]["suppressed"] == "manual"
+    assert client.inject(builder([f"ann@{LOCAL_DOMAIN}"], tenant="other"))[2]["accepted"] == 1
+    # The operator's global entry holds back everyone's mail.
+    assert client.request("POST", "/api/v1/suppressions", {"addresses": [f"bob@{LOCAL_DOMAIN}"],
+                                                           "reason": "complaint"})[0] == 200
+    assert client.inject(builder([f"bob@{LOCAL_DOMAIN}"], tenant="other"))[2]["accepted"] == 0
+    # Listing: the shop sees its own; the operator sees all.
+    status, _, listed, _ = client.request("GET", "/api/v1/suppressions", token=SHOP_TOKEN)
+    assert [(e["address"], e["tenant"]) for e in listed["suppressions"]] == [(f"ann@{LOCAL_DOMAIN}", "shop1")]
+    status, _, listed, _ = client.request("GET", "/api/v1/suppressions")
+    assert {(e["address"], e["tenant"], e["reason"]) for e in listed["suppressions"]} == {
+        (f"ann@{LOCAL_DOMAIN}", "shop1", "manual"), (f"bob@{LOCAL_DOMAIN}", "", "complaint")}
+    # The shop cannot touch another tenant's list.
+    assert client.request("GET", "/api/v1/suppressions?tenant=other", token=SHOP_TOKEN)[0] == 403
+    # Removal.
+    assert client.request("DELETE", f"/api/v1/suppressions/ann%40{LOCAL_DOMAIN}", token=SHOP_TOKEN)[0] == 200
+    assert client.inject(builder([f"ann@{LOCAL_DOMAIN}"]), token=SHOP_TOKEN)[2]["accepted"] == 1
+
+
+def test_the_list_pages(api):
+    p, client = api()
+    addresses = [f"u{i:03}@{LOCAL_DOMAIN}" for i in range(25)]
+    assert client.request("POST", "/api/v1/suppressions", {"addresses": addresses})[0] == 200
+    seen, after = [], ""
+    for _ in range(10):
+        q = "/api/v1/suppressions?tenant=&limit=10" + (f"&after={urllib.parse.quote(after)}" if after else "")
+        status, _, page, _ = client.request("GET", q)
+        assert status == 200
+        seen += [e["address"] for e in page["suppressions"]]
+        after = page.get("next", "")
+        if not after:
+            break
+    assert seen == addresses
