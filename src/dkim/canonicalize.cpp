@@ -1,7 +1,5 @@
 #include "dkim/canonicalize.hpp"
 
-#include <algorithm>
-
 namespace petrel::dkim {
 namespace {
 
@@ -104,8 +102,6 @@ BodyCanonicalizer::BodyCanonicalizer(Canonicalization c, Sink sink) : canonicali
 
 void BodyCanonicalizer::update(std::string_view chunk) {
   const bool relaxed = canonicalization_ == Canonicalization::relaxed;
-  // Where a run of ordinary octets ends: at CR, and in relaxed at WSP.
-  const std::string_view special = relaxed ? std::string_view("\r \t") : std::string_view("\r");
   std::size_t i = 0;
   while (i < chunk.size()) {
     const char c = chunk[i];
@@ -125,7 +121,9 @@ void BodyCanonicalizer::update(std::string_view chunk) {
       held_space_ = true;
       ++i;
     } else {
-      const std::size_t end = std::min(chunk.find_first_of(special, i), chunk.size());
+      // A run of ordinary octets ends at CR, and in relaxed at WSP.
+      std::size_t end = i + 1;
+      while (end < chunk.size() && chunk[end] != '\r' && !(relaxed && is_wsp(chunk[end]))) ++end;
       content(chunk.substr(i, end - i));
       i = end;
     }
