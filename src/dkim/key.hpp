@@ -40,10 +40,9 @@ class Key {
   // "-----BEGIN PRIVATE KEY-----" (PKCS#8), unencrypted.
   std::string private_key_pem() const;
 
-  struct Impl;  // key.cpp
-
  private:
-  friend class KeyAccess;  // key.cpp
+  struct Impl;             // key.cpp: the EVP_PKEY
+  friend class KeyAccess;  // key.cpp: makes keys
   explicit Key(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };
