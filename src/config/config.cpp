@@ -149,7 +149,7 @@ const Section kSections[] = {
     {"rate", rate_keys()},           {"dns", dns_keys()},
     {"admin", admin_keys()},         {"queue", queue_keys()},
     {"bulk", bulk_keys()},           {"http", http_keys()},
-    {"unsubscribe", unsubscribe_keys()},
+    {"unsubscribe", unsubscribe_keys()}, {"bounces", bounces_keys()},
     {"shaping", {}},  // nested tables: read by apply_shaping() (shaping_sections.cpp)
     {"egress", {}},   // arrays of tables: read by apply_egress() (egress_sections.cpp)
 };

@@ -145,6 +145,12 @@ struct UnsubscribeConfig {
   std::string mailto_domain;           // "": [server] hostname
 };
 
+// [bounces]: what remote replies mean (docs/bounces.md).
+struct BouncesConfig {
+  std::string rules_file;  // rules tried before the shipped ones; "": the shipped ones only
+  std::vector<std::string> suppress{"invalid_recipient", "bad_domain"};  // classes that suppress bulk recipients
+};
+
 struct Config {
   // [server]
   std::string hostname;                               // default: the machine's host name
@@ -196,6 +202,7 @@ struct Config {
 
   HttpConfig http;
   UnsubscribeConfig unsubscribe;
+  BouncesConfig bounces;
 
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error

@@ -51,6 +51,17 @@ const Key kUnsubscribeKeys[] = {
      [](const Field& f, Config& c) { c.unsubscribe.mailto_domain = read_string(f, f.value, valid_domain, "a domain name"); }},
 };
 
+const Key kBouncesKeys[] = {
+    {"rules_file", [](const Field& f, Config& c) { c.bounces.rules_file = read_path(f); }},
+    {"suppress",
+     [](const Field& f, Config& c) {
+       // The names are checked against the classifier's at start (petreld).
+       c.bounces.suppress = read_array<std::string>(f, "bounce classes", true, [&](const toml::node& n) {
+         return read_string(f, n, non_empty, "a bounce class such as \"invalid_recipient\"");
+       });
+     }},
+};
+
 bool loopback(std::string_view listen) {
   const std::string addr(listen.substr(0, listen.rfind(':')));
   if (addr == "localhost" || addr == "[::1]") return true;
@@ -62,6 +73,7 @@ bool loopback(std::string_view listen) {
 
 std::span<const Key> http_keys() { return kHttpKeys; }
 std::span<const Key> unsubscribe_keys() { return kUnsubscribeKeys; }
+std::span<const Key> bounces_keys() { return kBouncesKeys; }
 
 void validate_http(const Config& c, const std::string& name) {
   auto fail = [&](const std::string& message) { throw ConfigError(name, 0, message); };

@@ -106,6 +106,7 @@ void validate_delivery(const Config& c, const std::string& name);
 // http_sections.cpp: [http].
 std::span<const Key> http_keys();
 std::span<const Key> unsubscribe_keys();
+std::span<const Key> bounces_keys();
 void validate_http(const Config& c, const std::string& name);
 
 // shaping_sections.cpp: [shaping] and the files it includes, read after

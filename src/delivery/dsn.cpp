@@ -274,6 +274,7 @@ void append_recipient_fields(std::string& out, const RecipientStatus& r, DsnKind
   if (kind == DsnKind::delay && r.will_retry_until) {
     append_field(out, "Will-Retry-Until", smtp::rfc5322_date(*r.will_retry_until));
   }
+  if (!r.bounce_class.empty()) append_field(out, "X-Petrel-Bounce-Class", one_line(r.bounce_class, false));
 }
 
 std::string status_part(const DsnInput& in, bool utf8) {
@@ -493,6 +494,7 @@ void append_recipient_text(std::string& out, const RecipientStatus& r, DsnKind k
     const std::string mta = host_name(r.remote_mta);
     append_text(out, (mta.empty() ? "Reason: " : "The server " + mta + " said: ") + diag, kIndent);
   }
+  if (!r.bounce_class.empty()) append_text(out, "Classified as: " + one_line(r.bounce_class, false), kIndent);
   if (r.last_attempt) append_text(out, "Last attempt: " + smtp::rfc5322_date(*r.last_attempt), kIndent);
   if (kind == DsnKind::delay && r.will_retry_until) {
     append_text(out, "Will keep trying until: " + smtp::rfc5322_date(*r.will_retry_until), kIndent);

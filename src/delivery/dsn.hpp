@@ -43,6 +43,10 @@ struct RecipientStatus {
   std::optional<DsnAction> action;
   std::optional<std::time_t> last_attempt;
   std::optional<std::time_t> will_retry_until;  // written in delay DSNs only (RFC 3464 §2.3.8)
+  // What the reply means (docs/bounces.md: "invalid_recipient", ...); ""
+  // for none. Written as the extension field X-Petrel-Bounce-Class
+  // (RFC 3464 §2.4) and in the text.
+  std::string bounce_class;
 };
 
 struct DsnInput {

@@ -15,6 +15,7 @@
 #include <iostream>
 
 #include "api/api_server.hpp"
+#include "feedback/bounce_class.hpp"
 #include "auth/password_hash.hpp"
 #include "config/config.hpp"
 #include "petreld/flags.hpp"
@@ -139,6 +140,30 @@ void configure_remote(const Config& config, petrel::queue::QueueOptions& q) {
   q.double_bounce = r.double_bounce;
 }
 
+// The classifier of [bounces]: the operator's rules, then the shipped ones.
+// Throws std::runtime_error (a configuration error) naming the file or class.
+struct Bounces {
+  petrel::feedback::Classifier classifier;
+  std::vector<petrel::feedback::Category> suppressing;
+};
+
+Bounces load_bounces(const Config& config) {
+  Bounces b;
+  if (!config.bounces.rules_file.empty()) {
+    std::string error;
+    auto rules = petrel::feedback::load_rules_file(config.bounces.rules_file, error);
+    if (!rules) throw std::runtime_error(error);
+    b.classifier = std::move(*rules);
+  }
+  b.classifier.append(petrel::feedback::default_classifier());
+  for (const auto& name : config.bounces.suppress) {
+    const auto category = petrel::feedback::category_from_string(name);
+    if (!category) throw std::runtime_error("[bounces] suppress: '" + name + "' is not a bounce class (docs/bounces.md)");
+    b.suppressing.push_back(*category);
+  }
+  return b;
+}
+
 int serve(const Config& config) {
   std::unique_ptr<petrel::spool::Spool> spool;
   std::unique_ptr<petrel::queue::QueueManager> queue;
@@ -146,19 +171,24 @@ int serve(const Config& config) {
   std::unique_ptr<petrel::api::ApiServer> api;
   std::unique_ptr<petrel::suppress::SuppressionList> suppressions;
   std::unique_ptr<petrel::suppress::UnsubscribeTokens> unsubscribe_tokens;
+  Bounces bounces;
   try {
+    bounces = load_bounces(config);
     const auto run_as = prepare_user(config);
     spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir, .min_free_bytes = config.spool_min_free});
+    suppressions = std::make_unique<petrel::suppress::SuppressionList>(*spool);
+    unsubscribe_tokens = std::make_unique<petrel::suppress::UnsubscribeTokens>(petrel::suppress::unsubscribe_secret(*spool));
     petrel::queue::QueueOptions queue_options;
     queue_options.routing = petrel::server::local_routing(config);
     queue_options.hostname = config.hostname;
     queue_options.retry_intervals = config.retry_intervals;
     queue_options.active_limit = config.queue.active_limit;
     configure_remote(config, queue_options);
+    queue_options.classifier = &bounces.classifier;
+    queue_options.suppressing = bounces.suppressing;
+    queue_options.suppressions = suppressions.get();
     queue = std::make_unique<petrel::queue::QueueManager>(*spool, queue_options);
     server = std::make_unique<petrel::server::Server>(config, *spool, *queue);
-    suppressions = std::make_unique<petrel::suppress::SuppressionList>(*spool);
-    unsubscribe_tokens = std::make_unique<petrel::suppress::UnsubscribeTokens>(petrel::suppress::unsubscribe_secret(*spool));
     if (!config.http.listen.empty()) {
       api = std::make_unique<petrel::api::ApiServer>(config, *spool, *queue, *suppressions, *unsubscribe_tokens);
     }
@@ -218,6 +248,7 @@ int main(int argc, char** argv) {
     // load is a configuration error (exit 2), found before a restart.
     petrel::server::check_named_files(config);
     petrel::api::check_api_tokens(config);
+    load_bounces(config);
   } catch (const std::exception& e) {  // ConfigError, PasswdFileError, a bad certificate
     std::fprintf(stderr, "petreld: %s\n", e.what());
     return kExitConfigError;

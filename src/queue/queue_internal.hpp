@@ -109,6 +109,13 @@ struct QueueManager::Impl {
   std::int64_t jitter(std::int64_t seconds);  // seconds stretched by up to 10 %
   void note_spool_error(const std::string& what, std::error_code ec);
 
+  // queue_feedback.cpp
+  // A bulk message's recipient on the suppression list fails now (true).
+  bool fail_if_suppressed(Item& item, std::size_t recipient, std::time_t now);
+  // The reply's class ("" without a classifier); a failure of a class that
+  // suppresses puts a bulk message's recipient on the list.
+  std::string learn_from_reply(const Item& item, std::size_t recipient, const std::string& reply, bool failed);
+
   // queue_settle.cpp
   void settle(Item item);
   void expire(Item& item);

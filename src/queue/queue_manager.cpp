@@ -418,6 +418,7 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
     batch[i].not_before = 0;
     for (std::size_t r = 0; r < m.envelope.recipients.size(); ++r) {
       if (batch[i].states[r] != State::pending) continue;
+      if (fail_if_suppressed(batch[i], r, std::time(nullptr))) continue;
       const smtp::Address& rcpt = m.envelope.recipients[r].forward_path;
       const Destination d = destination_of(options, rcpt);
       if (d.remote && remote) {
@@ -529,22 +530,29 @@ void QueueManager::Impl::complete(const Completion& c) {
         note_success(item, o.recipient, o.remote_mta, o.reply,
                      c.result.final_delivery ? delivery::DsnAction::delivered : delivery::DsnAction::relayed);
       }
-    } else if (o.outcome == smtp::DeliveryOutcome::failed) {
-      item.states[o.recipient] = State::failed;
-      item.remote_settled = true;
-      item.failed_now.push_back({recipients[o.recipient], o.status, o.remote_mta, o.reply, std::nullopt, now, {}});
-      word = "bounced";
-    } else {
-      item.last_error = o.reply;
+    }
+    std::string bounce_class;
+    if (o.outcome != smtp::DeliveryOutcome::delivered) {
+      const bool failed = o.outcome == smtp::DeliveryOutcome::failed;
+      if (c.result.attempted || failed) bounce_class = learn_from_reply(item, o.recipient, o.reply, failed);
+      if (failed) {
+        item.states[o.recipient] = State::failed;
+        item.remote_settled = true;
+        item.failed_now.push_back({recipients[o.recipient], o.status, o.remote_mta, o.reply, std::nullopt, now, {}, bounce_class});
+        word = "bounced";
+      } else {
+        item.last_error = o.reply;
+      }
     }
     if (!c.result.attempted) {
-      spdlog::debug("delivery qid={} to=<{}> site={} result=deferred attempted=no reply=\"{}\"", item.message->id.value,
-                    to, c.result.site, o.reply);
+      spdlog::debug("delivery qid={} to=<{}> site={} result={} attempted=no reply=\"{}\"", item.message->id.value, to,
+                    c.result.site, word, o.reply);
       continue;
     }
-    spdlog::info("delivery qid={} to=<{}> relay={} site={} tls={} result={} reply=\"{}\" delay={}s",
+    spdlog::info("delivery qid={} to=<{}> relay={} site={} tls={} result={} reply=\"{}\"{}{} delay={}s",
                  item.message->id.value, to, c.result.endpoint.empty() ? "none" : c.result.endpoint, c.result.site,
-                 c.result.tls.empty() ? "no" : c.result.tls, word, o.reply, now - item.message->arrival_unix_seconds);
+                 c.result.tls.empty() ? "no" : c.result.tls, word, o.reply, bounce_class.empty() ? "" : " class=",
+                 bounce_class, now - item.message->arrival_unix_seconds);
   }
   if (--item.jobs_out > 0) {
     // A remote 250 is recorded when it happens, not when the message's

@@ -23,6 +23,14 @@
 #include "queue/remote_queue.hpp"
 #include "spool/spool.hpp"
 
+namespace petrel::suppress {
+class SuppressionList;
+}
+namespace petrel::feedback {
+class Classifier;
+enum class Category;
+}
+
 namespace petrel::queue {
 
 struct QueueOptions {
@@ -60,6 +68,14 @@ struct QueueOptions {
   // NOTIFY allows (RFC 3461 §4.1 DELAY). 0: never.
   std::chrono::milliseconds delay_warning{std::chrono::hours(4)};
   std::string double_bounce;  // where a bounce that cannot be delivered goes; "": dropped, logged
+  // What receivers' replies mean (docs/bounces.md): the class goes into the
+  // log line and the DSN. Null: not classified.
+  const feedback::Classifier* classifier = nullptr;
+  // Bulk mail only (a campaign's, a tenant's or the API's): recipients on
+  // the suppression list fail before each attempt, and a failure whose
+  // class is in `suppressing` puts the recipient on it. Null: off.
+  suppress::SuppressionList* suppressions = nullptr;
+  std::vector<feedback::Category> suppressing;
 };
 
 // One message as the queue listing shows it.
