@@ -118,7 +118,7 @@ std::string Composer::compose(const RecipientSpec& recipient,
   }
   mime::MessageSpec spec;
   spec.from = mailbox(request.from->name, request.from->email);
-  spec.to = {mailbox(recipient.name, recipient.email)};
+  spec.to = {mailbox(one_line(recipient.name), one_line(recipient.email))};
   spec.subject = one_line(render(impl_->subject, vars));
   for (std::size_t i = 0; i < request.headers.size(); ++i) {
     spec.headers.emplace_back(request.headers[i].first, one_line(render(impl_->headers[i], vars)));

@@ -208,6 +208,8 @@ std::variant<InjectRequest, Problem> parse_inject_request(std::string_view body,
     return e.problem;
   } catch (const json::parse_error& e) {
     return Problem{400, "Bad Request", "malformed JSON at byte " + std::to_string(e.byte)};
+  } catch (const json::exception& e) {  // a number out of range (1e999) and the like
+    return Problem{400, "Bad Request", std::string("unusable JSON: ") + e.what()};
   }
   try {
     return read(document, limits);
