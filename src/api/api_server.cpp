@@ -40,8 +40,9 @@ http::Response method_not_allowed(const char* allow) {
 
 }  // namespace
 
-InjectOptions inject_options(const config::Config& config) {
+InjectOptions inject_options(const config::Config& config, const std::vector<dkim::DomainKey>& dkim_keys) {
   InjectOptions o;
+  o.dkim_keys = &dkim_keys;
   o.hostname = config.hostname;
   o.max_recipients = config.http.max_recipients;
   o.max_queued = config.http.max_queued;
@@ -61,10 +62,11 @@ struct ApiServer::Impl {
   std::unique_ptr<http::Listener> listener;
 
   Impl(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue,
-       suppress::SuppressionList& list, const suppress::UnsubscribeTokens& unsubscribe_tokens)
+       suppress::SuppressionList& list, const suppress::UnsubscribeTokens& unsubscribe_tokens,
+       const std::vector<dkim::DomainKey>& dkim_keys)
       : tokens(load_tokens(config)),
         suppressions(list),
-        injector(inject_options(config), spool, queue, list, unsubscribe_tokens),
+        injector(inject_options(config, dkim_keys), spool, queue, list, unsubscribe_tokens),
         unsubscriber(spool, list, unsubscribe_tokens) {}
 
   asio::awaitable<http::Response> route(http::Request& request) {
@@ -90,8 +92,9 @@ struct ApiServer::Impl {
 };
 
 ApiServer::ApiServer(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue,
-                     suppress::SuppressionList& suppressions, const suppress::UnsubscribeTokens& tokens)
-    : impl_(std::make_unique<Impl>(config, spool, queue, suppressions, tokens)) {
+                     suppress::SuppressionList& suppressions, const suppress::UnsubscribeTokens& tokens,
+                     const std::vector<dkim::DomainKey>& dkim_keys)
+    : impl_(std::make_unique<Impl>(config, spool, queue, suppressions, tokens, dkim_keys)) {
   http::ListenerOptions options;
   options.listen = config.http.listen;
   if (config.http.tls) {

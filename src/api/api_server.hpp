@@ -15,6 +15,9 @@ class Spool;
 namespace petrel::queue {
 class QueueManager;
 }
+namespace petrel::dkim {
+struct DomainKey;
+}
 namespace petrel::suppress {
 class SuppressionList;
 class UnsubscribeTokens;
@@ -27,7 +30,8 @@ class ApiServer {
   // Reads the tokens file and binds every [http] listen address; throws
   // std::runtime_error naming what failed. Serves until destroyed.
   ApiServer(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue,
-            suppress::SuppressionList& suppressions, const suppress::UnsubscribeTokens& tokens);
+            suppress::SuppressionList& suppressions, const suppress::UnsubscribeTokens& tokens,
+            const std::vector<dkim::DomainKey>& dkim_keys);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;

@@ -14,6 +14,7 @@
 
 #include "api/compose.hpp"
 #include "api/inject_request.hpp"
+#include "dkim/signer.hpp"
 #include "queue/queue_manager.hpp"
 #include "spool/spool.hpp"
 #include "suppress/suppression_list.hpp"
@@ -176,6 +177,9 @@ asio::awaitable<std::error_code> Injector::store_all(Run& run, Composer& compose
         records.push_back({suppress::subscription_key(m->id.value), suppress::subscription_value(who)});
       }
       m->content = composer.compose(r, extra, m->arrival_unix_seconds, random(), options_.hostname, m->id.value);
+      if (options_.dkim_keys && !options_.dkim_keys->empty()) {
+        m->content.insert(0, dkim::sign_all(*options_.dkim_keys, m->content, m->arrival_unix_seconds));
+      }
       if (std::any_of(m->content.begin(), m->content.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
         m->envelope.params.body = smtp::BodyType::eight_bit_mime;
       }

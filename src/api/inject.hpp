@@ -27,6 +27,9 @@ struct SpooledMessage;
 namespace petrel::smtp {
 struct Address;
 }
+namespace petrel::dkim {
+struct DomainKey;
+}
 namespace petrel::suppress {
 class SuppressionList;
 class UnsubscribeTokens;
@@ -51,6 +54,8 @@ struct InjectOptions {
   std::string public_url;
   std::string mailto_domain;
   std::vector<std::string> unsubscribe_campaigns;
+  // Every message whose From: domain has a key is signed (docs/dkim.md).
+  const std::vector<dkim::DomainKey>* dkim_keys = nullptr;
 };
 
 class Injector {

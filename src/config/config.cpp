@@ -152,6 +152,7 @@ const Section kSections[] = {
     {"unsubscribe", unsubscribe_keys()}, {"bounces", bounces_keys()},
     {"shaping", {}},  // nested tables: read by apply_shaping() (shaping_sections.cpp)
     {"egress", {}},   // arrays of tables: read by apply_egress() (egress_sections.cpp)
+    {"dkim", {}},     // an array of tables: read by apply_dkim() (dkim_sections.cpp)
 };
 
 template <typename T>
@@ -209,6 +210,10 @@ void apply_document(const std::string& file, const toml::table& root, Config& c)
         message += " (settings go in a section such as [server])";
       }
       throw ConfigError(file, line_of_key(key, value), message);
+    }
+    if (section->name == "dkim") {
+      apply_dkim(file, value, c);
+      continue;
     }
     auto table = value.as_table();
     if (!table) {

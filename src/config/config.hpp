@@ -151,6 +151,16 @@ struct BouncesConfig {
   std::vector<std::string> suppress{"invalid_recipient", "bad_domain"};  // classes that suppress bulk recipients
 };
 
+// [[dkim]]: one signing key (docs/dkim.md).
+struct DkimKey {
+  std::string domain;    // the From: domain it signs, lower case
+  std::string selector;
+  std::string key_file;  // PEM (PKCS#1 or PKCS#8 RSA, PKCS#8 Ed25519)
+  std::string algorithm = "rsa-sha256";  // or "ed25519-sha256"
+  std::vector<std::string> headers;      // signed fields; empty: the default set
+  std::size_t line = 0;                  // where it is configured, for errors about the file
+};
+
 struct Config {
   // [server]
   std::string hostname;                               // default: the machine's host name
@@ -203,6 +213,7 @@ struct Config {
   HttpConfig http;
   UnsubscribeConfig unsubscribe;
   BouncesConfig bounces;
+  std::vector<DkimKey> dkim;
 
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error

@@ -15,6 +15,9 @@
 #include <iostream>
 
 #include "api/api_server.hpp"
+#include "dkim/algorithm.hpp"
+#include "dkim/key.hpp"
+#include "dkim/signer.hpp"
 #include "feedback/bounce_class.hpp"
 #include "auth/password_hash.hpp"
 #include "config/config.hpp"
@@ -164,7 +167,26 @@ Bounces load_bounces(const Config& config) {
   return b;
 }
 
-int serve(const Config& config) {
+// The keys of [[dkim]], loaded; throws std::runtime_error "FILE:LINE: ..."
+// naming the key that does not load or does not fit its algorithm.
+std::vector<petrel::dkim::DomainKey> load_dkim_keys(const Config& config, const std::string& file) {
+  std::vector<petrel::dkim::DomainKey> keys;
+  for (const auto& k : config.dkim) {
+    const auto algorithm = petrel::dkim::parse_algorithm(k.algorithm);
+    std::string error;
+    auto key = petrel::dkim::load_key_file(k.key_file, algorithm, error);
+    if (!key) throw std::runtime_error(file + ":" + std::to_string(k.line) + ": [[dkim]] key_file: " + error);
+    petrel::dkim::SignerConfig signer;
+    signer.domain = k.domain;
+    signer.selector = k.selector;
+    signer.algorithm = *algorithm;
+    if (!k.headers.empty()) signer.headers = k.headers;
+    keys.push_back({std::move(signer), std::make_shared<const petrel::dkim::Key>(std::move(*key))});
+  }
+  return keys;
+}
+
+int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim_keys) {
   std::unique_ptr<petrel::spool::Spool> spool;
   std::unique_ptr<petrel::queue::QueueManager> queue;
   std::unique_ptr<petrel::server::Server> server;
@@ -188,9 +210,11 @@ int serve(const Config& config) {
     queue_options.suppressing = bounces.suppressing;
     queue_options.suppressions = suppressions.get();
     queue = std::make_unique<petrel::queue::QueueManager>(*spool, queue_options);
-    server = std::make_unique<petrel::server::Server>(config, *spool, *queue);
+    server = std::make_unique<petrel::server::Server>(config, *spool, *queue,
+                                                      petrel::server::ServerExtras{.dkim_keys = &dkim_keys});
     if (!config.http.listen.empty()) {
-      api = std::make_unique<petrel::api::ApiServer>(config, *spool, *queue, *suppressions, *unsubscribe_tokens);
+      api = std::make_unique<petrel::api::ApiServer>(config, *spool, *queue, *suppressions, *unsubscribe_tokens,
+                                                     dkim_keys);
     }
     if (run_as) {
       // Files the spool created while opening, as root, become the user's too.
@@ -238,6 +262,7 @@ int main(int argc, char** argv) {
   if (overrides.hash_password) return hash_password(overrides.hash_password->empty() ? "CRYPT" : *overrides.hash_password);
 
   Config config;
+  std::vector<petrel::dkim::DomainKey> dkim_keys;
   try {
     config = overrides.config_file.empty() ? petrel::config::default_config()
                                            : petrel::config::load_config_file(overrides.config_file);
@@ -249,6 +274,7 @@ int main(int argc, char** argv) {
     petrel::server::check_named_files(config);
     petrel::api::check_api_tokens(config);
     load_bounces(config);
+    dkim_keys = load_dkim_keys(config, overrides.config_file.empty() ? "(flags)" : overrides.config_file);
   } catch (const std::exception& e) {  // ConfigError, PasswdFileError, a bad certificate
     std::fprintf(stderr, "petreld: %s\n", e.what());
     return kExitConfigError;
@@ -262,5 +288,6 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(config.log_level));
-  return serve(config);
+  if (!dkim_keys.empty()) spdlog::info("dkim: {} signing key(s) loaded", dkim_keys.size());
+  return serve(config, dkim_keys);
 }

@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "dkim/signer.hpp"
 #include "server/client_stream.hpp"
 #include "smtp/received_header.hpp"
 #include "smtp/reply_codes.hpp"
@@ -49,6 +50,17 @@ auto async_store(spool::Spool& spool, const std::shared_ptr<const spool::Spooled
         });
       },
       token);
+}
+
+// Our mail (submitted, or relayed for a trusted network) is signed for its
+// From: domain, after every change the server makes to it.
+void sign(spool::SpooledMessage& message, const std::vector<dkim::DomainKey>& keys) {
+  if (keys.empty()) return;
+  try {
+    message.content.insert(0, dkim::sign_all(keys, message.content, std::time(nullptr)));
+  } catch (const std::exception& e) {  // a key that cannot sign: logged, the mail goes unsigned
+    spdlog::error("dkim: cannot sign qid={}: {}", message.id.value, e.what());
+  }
 }
 
 std::string join_recipients(const smtp::Envelope& envelope) {
@@ -276,6 +288,7 @@ class Connection {
         listener_.kind != ListenerKind::smtp && context_.config.submission.add_missing_headers;
     const bool trusted_client = context_.trusted(session_.client_address()) || !session_.auth_user().empty();
     auto message = prepare(session_.take_message(), context_.config, complete_headers, trusted_client);
+    if (trusted_client && context_.extras.dkim_keys) sign(*message, *context_.extras.dkim_keys);
     const std::error_code ec = co_await async_store(context_.spool, message, asio::use_awaitable);
     const auto size = message->content.size();
     if (!ec) {

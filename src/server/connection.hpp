@@ -15,6 +15,7 @@
 #include "queue/queue_manager.hpp"
 #include "server/connection_limiter.hpp"
 #include "server/mail_policy.hpp"
+#include "server/server.hpp"
 #include "server/rate_limiter.hpp"
 #include "smtp/sasl.hpp"
 #include "spool/spool.hpp"
@@ -50,6 +51,7 @@ struct SessionContext {
   // Password checks run here, not on the I/O threads: each costs
   // milliseconds of CPU by design and would stall every session of a thread.
   boost::asio::thread_pool* auth_pool = nullptr;
+  ServerExtras extras;
 
   bool trusted(std::string_view ip) const;
 };

@@ -124,7 +124,7 @@ void check_named_files(const config::Config& config) {
 }
 
 struct Server::Impl {
-  Impl(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue)
+  Impl(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue, ServerExtras extras)
       : config(config),
         policy(config),
         limiter(config.max_sessions, config.max_sessions_per_ip),
@@ -133,7 +133,7 @@ struct Server::Impl {
         authenticator(make_authenticator(config)),
         auth_pool(std::max(1u, std::thread::hardware_concurrency() / 2)),
         context{config, policy, spool, queue, limiter, connection_rate, trusted_networks(config), tls.get(),
-                authenticator.get(), &auth_pool} {
+                authenticator.get(), &auth_pool, extras} {
     // One core is left to the spool writer and the delivery thread, which
     // do the syncing; measured faster than a thread per core on 2 cores.
     unsigned threads = config.threads ? config.threads : std::max(2u, std::thread::hardware_concurrency()) - 1;
@@ -224,8 +224,8 @@ struct Server::Impl {
   std::vector<std::thread> threads;
 };
 
-Server::Server(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue)
-    : impl_(std::make_unique<Impl>(config, spool, queue)) {}
+Server::Server(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue, ServerExtras extras)
+    : impl_(std::make_unique<Impl>(config, spool, queue, extras)) {}
 
 Server::~Server() {
   stop();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 namespace petrel::config {
 struct Config;
@@ -14,6 +15,9 @@ class Spool;
 namespace petrel::queue {
 class QueueManager;
 }
+namespace petrel::dkim {
+struct DomainKey;
+}
 
 namespace petrel::server {
 
@@ -22,11 +26,18 @@ namespace petrel::server {
 // for --check-config.
 void check_named_files(const config::Config& config);
 
+// What other components lend the sessions; each may be absent.
+struct ServerExtras {
+  // Mail from a trusted network or an authenticated client whose From:
+  // domain has a key is signed before it is stored.
+  const std::vector<dkim::DomainKey>* dkim_keys = nullptr;
+};
+
 class Server {
  public:
   // Binds every listen address; throws std::runtime_error naming the
   // address when one cannot be bound.
-  Server(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue);
+  Server(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue, ServerExtras extras = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
