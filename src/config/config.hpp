@@ -149,6 +149,7 @@ struct UnsubscribeConfig {
 struct BouncesConfig {
   std::string rules_file;  // rules tried before the shipped ones; "": the shipped ones only
   std::vector<std::string> suppress{"invalid_recipient", "bad_domain"};  // classes that suppress bulk recipients
+  std::string complaints_address;  // ARF feedback reports arrive here (a feedback loop's address); "": none
 };
 
 // [[dkim]]: one signing key (docs/dkim.md).

@@ -53,6 +53,14 @@ const Key kUnsubscribeKeys[] = {
 
 const Key kBouncesKeys[] = {
     {"rules_file", [](const Field& f, Config& c) { c.bounces.rules_file = read_path(f); }},
+    {"complaints_address",
+     [](const Field& f, Config& c) {
+       c.bounces.complaints_address = read_string(f, f.value, [](std::string_view s) {
+         const auto at = s.rfind('@');
+         return at != std::string_view::npos && at > 0 && valid_domain(s.substr(at + 1)) &&
+                s.find_first_of(" <>\"") == std::string_view::npos;
+       }, "an address such as \"fbl@mail.example.org\"");
+     }},
     {"suppress",
      [](const Field& f, Config& c) {
        // The names are checked against the classifier's at start (petreld).

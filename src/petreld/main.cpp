@@ -15,6 +15,8 @@
 #include <iostream>
 
 #include "api/api_server.hpp"
+#include "api/mail_sinks.hpp"
+#include "api/unsubscribe_handler.hpp"
 #include "dkim/algorithm.hpp"
 #include "dkim/key.hpp"
 #include "dkim/signer.hpp"
@@ -194,6 +196,8 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   std::unique_ptr<petrel::suppress::SuppressionList> suppressions;
   std::unique_ptr<petrel::suppress::UnsubscribeTokens> unsubscribe_tokens;
   Bounces bounces;
+  std::unique_ptr<petrel::api::Unsubscriber> unsubscriber;
+  std::unique_ptr<petrel::api::MailSinks> sinks;
   try {
     bounces = load_bounces(config);
     const auto run_as = prepare_user(config);
@@ -210,8 +214,16 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
     queue_options.suppressing = bounces.suppressing;
     queue_options.suppressions = suppressions.get();
     queue = std::make_unique<petrel::queue::QueueManager>(*spool, queue_options);
-    server = std::make_unique<petrel::server::Server>(config, *spool, *queue,
-                                                      petrel::server::ServerExtras{.dkim_keys = &dkim_keys});
+    unsubscriber = std::make_unique<petrel::api::Unsubscriber>(*spool, *suppressions, *unsubscribe_tokens);
+    sinks = std::make_unique<petrel::api::MailSinks>(config, *unsubscriber, *suppressions);
+    petrel::server::ServerExtras extras;
+    extras.dkim_keys = &dkim_keys;
+    extras.sink_accepts = [s = sinks.get()](const petrel::smtp::Address& rcpt) { return s->accepts(rcpt); };
+    extras.sink_consume = [s = sinks.get()](const petrel::smtp::Address& rcpt, const std::string& content,
+                                            std::function<void(std::error_code)> done) {
+      s->consume(rcpt, content, std::move(done));
+    };
+    server = std::make_unique<petrel::server::Server>(config, *spool, *queue, std::move(extras));
     if (!config.http.listen.empty()) {
       api = std::make_unique<petrel::api::ApiServer>(config, *spool, *queue, *suppressions, *unsubscribe_tokens,
                                                      dkim_keys);

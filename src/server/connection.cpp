@@ -52,6 +52,20 @@ auto async_store(spool::Spool& spool, const std::shared_ptr<const spool::Spooled
       token);
 }
 
+// Completes when the sink has recorded what the message means.
+template <typename Token>
+auto async_consume(const ServerExtras& extras, const smtp::Address& rcpt, const std::string& content, Token&& token) {
+  return asio::async_initiate<Token, void(std::error_code)>(
+      [&extras, &rcpt, &content](auto handler) {
+        auto executor = asio::get_associated_executor(handler);
+        auto shared_handler = std::make_shared<decltype(handler)>(std::move(handler));
+        extras.sink_consume(rcpt, content, [shared_handler, executor](std::error_code ec) {
+          asio::post(executor, [shared_handler, ec]() { (*shared_handler)(ec); });
+        });
+      },
+      token);
+}
+
 // Our mail (submitted, or relayed for a trusted network) is signed for its
 // From: domain, after every change the server makes to it.
 void sign(spool::SpooledMessage& message, const std::vector<dkim::DomainKey>& keys) {
@@ -289,6 +303,11 @@ class Connection {
     const bool trusted_client = context_.trusted(session_.client_address()) || !session_.auth_user().empty();
     auto message = prepare(session_.take_message(), context_.config, complete_headers, trusted_client);
     if (trusted_client && context_.extras.dkim_keys) sign(*message, *context_.extras.dkim_keys);
+    if (!co_await consume_sink_recipients(*message)) co_return;
+    if (message->envelope.recipients.empty()) {  // all were the server's own
+      session_.message_stored(message->id.value);
+      co_return;
+    }
     const std::error_code ec = co_await async_store(context_.spool, message, asio::use_awaitable);
     const auto size = message->content.size();
     if (!ec) {
@@ -307,6 +326,30 @@ class Connection {
     } else {
       session_.message_failed(smtp::Reply(codes::k451LocalError, "Local error in processing, try again later"));
     }
+  }
+
+  // Recipients the server consumes itself (unsubscribe+TOKEN@, complaints)
+  // are handed to the sink and leave the envelope; false (and a 451) when
+  // the sink could not record one.
+  asio::awaitable<bool> consume_sink_recipients(spool::SpooledMessage& message) {
+    if (!context_.extras.sink_consume) co_return true;
+    std::vector<smtp::Recipient> kept;
+    for (const auto& r : message.envelope.recipients) {
+      if (!context_.policy.is_sink(r.forward_path)) {
+        kept.push_back(r);
+        continue;
+      }
+      const std::error_code ec = co_await async_consume(context_.extras, r.forward_path, message.content, asio::use_awaitable);
+      spdlog::info("message qid={} client={} from={} to=<{}> size={} result={}", message.id.value, peer_,
+                   message.envelope.reverse_path.str(), r.forward_path.str(), message.content.size(),
+                   ec ? "not-stored error=\"" + ec.message() + "\"" : std::string("consumed"));
+      if (ec) {
+        session_.message_failed(smtp::Reply(smtp::codes::k451LocalError, "Local error in processing, try again later"));
+        co_return false;
+      }
+    }
+    message.envelope.recipients = std::move(kept);
+    co_return true;
   }
 
   std::shared_ptr<ClientStream> stream_;

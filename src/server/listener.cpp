@@ -142,6 +142,7 @@ struct Server::Impl {
       guards.emplace_back(contexts.back()->get_executor());
     }
     policy.set_queue_runner([&queue](std::string_view domain) { return queue.flush(domain); });
+    if (extras.sink_accepts) policy.set_sink(extras.sink_accepts);
     for (const auto& text : config.listen) bind(text, ListenerKind::smtp);
     for (const auto& text : config.listen_submission) bind(text, ListenerKind::submission);
     for (const auto& text : config.listen_smtps) bind(text, ListenerKind::smtps);

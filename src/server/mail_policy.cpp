@@ -94,6 +94,7 @@ std::optional<smtp::Reply> MailPolicy::check_recipient(const smtp::Address& rcpt
     if (postmaster) return std::nullopt;
     return smtp::Reply(codes::k501BadRecipientSyntax, "Bad recipient address: a domain is required");
   }
+  if (is_sink(rcpt)) return std::nullopt;
   const std::string domain = util::ascii_domain(rcpt.domain);
   const bool local = delivery::is_local_domain(routing_, domain);
   if (!client.may_relay() && (!local || routes_onward(rcpt.local_part))) return relay_denied(rcpt);

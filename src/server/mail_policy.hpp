@@ -32,6 +32,10 @@ class MailPolicy final : public smtp::EnvelopePolicy {
   const delivery::LocalRouting& routing() const { return routing_; }
   // What ETRN calls: tries now what waits for a domain, returns how many.
   void set_queue_runner(std::function<std::size_t(std::string_view)> runner) { queue_runner_ = std::move(runner); }
+  // Recipients the server consumes itself (unsubscribe+TOKEN@, the
+  // complaints address): accepted from anyone, as a local address would be.
+  void set_sink(std::function<bool(const smtp::Address&)> accepts) { sink_accepts_ = std::move(accepts); }
+  bool is_sink(const smtp::Address& rcpt) const { return sink_accepts_ && sink_accepts_(rcpt); }
 
  private:
   bool owns(std::string_view user, const smtp::Path& reverse_path) const;
@@ -42,6 +46,7 @@ class MailPolicy final : public smtp::EnvelopePolicy {
   config::SenderLoginMatch sender_login_match_;
   RateLimiter messages_per_user_;
   std::function<std::size_t(std::string_view)> queue_runner_;
+  std::function<bool(const smtp::Address&)> sink_accepts_;
 };
 
 }  // namespace petrel::server

@@ -3,7 +3,10 @@
 // session per connection. Asio stays behind this header.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <system_error>
 #include <vector>
 
 namespace petrel::config {
@@ -14,6 +17,9 @@ class Spool;
 }
 namespace petrel::queue {
 class QueueManager;
+}
+namespace petrel::smtp {
+struct Address;
 }
 namespace petrel::dkim {
 struct DomainKey;
@@ -31,6 +37,13 @@ struct ServerExtras {
   // Mail from a trusted network or an authenticated client whose From:
   // domain has a key is signed before it is stored.
   const std::vector<dkim::DomainKey>* dkim_keys = nullptr;
+  // Mail the server consumes instead of queueing (docs/suppression.md):
+  // sink_accepts says yes at RCPT, from any client; once the message is in,
+  // sink_consume gets it for each such recipient and calls done (on any
+  // thread) when what it records is durable. Both or neither.
+  std::function<bool(const smtp::Address&)> sink_accepts;
+  std::function<void(const smtp::Address&, const std::string& content, std::function<void(std::error_code)> done)>
+      sink_consume;
 };
 
 class Server {

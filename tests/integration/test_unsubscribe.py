@@ -110,3 +110,75 @@ def test_the_list_pages(api):
         if not after:
             break
     assert seen == addresses
+
+
+def test_mail_to_the_mailto_link_unsubscribes_from_any_client(api):
+    import smtplib
+    p, client = api()
+    client.inject(builder([f"ann@{LOCAL_DOMAIN}"], unsubscribe=True, campaign="december", tenant="shop1"))
+    _, _, mailto = links_of(p.wait_for_messages("ann", 1)[0])
+    # A mail reader sends it; the local part may have been lower-cased on the way.
+    local, domain = mailto.split("@")
+    with smtplib.SMTP(p.host, p.port, source_address=("127.0.0.9", 0), timeout=10) as c:
+        c.sendmail(f"ann@{LOCAL_DOMAIN}", [f"{local.lower()}@{domain}"], b"Subject: unsubscribe\r\n\r\n\r\n")
+    assert wait_until(lambda: "via=mailto" in p.log_text(), 5), p.log_text()
+    status, _, reply, _ = client.inject(builder([f"ann@{LOCAL_DOMAIN}"], tenant="shop1"))
+    assert reply["rejected"][0]["suppressed"] == "unsubscribe"
+    # A forged token is taken and dropped (no bounce to whoever forged it);
+    # any other address at that domain is still relaying, refused.
+    with smtplib.SMTP(p.host, p.port, source_address=("127.0.0.9", 0), timeout=10) as c:
+        c.sendmail("x@y.test", [f"unsubscribe+{'A' * 42}@{domain}"], b"Subject: x\r\n\r\n\r\n")
+        c.mail("x@y.test")
+        code, _ = c.rcpt(f"other@{domain}")
+    assert code == 554
+    assert wait_until(lambda: "token is not valid" in p.log_text(), 5)
+
+
+ARF = """From: feedback@provider.test\r
+To: fbl@petrel.test\r
+Subject: complaint\r
+MIME-Version: 1.0\r
+Content-Type: multipart/report; report-type=feedback-report; boundary="b1"\r
+\r
+--b1\r
+Content-Type: text/plain\r
+\r
+This is an abuse report.\r
+--b1\r
+Content-Type: message/feedback-report\r
+\r
+Feedback-Type: abuse\r
+User-Agent: provider/1.0\r
+Version: 1\r
+Original-Rcpt-To: {rcpt}\r
+\r
+--b1\r
+Content-Type: text/rfc822-headers\r
+\r
+From: news@example.org\r
+To: {rcpt}\r
+Subject: Hello\r
+{unsubscribe}\r
+--b1--\r
+"""
+
+
+def test_an_arf_complaint_suppresses_the_recipient_of_the_reported_message(api):
+    import smtplib
+    p, client = api(extra='[bounces]\ncomplaints_address = "fbl@petrel.test"\n')
+    client.inject(builder([f"ann@{LOCAL_DOMAIN}"], unsubscribe=True, campaign="december", tenant="shop1"))
+    msg = email.message_from_bytes(p.wait_for_messages("ann", 1)[0].message, policy=email.policy.default)
+    report = ARF.format(rcpt="redacted@provider.test", unsubscribe=f"List-Unsubscribe: {msg['List-Unsubscribe']}")
+    with smtplib.SMTP(p.host, p.port, source_address=("127.0.0.9", 0), timeout=10) as c:
+        c.sendmail("feedback@provider.test", ["fbl@petrel.test"], report.encode())
+    assert wait_until(lambda: "complaint address=ann@local.test campaign=december tenant=shop1" in p.log_text(), 5), \
+        p.log_text()
+    # Without a token, Original-Rcpt-To goes on the global list.
+    report = ARF.format(rcpt=f"bob@{LOCAL_DOMAIN}", unsubscribe="X-Nothing: here")
+    with smtplib.SMTP(p.host, p.port, source_address=("127.0.0.9", 0), timeout=10) as c:
+        c.sendmail("feedback@provider.test", ["fbl@petrel.test"], report.encode())
+    assert wait_until(lambda: "complaint address=bob@local.test" in p.log_text(), 5)
+    listed = client.request("GET", "/api/v1/suppressions")[2]["suppressions"]
+    assert {(e["address"], e["tenant"], e["reason"]) for e in listed} == {
+        (f"ann@{LOCAL_DOMAIN}", "shop1", "complaint"), (f"bob@{LOCAL_DOMAIN}", "", "complaint")}
+    assert p.message_files("fbl") == []
