@@ -1,4 +1,5 @@
 #include "admin/queue_commands.hpp"
+#include "admin/suppress_commands.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -193,8 +194,10 @@ json dispatch(const json& request, queue::QueueManager& queue, spool::Spool& spo
   }
   if (command == "suspend") return on_target(request, queue, true);
   if (command == "resume") return on_target(request, queue, false);
+  if (auto reply = handle_suppress(request, spool)) return *reply;
   return error("unknown command \"" + command +
-               "\" (list, show, flush, hold, release, delete, sites, suspend, resume)");
+               "\" (list, show, flush, hold, release, delete, sites, suspend, resume, suppress-list, suppress-add, "
+               "suppress-remove)");
 }
 
 }  // namespace

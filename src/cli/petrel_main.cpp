@@ -7,6 +7,7 @@
 #include "cli/mx_command.hpp"
 #include "cli/probe_command.hpp"
 #include "cli/queue_command.hpp"
+#include "cli/suppress_command.hpp"
 #include "cli/send_command.hpp"
 #include "cli/shell_command.hpp"
 
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   petrel::cli::add_mx_command(app, exit_code);
   petrel::cli::add_probe_command(app, exit_code);
   petrel::cli::add_queue_command(app, exit_code);
+  petrel::cli::add_suppress_command(app, exit_code);
   petrel::cli::add_send_command(app, exit_code);
   petrel::cli::add_shell_command(app, exit_code);
   try {

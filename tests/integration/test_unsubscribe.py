@@ -182,3 +182,36 @@ def test_an_arf_complaint_suppresses_the_recipient_of_the_reported_message(api):
     assert {(e["address"], e["tenant"], e["reason"]) for e in listed} == {
         (f"ann@{LOCAL_DOMAIN}", "shop1", "complaint"), (f"bob@{LOCAL_DOMAIN}", "", "complaint")}
     assert p.message_files("fbl") == []
+
+
+def test_petrel_suppress_adds_lists_imports_exports_and_removes(api, tmp_path):
+    import json as jsonlib
+    import os
+    import subprocess
+    from harness import PETRELD
+    petrel_bin = os.path.join(os.path.dirname(PETRELD), "petrel")
+    p, client = api()
+
+    def run(*args):
+        r = subprocess.run([petrel_bin, "suppress", "--spool", p.spool, *args], capture_output=True, timeout=30)
+        assert r.returncode == 0, r.stderr.decode() + r.stdout.decode()
+        return r.stdout.decode()
+
+    assert "suppressed 2 addresses (all tenants)" in run("add", f"a@{LOCAL_DOMAIN}", f"B@{LOCAL_DOMAIN}")
+    listing = tmp_path / "list.csv"
+    listing.write_text("name,email\nCarol,carol@x.test\nDan,dan@x.test\n")
+    assert "suppressed 2 addresses for tenant shop1" in run("import", str(listing), "--tenant", "shop1",
+                                                          "--reason", "unsubscribe")
+    table = run("list")
+    assert f"b@{LOCAL_DOMAIN}" in table and "carol@x.test" in table and "4 suppressed" in table
+    entries = [jsonlib.loads(line) for line in run("--json", "list", "--tenant", "shop1").splitlines()]
+    assert {(e["address"], e["reason"]) for e in entries} == {("carol@x.test", "unsubscribe"), ("dan@x.test", "unsubscribe")}
+    exported = run("export").splitlines()
+    assert exported[0] == "address,tenant,reason,campaign,detail,at" and len(exported) == 5
+    assert client.inject(builder([f"a@{LOCAL_DOMAIN}"]))[2]["rejected"][0]["suppressed"] == "manual"
+    assert "removed 1 address" in run("remove", f"a@{LOCAL_DOMAIN}")
+    assert client.inject(builder([f"a@{LOCAL_DOMAIN}"]))[2]["accepted"] == 1
+    bad = tmp_path / "bad.txt"
+    bad.write_text("ok@x.test\nnot-an-address\n")
+    r = subprocess.run([petrel_bin, "suppress", "--spool", p.spool, "import", str(bad)], capture_output=True, timeout=30)
+    assert r.returncode != 0 and b"bad.txt:2:" in r.stderr + r.stdout
