@@ -78,11 +78,15 @@ SCENARIOS = {
     "R2-relay-p20-4k-r5": (20, 4096, 4000, 400),
     "R3-relay-drain-4k": (20, 4096, 10000, 1000),
     "B1-backlog": (20, 2048, 1000000, 100000),
+    "I1-inject": (4, 20480, 100000, 10000),
 }
 # B1 (a standing backlog, measure_backlog) takes long: it runs only when
 # named in --scenarios, once per server whatever --repeat says.
 BACKLOG_SCENARIOS = {"B1-backlog"}
-DEFAULT_SCENARIOS = [sc for sc in SCENARIOS if sc not in BACKLOG_SCENARIOS]
+# I1 (bulk injection, DKIM-signed: inject_bench.py) also runs only when
+# named: Petrel through its HTTP API, Postfix with OpenDKIM.
+INJECT_SCENARIOS = {"I1-inject"}
+DEFAULT_SCENARIOS = [sc for sc in SCENARIOS if sc not in BACKLOG_SCENARIOS and sc not in INJECT_SCENARIOS]
 # The STARTTLS scenarios, driven by tls_load: its mode, and messages per
 # connection.  smtp-sink has no TLS, so they skip it.
 TLS_SCENARIOS = {
@@ -473,9 +477,9 @@ class RelaySink:
 # --------------------------------------------------------------------------
 # one measurement
 
-def smtp_source(port, sessions, size, count, timeout, rcpt=RCPT, rcpts=1):
+def smtp_source(port, sessions, size, count, timeout, rcpt=RCPT, rcpts=1, sender="a@client.test"):
     argv = [SMTP_SOURCE, "-c", "-s", str(sessions), "-l", str(size), "-m", str(count),
-            "-M", "client.test", "-f", "a@client.test", "-t", rcpt, f"{HOST}:{port}"]
+            "-M", "client.test", "-f", sender, "-t", rcpt, f"{HOST}:{port}"]
     if rcpts > 1:       # smtp-source then sends 1x@..., 2x@..., ...: distinct, same domain
         argv[1:1] = ["-r", str(rcpts)]
     t0 = time.monotonic()
@@ -1079,6 +1083,9 @@ def measure_backlog(kind, scenario, args, scratch):
 
 
 def measure(kind, scenario, args, scratch):
+    if scenario in INJECT_SCENARIOS:
+        import inject_bench
+        return inject_bench.measure_inject(kind, scenario, args, scratch, sys.modules[__name__])
     if scenario in DRAIN_SCENARIOS:
         return measure_drain(kind, scenario, args, scratch)
     if scenario in BACKLOG_SCENARIOS:
@@ -1407,6 +1414,8 @@ def main():
                     help="B1-backlog: seconds memory is watched after the load and after the restart")
     ap.add_argument("--backlog-max-seconds", type=float, default=3600,
                     help="B1-backlog: cap on the injection of the backlog")
+    ap.add_argument("--inject", type=int, default=0,
+                    help="I1-inject: messages (default 100,000; 10,000 with --quick)")
     args = ap.parse_args()
     args.servers = [s.strip() for s in (args.only or ",".join(SERVERS)).split(",") if s.strip()]
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -1433,12 +1442,12 @@ def main():
         for sc in args.scenarios:
             # smtp-sink has no STARTTLS
             servers = [s for s in args.servers
-                       if not ((sc in TLS_SCENARIOS or sc in DRAIN_SCENARIOS or sc in BACKLOG_SCENARIOS)
-                               and s == "sink")]
+                       if not ((sc in TLS_SCENARIOS or sc in DRAIN_SCENARIOS or sc in BACKLOG_SCENARIOS
+                                or sc in INJECT_SCENARIOS) and s == "sink")]
             if not servers:
                 continue
             runs = {s: [] for s in servers}
-            for round_ in range(1 if sc in BACKLOG_SCENARIOS else max(1, args.repeat)):
+            for round_ in range(1 if sc in BACKLOG_SCENARIOS or sc in INJECT_SCENARIOS else max(1, args.repeat)):
                 # Rotate who goes first, so no server always inherits the
                 # page cache and disk state of the same predecessor.
                 k = round_ % len(servers)
