@@ -186,7 +186,9 @@ asio::awaitable<std::error_code> Injector::store_all(Run& run, Composer& compose
       messages.push_back({{"email", r.email}, {"queue_id", m->id.value}});
       batch.push_back(std::move(m));
     }
-    if (!window_key.empty()) records.push_back({window_key, json{{"messages", messages}, {"rejected", rejected}}.dump()});
+    if (!window_key.empty()) {
+      records.push_back({window_key, json{{"at", unix_now()}, {"messages", messages}, {"rejected", rejected}}.dump()});
+    }
     if (!batch.empty() || !records.empty()) {
       const std::error_code ec = co_await async_store_group(spool_, batch, std::move(records), asio::use_awaitable);
       if (ec) co_return ec;

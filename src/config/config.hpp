@@ -143,6 +143,7 @@ struct UnsubscribeConfig {
   std::vector<std::string> campaigns;  // campaigns whose API mail gets the links by default; "*": all
   bool mailto = true;                  // a mailto: link beside the https: one
   std::string mailto_domain;           // "": [server] hostname
+  std::chrono::milliseconds link_lifetime{std::chrono::hours(24 * 180)};  // then a link gets 404
 };
 
 // [bounces]: what remote replies mean (docs/bounces.md).

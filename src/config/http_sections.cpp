@@ -47,6 +47,13 @@ const Key kUnsubscribeKeys[] = {
        });
      }},
     {"mailto", [](const Field& f, Config& c) { c.unsubscribe.mailto = read_bool(f); }},
+    {"link_lifetime",
+     [](const Field& f, Config& c) {
+       c.unsubscribe.link_lifetime = read_duration(f, f.value);
+       if (c.unsubscribe.link_lifetime < std::chrono::hours(24 * 30)) {
+         f.fail("at least \"30d\" (a link must work for 30 days after the message: CAN-SPAM)");
+       }
+     }},
     {"mailto_domain",
      [](const Field& f, Config& c) { c.unsubscribe.mailto_domain = read_string(f, f.value, valid_domain, "a domain name"); }},
 };

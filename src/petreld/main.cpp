@@ -16,6 +16,7 @@
 
 #include "api/api_server.hpp"
 #include "api/mail_sinks.hpp"
+#include "api/record_sweeper.hpp"
 #include "api/unsubscribe_handler.hpp"
 #include "dkim/algorithm.hpp"
 #include "dkim/key.hpp"
@@ -198,6 +199,7 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   Bounces bounces;
   std::unique_ptr<petrel::api::Unsubscriber> unsubscriber;
   std::unique_ptr<petrel::api::MailSinks> sinks;
+  std::unique_ptr<petrel::api::RecordSweeper> sweeper;
   try {
     bounces = load_bounces(config);
     const auto run_as = prepare_user(config);
@@ -215,6 +217,9 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
     queue_options.suppressions = suppressions.get();
     queue = std::make_unique<petrel::queue::QueueManager>(*spool, queue_options);
     unsubscriber = std::make_unique<petrel::api::Unsubscriber>(*spool, *suppressions, *unsubscribe_tokens);
+    petrel::api::SweepOptions sweep;
+    sweep.link_lifetime = std::chrono::duration_cast<std::chrono::seconds>(config.unsubscribe.link_lifetime);
+    sweeper = std::make_unique<petrel::api::RecordSweeper>(*spool, sweep);
     sinks = std::make_unique<petrel::api::MailSinks>(config, *unsubscriber, *suppressions);
     petrel::server::ServerExtras extras;
     extras.dkim_keys = &dkim_keys;
@@ -246,6 +251,7 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   // (stopped) io_contexts, so those outlive the spool.
   if (api) api->stop();
   queue->stop();
+  sweeper.reset();
   spool.reset();
   server.reset();
   api.reset();

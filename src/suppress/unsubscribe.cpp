@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <future>
 #include <stdexcept>
 
@@ -72,7 +73,9 @@ bool UnsubscribeTokens::verify(std::string_view token, const Subscription& who) 
 std::string subscription_key(std::string_view queue_id) { return "u/" + std::string(queue_id); }
 
 std::string subscription_value(const Subscription& who) {
-  return nlohmann::json{{"r", who.recipient}, {"c", who.campaign}, {"t", who.tenant}}.dump(
+  // "a": when, for the sweep that deletes links past their lifetime.
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  return nlohmann::json{{"r", who.recipient}, {"c", who.campaign}, {"t", who.tenant}, {"a", now.count()}}.dump(
       -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
