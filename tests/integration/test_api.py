@@ -266,3 +266,54 @@ def test_a_tokens_file_others_may_read_is_refused(tmp_path):
     write_tokens(tmp_path, text="ops:short\n")
     r = subprocess.run([PETRELD, "--config", str(path), "--check-config"], capture_output=True, timeout=10)
     assert r.returncode == 2 and b"api_tokens:1:" in r.stderr, r.stderr
+
+
+def test_https_with_the_tls_certificate(start_petrel, tmp_path, tls_files):
+    import http.client
+    import json
+    import ssl
+    from api_client import TOKEN
+    port = free_port("127.0.0.1")
+    tokens = write_tokens(tmp_path)
+    conf = tmp_path / "p.toml"
+    conf.write_text(f'[http]\nlisten = "127.0.0.1:{port}"\ntls = true\napi_tokens_file = "{tokens}"\n'
+                    f'[tls]\ncert = "{tls_files.cert}"\nkey = "{tls_files.key}"\n')
+    p = start_petrel("--config", str(conf))
+    assert wait_until(lambda: port_open_at("127.0.0.1", port), 10), p.stderr()
+    context = ssl.create_default_context(cafile=tls_files.ca)
+    c = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    c.request("POST", "/api/v1/messages", body=json.dumps(builder([f"ann@{LOCAL_DOMAIN}"])),
+              headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    r = c.getresponse()
+    assert r.status == 200, r.read()
+    p.wait_for_messages("ann", 1)
+    # Plain HTTP to the HTTPS port gets nowhere, and no token is read in clear.
+    plain = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        plain.request("GET", "/api/v1/messages", headers={"Authorization": f"Bearer {TOKEN}"})
+        status = plain.getresponse().status
+    except (OSError, http.client.HTTPException):
+        status = None
+    assert status is None
+
+
+def port_open_at(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def test_ten_thousand_recipients_in_one_request_are_stored_in_windows(api):
+    closed = free_port()
+    p, client = api(extra=f'[delivery]\ntransport = {{ "far.test" = "smtp:[127.0.0.1]:{closed}" }}\n')
+    rss_before = p.rss_kib()
+    body = builder([{"email": f"u{i}@far.test", "vars": {"first": f"U{i}", "code": str(i)}} for i in range(10000)])
+    status, _, reply, _ = client.inject(body)
+    assert status == 200 and reply["accepted"] == 10000, reply
+    assert len({m["queue_id"] for m in reply["messages"]}) == 10000
+    # The request's messages were never all in memory at once: the growth
+    # is the parsed body and the reply, not 10,000 messages.
+    if not os.environ.get("PETREL_SANITIZED"):
+        assert p.rss_peak_kib() - rss_before < 120 * 1024, (rss_before, p.rss_peak_kib())
