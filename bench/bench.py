@@ -79,6 +79,7 @@ SCENARIOS = {
     "R3-relay-drain-4k": (20, 4096, 10000, 1000),
     "B1-backlog": (20, 2048, 1000000, 100000),
     "I1-inject": (4, 20480, 100000, 10000),
+    "S1-shaping": (20, 1024, 4000, 4000),
 }
 # B1 (a standing backlog, measure_backlog) takes long: it runs only when
 # named in --scenarios, once per server whatever --repeat says.
@@ -86,7 +87,10 @@ BACKLOG_SCENARIOS = {"B1-backlog"}
 # I1 (bulk injection, DKIM-signed: inject_bench.py) also runs only when
 # named: Petrel through its HTTP API, Postfix with OpenDKIM.
 INJECT_SCENARIOS = {"I1-inject"}
-DEFAULT_SCENARIOS = [sc for sc in SCENARIOS if sc not in BACKLOG_SCENARIOS and sc not in INJECT_SCENARIOS]
+# S1 (shaping accuracy at the receiver: shaping_bench.py), also only when named.
+SHAPING_SCENARIOS = {"S1-shaping"}
+ON_DEMAND = BACKLOG_SCENARIOS | INJECT_SCENARIOS | SHAPING_SCENARIOS
+DEFAULT_SCENARIOS = [sc for sc in SCENARIOS if sc not in ON_DEMAND]
 # The STARTTLS scenarios, driven by tls_load: its mode, and messages per
 # connection.  smtp-sink has no TLS, so they skip it.
 TLS_SCENARIOS = {
@@ -1086,6 +1090,9 @@ def measure(kind, scenario, args, scratch):
     if scenario in INJECT_SCENARIOS:
         import inject_bench
         return inject_bench.measure_inject(kind, scenario, args, scratch, sys.modules[__name__])
+    if scenario in SHAPING_SCENARIOS:
+        import shaping_bench
+        return shaping_bench.measure_shaping(kind, scenario, args, scratch, sys.modules[__name__])
     if scenario in DRAIN_SCENARIOS:
         return measure_drain(kind, scenario, args, scratch)
     if scenario in BACKLOG_SCENARIOS:
@@ -1442,12 +1449,11 @@ def main():
         for sc in args.scenarios:
             # smtp-sink has no STARTTLS
             servers = [s for s in args.servers
-                       if not ((sc in TLS_SCENARIOS or sc in DRAIN_SCENARIOS or sc in BACKLOG_SCENARIOS
-                                or sc in INJECT_SCENARIOS) and s == "sink")]
+                       if not ((sc in TLS_SCENARIOS or sc in DRAIN_SCENARIOS or sc in ON_DEMAND) and s == "sink")]
             if not servers:
                 continue
             runs = {s: [] for s in servers}
-            for round_ in range(1 if sc in BACKLOG_SCENARIOS or sc in INJECT_SCENARIOS else max(1, args.repeat)):
+            for round_ in range(1 if sc in ON_DEMAND else max(1, args.repeat)):
                 # Rotate who goes first, so no server always inherits the
                 # page cache and disk state of the same predecessor.
                 k = round_ % len(servers)
@@ -1466,6 +1472,9 @@ def main():
         if not args.keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
     md = report(results, args, started, time.monotonic() - t0)
+    if any(r["scenario"] in SHAPING_SCENARIOS for r in results):
+        import shaping_bench
+        md += "\n".join(shaping_bench.report_lines(results)) + "\n"
     out = args.out or os.path.join(HERE, "results", f"bench-{started:%Y%m%d-%H%M%S}.md")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:

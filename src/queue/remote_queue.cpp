@@ -369,10 +369,26 @@ bool RemoteQueue::Impl::gate(Site& site, Pending& p) {
     return true;
   }
   if (site.ready_count >= options.max_ready) {
-    // Back when the queue should have room: its length over the site's
-    // recent rate, within bounds.
-    const std::size_t per_minute = std::max<std::size_t>(1, site.delivered.size());
-    auto wait = std::chrono::seconds(60 * site.ready_count / per_minute);
+    // Back when the queue should have room: its length over the rate the
+    // site drains at. That is its recent deliveries over the time they
+    // span (at most the last minute), or, while there are few (a site just
+    // found, a backlog just queued), what its message rate allows; with
+    // neither, soon. (Dividing by a whole minute at the start sent a
+    // backlog away for 5 minutes after its first 1000 jobs.)
+    const auto& limits = site.limits(now);
+    double per_second = 0;
+    if (!site.delivered.empty()) {
+      const double span = std::max(1.0, std::chrono::duration<double>(now - site.delivered.front()).count());
+      per_second = static_cast<double>(site.delivered.size()) / span;
+    }
+    if (!limits.max_message_rate.unlimited()) {
+      const double allowed = static_cast<double>(limits.max_message_rate.count) * 1000.0 /
+                             static_cast<double>(std::max<std::int64_t>(1, limits.max_message_rate.period.count())) *
+                             static_cast<double>(std::max<std::size_t>(1, site.paths.size()));
+      if (site.delivered.size() < 100) per_second = std::max(per_second, allowed);
+    }
+    auto wait = per_second > 0 ? std::chrono::seconds(static_cast<std::int64_t>(site.ready_count / per_second))
+                               : std::chrono::seconds(kReadyFullRetry);
     wait = std::clamp<std::chrono::seconds>(wait, kReadyFullRetry, kReadyFullRetryMax);
     not_attempted(p, site.name, now + wait, "Site " + site.name + " has a full ready queue");
     return true;
