@@ -108,3 +108,19 @@ TEST(Compose, a_bad_template_is_a_422_with_its_place) {
 
 }  // namespace
 }  // namespace petrel::api
+
+#include "api/mail_sinks.hpp"
+
+namespace petrel::api {
+namespace {
+
+TEST(MailSinks, finds_the_token_in_a_list_unsubscribe_value) {
+  EXPECT_EQ(token_in("<https://h.test/u/HOUC2LLY79COH97MABCDEF>, <mailto:unsubscribe+HOUC2LLY79COH97MABCDEF@h.test>"),
+            "HOUC2LLY79COH97MABCDEF");
+  EXPECT_EQ(token_in("<mailto:unsubscribe+abc123@h.test>"), "abc123");
+  EXPECT_EQ(token_in("<https://other.test/unsubscribe?id=1>"), "");
+  EXPECT_EQ(token_in(""), "");
+}
+
+}  // namespace
+}  // namespace petrel::api
