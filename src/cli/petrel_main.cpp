@@ -1,8 +1,10 @@
 // petrel: the command line of the Petrel MTA and SMTP toolkit: test any
-// mail server (mx, probe, shell, send) and look after a Petrel one (queue).
+// mail server (mx, probe, shell, send), send a list (campaign) and look
+// after a Petrel one (queue).
 // docs/petrel.md is its manual.
 #include <CLI/CLI.hpp>
 
+#include "cli/campaign_command.hpp"
 #include "cli/dkim_command.hpp"
 #include "cli/mx_command.hpp"
 #include "cli/probe_command.hpp"
@@ -16,6 +18,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "petrel " PETREL_VERSION);
   app.require_subcommand(1);
   int exit_code = 0;
+  petrel::cli::add_campaign_command(app, exit_code);
   petrel::cli::add_dkim_command(app, exit_code);
   petrel::cli::add_mx_command(app, exit_code);
   petrel::cli::add_probe_command(app, exit_code);
