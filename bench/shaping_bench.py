@@ -5,9 +5,10 @@ The server relays relay.bench to a recording receiver (the tests' asyncio
 Recorder, on 127.0.0.2) under the limit "2 connections, 50 messages/s":
 
   petrel:  [shaping.default] connection_limit = 2, max_message_rate = "50/s"
-  postfix: default_destination_concurrency_limit = 2 and
-           default_destination_rate_delay = 20ms (Postfix's nearest: a
-           delay between deliveries, which also makes the concurrency 1)
+  postfix: default_destination_concurrency_limit = 2 only: Postfix has no
+           message rate; its nearest, default_destination_rate_delay, is
+           a pause of whole seconds between deliveries (at most 1/s, and
+           concurrency 1), so 50/s cannot be said
 
 4,000 messages are queued as fast as smtp-source sends them (80 s of
 mail at the limit); the receiver time-stamps every message and connection.
@@ -44,8 +45,9 @@ def configure(kind, srv, d):
                     "(a GCRA throttle per site and source; a connection paces itself)")
     else:
         with open(os.path.join(d, "conf", "main.cf"), "a") as f:
-            f.write("default_destination_concurrency_limit = 2\ndefault_destination_rate_delay = 20ms\n")
-        srv.note = "default_destination_concurrency_limit = 2, default_destination_rate_delay = 20ms"
+            f.write("default_destination_concurrency_limit = 2\n")
+        srv.note = ("default_destination_concurrency_limit = 2 (no message rate: rate_delay counts whole "
+                    "seconds, so 50/s cannot be configured)")
 
 
 def measure_shaping(kind, scenario, args, scratch, b):
