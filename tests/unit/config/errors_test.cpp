@@ -120,7 +120,12 @@ TEST(Unknown, TableWithSuggestion) {
 }
 
 TEST(Unknown, TableWithoutSuggestion) {
-  EXPECT_CONFIG_ERROR("[dkim]\nselector = \"x\"\n", 1u, "petreld.toml:1: unknown table [dkim]");
+  EXPECT_CONFIG_ERROR("[xyzzy]\nselector = \"x\"\n", 1u, "petreld.toml:1: unknown table [xyzzy]");
+}
+
+TEST(Unknown, DkimIsAnArrayOfTablesNotATable) {
+  EXPECT_CONFIG_ERROR("[dkim]\nselector = \"x\"\n", 1u,
+                      "petreld.toml:1: dkim must be an array of tables: [[dkim]] domain = ..., selector = ...");
 }
 
 TEST(Unknown, TopLevelKeyIsNotASetting) {
