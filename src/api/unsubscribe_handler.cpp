@@ -10,26 +10,12 @@
 
 #include "spool/spool.hpp"
 #include "suppress/suppression_list.hpp"
+#include "template/template.hpp"
 
 namespace petrel::api {
 namespace asio = boost::asio;
 
 namespace {
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // "a***@example.org": enough for the owner to recognise, not a list of
 // addresses for whoever sees the page.
@@ -113,8 +99,8 @@ asio::awaitable<http::Response> Unsubscriber::handle(const http::Request& reques
   if (!who) co_return not_found();
   if (request.method == "GET" || request.method == "HEAD") {
     co_return page(200, "Unsubscribe",
-                   "<h1>Unsubscribe</h1><p>Stop sending mail to <b>" + html_escape(masked(who->recipient)) + "</b>" +
-                       (who->campaign.empty() ? std::string() : " from &ldquo;" + html_escape(who->campaign) + "&rdquo;") +
+                   "<h1>Unsubscribe</h1><p>Stop sending mail to <b>" + tmpl::html_escape(masked(who->recipient)) + "</b>" +
+                       (who->campaign.empty() ? std::string() : " from &ldquo;" + tmpl::html_escape(who->campaign) + "&rdquo;") +
                        "?</p><form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">"
                        "<button type=\"submit\">Unsubscribe</button></form>");
   }
@@ -131,7 +117,7 @@ asio::awaitable<http::Response> Unsubscriber::handle(const http::Request& reques
     co_return page(503, "Try again", "<h1>Please try again in a minute</h1><p>Your request could not be stored.</p>");
   }
   co_return page(200, "Unsubscribed",
-                 "<h1>You are unsubscribed</h1><p><b>" + html_escape(masked(who->recipient)) +
+                 "<h1>You are unsubscribed</h1><p><b>" + tmpl::html_escape(masked(who->recipient)) +
                      "</b> will get no more of this mail.</p>");
 }
 

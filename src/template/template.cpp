@@ -53,9 +53,19 @@ std::size_t offset_of(const std::string& message) {
   return offset;
 }
 
-// As Mustache specifies, but &#39; for the apostrophe: &apos; is not
-// HTML 4, and older mail readers show it as is.
-std::string html_escape(const std::string& s) {
+}  // namespace
+
+struct Template::Impl {
+  explicit Impl(const std::string& text) : engine(text) {}
+  mustache::mustache engine;
+};
+
+Template::Template(std::unique_ptr<Impl> impl, bool has_tags) : impl_(std::move(impl)), has_tags_(has_tags) {}
+Template::Template(Template&&) noexcept = default;
+Template& Template::operator=(Template&&) noexcept = default;
+Template::~Template() = default;
+
+std::string html_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (const char c : s) {
@@ -70,18 +80,6 @@ std::string html_escape(const std::string& s) {
   }
   return out;
 }
-
-}  // namespace
-
-struct Template::Impl {
-  explicit Impl(const std::string& text) : engine(text) {}
-  mustache::mustache engine;
-};
-
-Template::Template(std::unique_ptr<Impl> impl, bool has_tags) : impl_(std::move(impl)), has_tags_(has_tags) {}
-Template::Template(Template&&) noexcept = default;
-Template& Template::operator=(Template&&) noexcept = default;
-Template::~Template() = default;
 
 void locate(std::string_view text, std::size_t offset, std::size_t& line, std::size_t& column) {
   line = 1;
@@ -107,7 +105,7 @@ std::optional<Template> Template::compile(std::string_view text, Escape escape, 
   if (escape == Escape::none) {
     impl->engine.set_custom_escape([](const std::string& s) { return s; });
   } else {
-    impl->engine.set_custom_escape(html_escape);
+    impl->engine.set_custom_escape([](const std::string& s) { return html_escape(s); });
   }
   return Template(std::move(impl), text.find("{{") != std::string_view::npos);
 }

@@ -54,6 +54,10 @@ class Template {
   bool has_tags_ = false;
 };
 
+// & < > " ' as entities (&#39; for the apostrophe: &apos; is not HTML 4,
+// and older mail readers show it as is). What {{name}} does in HTML.
+std::string html_escape(std::string_view text);
+
 // offset -> 1-based line and column, for error messages.
 void locate(std::string_view text, std::size_t offset, std::size_t& line, std::size_t& column);
 
