@@ -49,6 +49,7 @@ struct Item {
   bool remote_settled = false;
   bool attempted = false;       // some destination was really tried (counts as an attempt)
   std::int64_t not_before = 0;  // a site said when to come back (unix s); 0: the retry schedule
+  std::int64_t room_retry = 0;  // a full site turned a job away: it waits for room, this at the latest
   bool delay_warned = false;    // persisted: the delay DSN goes out once
   bool warned_no_transport = false;
   std::string last_error;
@@ -106,6 +107,8 @@ struct QueueManager::Impl {
   void deliver(std::vector<Item>& batch);
   void dispatch_remote(Item& item, const std::vector<std::size_t>& recipients);
   void complete(const Completion& c);
+  void gate_on(const std::string& domain, const JobResult& result);  // guarded by mutex
+  void on_room(const std::vector<std::string>& site_domains, std::size_t room);  // delivery thread
   std::int64_t jitter(std::int64_t seconds);  // seconds stretched by up to 10 %
   void note_spool_error(const std::string& what, std::error_code ec);
 

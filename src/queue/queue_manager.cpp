@@ -8,8 +8,10 @@
 //       whose results come back to this thread as completions;
 //   once every job of a message is back (queue_settle.cpp): bounced,
 //     removed, or recorded and put back in the schedule.
-// A domain whose site is down, suspended or full is "gated": its entries
-// wait in the schedule until the site said to come back, unread.
+// A domain whose site is down or suspended is "gated": its entries wait in
+// the schedule until the site said to come back, unread. One whose site's
+// ready queue is full waits for room: its entries are set aside, unread,
+// and come up one for each job the site takes (schedule.hpp).
 #include "queue/queue_manager.hpp"
 #include "queue/queue_internal.hpp"
 
@@ -142,7 +144,28 @@ QueueManager::Impl::Impl(spool::Spool& s, QueueOptions o) : spool(s), options(st
   if (options.retry_intervals.empty()) options.retry_intervals.push_back(std::chrono::minutes(5));
   if (options.max_batch == 0) options.max_batch = 1;
   if (options.active_limit == 0) options.active_limit = 1;
-  if (options.remote) remote = std::make_unique<RemoteQueue>(*options.remote, spool);
+  if (options.remote) {
+    options.remote->on_room = [this](const std::vector<std::string>& site_domains, std::size_t room) {
+      on_room(site_domains, room);
+    };
+    remote = std::make_unique<RemoteQueue>(*options.remote, spool);
+  }
+}
+
+// A site that turned jobs away has room again: that many of its domains'
+// messages set aside come up now.
+void QueueManager::Impl::on_room(const std::vector<std::string>& site_domains, std::size_t room) {
+  std::size_t released = 0;
+  {
+    std::lock_guard lock(mutex);
+    const std::int64_t now = std::time(nullptr);
+    for (const auto& d : site_domains) {
+      if (released >= room) break;
+      released += schedule.release(domains.intern(d), room - released, now);
+    }
+    if (released) rescheduled = true;
+  }
+  if (released) wake.notify_one();
 }
 
 std::int64_t QueueManager::Impl::jitter(std::int64_t seconds) {
@@ -229,6 +252,7 @@ void QueueManager::Impl::add_fresh(std::shared_ptr<const spool::SpooledMessage> 
 // the way to a 250) never waits for them.
 void QueueManager::Impl::admit_due(std::unique_lock<std::mutex>& lock) {
   const std::int64_t now = std::time(nullptr);
+  schedule.release_expired(now);  // sites that never said they had room
   std::vector<ScheduleEntry> due;
   std::vector<ScheduleEntry> gated;
   while (due.size() < kAdmitChunk && active.size() + due.size() < options.active_limit) {
@@ -416,6 +440,7 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
     batch[i].remote_settled = false;
     batch[i].attempted = false;
     batch[i].not_before = 0;
+    batch[i].room_retry = 0;
     for (std::size_t r = 0; r < m.envelope.recipients.size(); ++r) {
       if (batch[i].states[r] != State::pending) continue;
       if (fail_if_suppressed(batch[i], r, std::time(nullptr))) continue;
@@ -491,18 +516,31 @@ void QueueManager::Impl::dispatch_remote(Item& item, const std::vector<std::size
   item.jobs_out = jobs.size();
   const std::string qid = item.message->id.value;
   for (auto& [key, job] : jobs) {
-    const std::string domain = job.route ? "" : job.domain;
-    remote->submit(std::move(job), [this, qid, domain](JobResult result) {
+    remote->submit(std::move(job), [this, qid, domain = job.domain](JobResult result) {
       {
         std::lock_guard lock(mutex);
         completions.push_back({qid, std::move(result)});
-        if (!completions.back().result.attempted && !domain.empty() && completions.back().result.retry_at > 0) {
-          // The site said when to come back: this domain's other entries wait unread.
-          gates[domains.intern(domain)].until = completions.back().result.retry_at;
-        }
+        gate_on(domain, completions.back().result);
       }
       wake.notify_one();
     });
+  }
+}
+
+// What a job's result says of its domain's other messages: they wait for
+// room in a full site (each job the site takes lets one more come), or
+// unread until the time a closed site said.
+void QueueManager::Impl::gate_on(const std::string& domain, const JobResult& result) {
+  if (domain.empty()) return;
+  const std::uint32_t id = domains.intern(domain);
+  const std::int64_t now = std::time(nullptr);
+  if (result.wait_for_room) {
+    schedule.wait_for_room(id, result.retry_at, now, options.remote ? options.remote->max_ready : 1000);
+  } else if (!result.attempted && result.retry_at > 0) {
+    gates[id].until = result.retry_at;
+    schedule.open(id, now);  // those set aside meet the gate
+  } else if (result.attempted && schedule.waits_for_room(id)) {
+    schedule.release(id, 1, now);
   }
 }
 
@@ -513,7 +551,11 @@ void QueueManager::Impl::complete(const Completion& c) {
   const auto& recipients = item.message->envelope.recipients;
   const std::time_t now = std::time(nullptr);
   bool delivered_some = false;
-  if (!c.result.attempted) item.not_before = std::max(item.not_before, c.result.retry_at);
+  if (c.result.wait_for_room) {
+    item.room_retry = std::max(item.room_retry, c.result.retry_at);
+  } else if (!c.result.attempted) {
+    item.not_before = std::max(item.not_before, c.result.retry_at);
+  }
   if (!c.result.spool_error.empty()) {
     note_spool_error("content read of qid=" + item.message->id.value, std::make_error_code(std::errc::io_error));
   }

@@ -201,7 +201,20 @@ void QueueManager::Impl::defer(Item item) {
   // does not come back in lockstep.
   std::int64_t next = now + wait;
   if (item.not_before > next) next = item.not_before + jitter(item.not_before - now);
-  if (!item.attempted && next <= now) next = now + 1 + jitter(30);
+  const std::set<std::string> pending = detail::pending_domains(*item.message, item.states, options);
+  if (!item.attempted && next <= now) {
+    // Only turned away by a full site: it waits for room with its
+    // domain's others (Schedule::wait_for_room), due now; a message for
+    // several domains has no one domain to wait with, so it waits until
+    // the site's estimate.
+    if (item.room_retry > 0 && pending.size() == 1) {
+      next = now;
+    } else if (item.room_retry > now) {
+      next = item.room_retry + jitter(item.room_retry - now);
+    } else {
+      next = now + 1 + jitter(30);
+    }
+  }
   spool::SpooledMessage progress = progress_of(item);
   progress.next_attempt_unix_seconds = next;
   // After a remote 250 (or a bounce) the record must survive a crash, so a
@@ -211,7 +224,7 @@ void QueueManager::Impl::defer(Item item) {
   }
   release_content(item);
   const std::string id = item.message->id.value;
-  switch (leave_active(item, detail::pending_domains(*item.message, item.states, options), next)) {
+  switch (leave_active(item, pending, next)) {
     case After::held:
       // Held while it was being attempted: recorded now, over the progress.
       progress.held = true;

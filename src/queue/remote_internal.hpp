@@ -70,6 +70,7 @@ struct Site {
   std::string suspend_reason;
   std::map<std::string, std::deque<Pending>> ready;  // by connection key
   std::size_t ready_count = 0;
+  bool turned_away = false;  // a job found the ready queue full: on_room is owed
   std::string last_key;  // served last: the next connection serves another first
   std::size_t connections = 0;  // over all paths
   std::string last_reply;
@@ -124,7 +125,7 @@ struct RemoteQueue::Impl {
   void enqueue(Site& site, Pending p);
   bool gate(Site& site, Pending& p);  // completes p not attempted when the site is closed
   void not_attempted(Pending& p, const std::string& site, Clock::time_point retry, const std::string& why,
-                     const std::string& spool_error = "");
+                     const std::string& spool_error = "", bool wait_for_room = false);
   void flush_ready(Site& site, Clock::time_point retry, const std::string& why);
   void pump(Site& site);
   void wait_and_pump(Site& site, std::chrono::nanoseconds wait);

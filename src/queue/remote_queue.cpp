@@ -107,13 +107,14 @@ RemoteQueue::Impl::~Impl() {
 bool RemoteQueue::Impl::cancelled(const std::string& queue_id) { return cancelled_ids.count(queue_id) > 0; }
 
 void RemoteQueue::Impl::not_attempted(Pending& p, const std::string& site, Clock::time_point retry,
-                                      const std::string& why, const std::string& spool_error) {
+                                      const std::string& why, const std::string& spool_error, bool wait_for_room) {
   smtp::Status status = smtp::codes::k451SiteSuspended;
   JobResult result = detail::all_recipients(p.job, smtp::DeliveryOutcome::deferred, status, why);
   result.attempted = false;
   result.retry_at = retry == kIndefinite ? std::time(nullptr) + 3600 : detail::unix_time_of(retry);
   result.site = site;
   result.spool_error = spool_error;
+  result.wait_for_room = wait_for_room;
   p.done(std::move(result));
 }
 
@@ -369,8 +370,9 @@ bool RemoteQueue::Impl::gate(Site& site, Pending& p) {
     return true;
   }
   if (site.ready_count >= options.max_ready) {
-    // Back when the queue should have room: its length over the rate the
-    // site drains at. That is its recent deliveries over the time they
+    // The job's domain waits for room: on_room says when there is (see
+    // take()). Should that never come, back when the queue should have
+    // room: its length over the rate the site drains at. That is its recent deliveries over the time they
     // span (at most the last minute), or, while there are few (a site just
     // found, a backlog just queued), what its message rate allows; with
     // neither, soon. (Dividing by a whole minute at the start sent a
@@ -390,7 +392,8 @@ bool RemoteQueue::Impl::gate(Site& site, Pending& p) {
     auto wait = per_second > 0 ? std::chrono::seconds(static_cast<std::int64_t>(site.ready_count / per_second))
                                : std::chrono::seconds(kReadyFullRetry);
     wait = std::clamp<std::chrono::seconds>(wait, kReadyFullRetry, kReadyFullRetryMax);
-    not_attempted(p, site.name, now + wait, "Site " + site.name + " has a full ready queue");
+    site.turned_away = true;
+    not_attempted(p, site.name, now + wait, "Site " + site.name + " has a full ready queue", "", /*wait_for_room=*/true);
     return true;
   }
   return false;
@@ -422,6 +425,10 @@ std::optional<Pending> RemoteQueue::Impl::take(Site& site, const std::string& ke
     --site.ready_count;
     site.last_key = it->first;
     if (it->second.empty()) site.ready.erase(it);
+    if (site.turned_away && site.ready_count <= options.max_ready / 2 && options.on_room) {
+      site.turned_away = false;
+      options.on_room({site.domains.begin(), site.domains.end()}, options.max_ready - site.ready_count);
+    }
     if (cancelled(p.job.message->id.value)) {
       not_attempted(p, site.name, Clock::now(), "Cancelled by the operator");
       continue;

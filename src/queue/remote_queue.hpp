@@ -69,6 +69,10 @@ struct RemoteOptions {
   std::vector<EgressPool> pools;
   std::string default_pool;                         // "": the first pool
   std::map<std::string, std::string> tenant_pools;  // tenant -> pool
+  // A site that turned jobs away because its ready queue was full has
+  // room again (half of max_ready): its domains, and for how many jobs.
+  // Called on the delivery thread.
+  std::function<void(const std::vector<std::string>& domains, std::size_t room)> on_room;
 };
 
 struct RemoteJob {
@@ -106,6 +110,9 @@ struct JobResult {
   // tried again at retry_at (unix seconds).
   bool attempted = true;
   std::int64_t retry_at = 0;
+  // Not attempted because the site's ready queue was full: the domain's
+  // messages wait for room (RemoteOptions::on_room), retry_at at the latest.
+  bool wait_for_room = false;
   std::string site;  // the site's name, "" when the domain has none (DNS failure)
   std::string spool_error;  // the content could not be read from the spool: why ("" when it could)
 };

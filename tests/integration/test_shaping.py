@@ -179,6 +179,35 @@ def test_an_unlimited_site_keeps_its_throughput_while_a_limited_one_is_throttled
 
 
 # --------------------------------------------------------------------------
+# a full ready queue
+
+@pytest.mark.parametrize("site,count", [(FAST, 100), (SHARED, 80)], ids=["one-domain", "eight-domains"])
+def test_a_full_ready_queue_holds_mail_back_only_until_the_site_has_room(recorders, relay, site, count):
+    # With room for 5 in the ready queue, 95 of 100 messages are turned away
+    # at first. They wait for room, not for a time: each message the site
+    # takes lets another come. Were they retried by the clock (5 s at least
+    # while the site has no delivery history), 100 messages five at a time
+    # would need more than a minute; the bound below is half of that.
+    mx = recorders(site)
+    r = relay({"queue": {"max_ready": 5},
+               "shaping.default": {"connection_limit": 2}})
+    rcpts = [f"user{i}@{site.domains[i % len(site.domains)]}" for i in range(count)]
+    inject(r, rcpts)
+    readies = []
+
+    def delivered():
+        for s in sites(r):
+            if set(s["domains"]) & set(site.domains):
+                readies.append(s["ready"])
+        return mx.message_count() >= count
+    assert wait_until(delivered, 40, interval=0.2), \
+        f"{mx.message_count()} of {count} delivered\n{log_tail(r)}"
+    assert sorted(mx.recipients()) == sorted(rcpts), "each message once"
+    assert max(readies, default=0) <= 5, f"the ready queue held more than max_ready: {readies}"
+    assert mx.max_concurrency() <= 2, mx.summary()
+
+
+# --------------------------------------------------------------------------
 # suspension
 
 def test_a_tss04_reply_suspends_the_provider_site_for_the_rules_duration(recorders, relay):

@@ -214,6 +214,123 @@ TEST(Schedule, OrderHoldsAcrossTheMemoryShrinkAfterALargeBacklogDrains) {
   EXPECT_EQ(s.size(), 0u);
 }
 
+// Waiting for room: a full site's domain has its due entries set aside,
+// and they come up as the site makes room, never by the clock alone.
+
+TEST(ScheduleRoom, EntriesOfADomainWaitingForRoomAreSetAsideOthersComeUp) {
+  Schedule s;
+  s.wait_for_room(1, /*until=*/1000, /*now=*/100, /*window=*/10);
+  ASSERT_TRUE(s.add(qid(1), 50, 1));
+  ASSERT_TRUE(s.add(qid(2), 60, 2));
+  ASSERT_TRUE(s.add(qid(3), 70, DomainTable::none));
+  EXPECT_EQ(ids_of(drain(s, 100)), (std::vector<std::string>{qid(2), qid(3)}));
+  EXPECT_EQ(s.set_aside(), 1u);
+  EXPECT_EQ(s.size(), 1u);  // still counted as queued
+}
+
+TEST(ScheduleRoom, OnlyDueEntriesAreSetAside) {
+  Schedule s;
+  s.wait_for_room(1, 1000, 100, 10);
+  ASSERT_TRUE(s.add(qid(1), 500, 1));
+  EXPECT_TRUE(drain(s, 100).empty());
+  EXPECT_EQ(s.set_aside(), 0u);
+  EXPECT_EQ(s.next_due(), 500);
+}
+
+TEST(ScheduleRoom, ReleaseBringsEntriesUpInTheOrderTheyWereSetAside) {
+  Schedule s;
+  s.wait_for_room(1, 1000, 100, 10);
+  for (int n = 0; n < 5; ++n) ASSERT_TRUE(s.add(qid(n), 10 + n, 1));
+  EXPECT_TRUE(drain(s, 100).empty());
+  EXPECT_EQ(s.release(1, 2, 100), 2u);
+  auto up = drain(s, 100);
+  EXPECT_EQ(ids_of(up), (std::vector<std::string>{qid(0), qid(1)}));
+  for (const auto& e : up) EXPECT_FALSE(e.passed) << "a popped entry starts afresh if added back";
+  EXPECT_EQ(s.set_aside(), 3u);
+  EXPECT_TRUE(s.waits_for_room(1));
+}
+
+TEST(ScheduleRoom, CreditLeftOverLetsLaterEntriesPass) {
+  Schedule s;
+  s.wait_for_room(1, 1000, 100, 10);
+  EXPECT_EQ(s.release(1, 3, 100), 0u);  // room for 3, nothing set aside
+  for (int n = 0; n < 5; ++n) ASSERT_TRUE(s.add(qid(n), 100, 1));
+  EXPECT_EQ(drain(s, 100).size(), 3u);
+  EXPECT_EQ(s.set_aside(), 2u);
+}
+
+TEST(ScheduleRoom, ASiteFullAgainCancelsTheCredit) {
+  Schedule s;
+  s.wait_for_room(1, 1000, 100, 10);
+  s.release(1, 5, 100);
+  s.wait_for_room(1, 2000, 100, 10);  // turned away again
+  ASSERT_TRUE(s.add(qid(1), 100, 1));
+  EXPECT_TRUE(drain(s, 100).empty());
+}
+
+TEST(ScheduleRoom, AWholeWindowOfCreditWithNothingAsideEndsTheWait) {
+  Schedule s;
+  s.wait_for_room(1, 1000, 100, 4);
+  s.release(1, 3, 100);
+  EXPECT_TRUE(s.waits_for_room(1));
+  s.release(1, 1, 100);
+  EXPECT_FALSE(s.waits_for_room(1));
+}
+
+TEST(ScheduleRoom, AtTheWaitsEndAWindowComesUpAndTheWaitGoesOn) {
+  Schedule s;
+  s.wait_for_room(1, /*until=*/130, /*now=*/100, /*window=*/2);
+  for (int n = 0; n < 5; ++n) ASSERT_TRUE(s.add(qid(n), 100, 1));
+  EXPECT_TRUE(drain(s, 100).empty());
+  EXPECT_EQ(s.next_due(), 130);  // the wait's end wakes the queue
+  EXPECT_EQ(s.release_expired(129), 0u);
+  EXPECT_EQ(s.release_expired(130), 2u);
+  EXPECT_EQ(drain(s, 130).size(), 2u);
+  EXPECT_EQ(s.next_due(), 160);  // as long again
+  EXPECT_EQ(s.release_expired(160), 2u);
+  EXPECT_EQ(s.release_expired(190), 1u);
+  EXPECT_FALSE(s.waits_for_room(1));  // none left aside: over
+}
+
+TEST(ScheduleRoom, AWaitLastsAtLeastTheMinimum) {
+  Schedule s;
+  s.wait_for_room(1, /*until=*/100, /*now=*/100, 1);
+  for (int n = 0; n < 3; ++n) ASSERT_TRUE(s.add(qid(n), 100, 1));
+  drain(s, 100);
+  EXPECT_EQ(s.release_expired(100), 1u);
+  EXPECT_EQ(drain(s, 100).size(), 1u);
+  EXPECT_EQ(s.next_due(), 100 + Schedule::kMinRoomWait);
+}
+
+TEST(ScheduleRoom, OpenAndFlushBringUpEverythingSetAside) {
+  Schedule s;
+  s.wait_for_room(1, 1000, 100, 10);
+  s.wait_for_room(2, 1000, 100, 10);
+  for (int n = 0; n < 4; ++n) ASSERT_TRUE(s.add(qid(n), 100, 1 + n % 2));
+  drain(s, 100);
+  EXPECT_EQ(s.open(1, 100), 2u);
+  EXPECT_FALSE(s.waits_for_room(1));
+  EXPECT_EQ(drain(s, 100).size(), 2u);
+  s.force_due(100, 2);
+  EXPECT_FALSE(s.waits_for_room(2));
+  EXPECT_EQ(drain(s, 100).size(), 2u);
+  EXPECT_EQ(s.size(), 0u);
+}
+
+TEST(ScheduleRoom, APopSetsAsideABoundedNumberThenLetsTheCallerGoOn) {
+  Schedule s;
+  s.wait_for_room(1, 1000, 100, 10);
+  const int n = static_cast<int>(Schedule::kSetAsidePerPop) + 10;
+  for (int i = 0; i < n; ++i) ASSERT_TRUE(s.add(qid(i), 50, 1));
+  ASSERT_TRUE(s.add(qid(n), 60, 2));
+  EXPECT_FALSE(s.pop_due(100).has_value());  // its budget spent
+  EXPECT_EQ(s.set_aside(), Schedule::kSetAsidePerPop);
+  auto e = s.pop_due(100);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->id_view(), qid(n));
+  EXPECT_EQ(s.size(), static_cast<std::size_t>(n) + 0u);
+}
+
 TEST(DomainTable, InterningTheSameNameGivesTheSameNumber) {
   DomainTable t;
   const auto a = t.intern("example.org");
