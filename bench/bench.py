@@ -106,9 +106,9 @@ RELAY_SCENARIOS = {
     "R3-relay-drain-4k": 1,
 }
 # R3 times the relay leg alone: N messages are queued while the next hop is
-# down, then the sink starts and the server is told to go (Petrel: restarted,
-# so it recovers its spool, with --retry-intervals 1s; Postfix: postqueue -f);
-# e2e = from that moment until the sink has all N.
+# down, then the sink starts and the server is told to go (Petrel: `petrel
+# queue flush`; Postfix: `postqueue -f`); e2e = from that moment until the
+# sink has all N.
 DRAIN_SCENARIOS = {"R3-relay-drain-4k"}
 SERVERS = ["petrel", "postfix", "sink"]
 PEERS = ["postfix", "sink"]
@@ -597,6 +597,14 @@ def queued_files(queue_dir, subdirs=("incoming", "active", "deferred", "maildrop
     return {sd: sum(len(f) for _, _, f in os.walk(os.path.join(queue_dir, sd))) for sd in subdirs}
 
 
+def petrel_queue_counts(args, d):
+    """(queued, being attempted) from `petrel queue sites`'s summary line."""
+    r = subprocess.run([os.path.join(os.path.dirname(args.petreld), "petrel"), "queue", "--spool",
+                        os.path.join(d, "spool"), "sites"], capture_output=True, text=True, timeout=30)
+    m = re.search(r"(\d+) messages queued, (\d+) being attempted", r.stdout)
+    return (int(m.group(1)), int(m.group(2))) if m else (-1, -1)
+
+
 def measure_drain(kind, scenario, args, scratch):
     """R3: queue N messages while the next hop is down, then start the sink
     and let the server go; times the relay leg alone."""
@@ -635,20 +643,20 @@ def measure_drain(kind, scenario, args, scratch):
             t0 = time.monotonic()
             subprocess.run(["postqueue", "-c", os.path.join(d, "conf"), "-f"], check=True,
                            stdout=srv.logf, stderr=srv.logf)
-        else:
-            srv.stop()      # everything accepted is in the spool
-            # Every message's next attempt (whole seconds, 1 s after its
-            # last refused one) is due before the restart.
-            time.sleep(2.5)
+        else:   # wait until every message has been tried (and its site found down)
+            deadline = time.monotonic() + 120
+            while petrel_queue_counts(args, d) != (accepted, 0) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            res["queued_before"] = {"queued": petrel_queue_counts(args, d)[0]}
             relay = RelaySink(d, port)
             sess0, base = relay.counters()
             sink_cpu0 = relay.cpu_s()
-            t0 = time.monotonic()
-            cpu0 = 0.0
-            srv.start()     # recovers the spool; the first retries are due already
-            res["restart_s"] = time.monotonic() - t0
             mem = MemorySampler(srv.proc.pid)
             mem.start()
+            cpu0 = tree_cpu_s(srv.proc.pid)
+            t0 = time.monotonic()
+            subprocess.run([os.path.join(os.path.dirname(args.petreld), "petrel"), "queue", "--spool",
+                            os.path.join(d, "spool"), "flush"], check=True, stdout=srv.logf, stderr=srv.logf)
         last, t_last = 0, time.monotonic()
         deadline = time.monotonic() + args.max_drain
         while last < accepted and time.monotonic() < deadline:
@@ -1326,8 +1334,8 @@ def report(results, args, started, elapsed):
                 "give the accept phase alone and the connections and transactions the relay sink saw "
                 "(medians; connections still open from the warm-up count too). R3 (drain): N messages "
                 "queued while the next hop is down (no warm-up), then the sink starts and the server is "
-                "told to go: Petrel is restarted (it recovers its spool; `--retry-intervals 1s`), Postfix "
-                "gets `postqueue -f` once all N are in its deferred queue; e2e/s = N / time from then until "
+                "told to go once every message has been tried: Petrel gets `petrel queue flush`, Postfix "
+                "gets `postqueue -f` (all N in its deferred queue); e2e/s = N / time from then until "
                 "the sink has all N, CPU ms over that drain. "
                 if any(sc in RELAY_SCENARIOS for sc in args.scenarios) else "")
              + ("Every run has a fresh ext4 file system (journal on, loop device on /tmp) to itself."
