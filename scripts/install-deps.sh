@@ -20,6 +20,7 @@ test_pkgs=(
   openssl nmap testssl.sh argon2 libnet-ssleay-perl libio-socket-ssl-perl python3-aiosmtpd
   dovecot-core dovecot-lmtpd tmux nftables
   python3-dkim opendkim opendkim-tools
+  prometheus
 )
 
 want=("${build_pkgs[@]}")

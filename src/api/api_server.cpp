@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "api/inject.hpp"
+#include "api/metrics_handler.hpp"
 #include "api/suppressions_handler.hpp"
 #include "api/unsubscribe_handler.hpp"
 #include "config/config.hpp"
@@ -59,6 +60,8 @@ struct ApiServer::Impl {
   suppress::SuppressionList& suppressions;
   Injector injector;
   Unsubscriber unsubscriber;
+  MetricsCollector metrics;
+  bool metrics_public;
   std::unique_ptr<http::Listener> listener;
 
   Impl(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue,
@@ -67,11 +70,21 @@ struct ApiServer::Impl {
       : tokens(load_tokens(config)),
         suppressions(list),
         injector(inject_options(config, dkim_keys), spool, queue, list, unsubscribe_tokens),
-        unsubscriber(spool, list, unsubscribe_tokens) {}
+        unsubscriber(spool, list, unsubscribe_tokens),
+        metrics(queue, config.spool_dir, config.http.metrics_max_sites),
+        metrics_public(config.http.metrics_public) {}
 
   asio::awaitable<http::Response> route(http::Request& request) {
     // Unsubscribe links carry their own proof: no token, no cookie.
     if (request.path.starts_with("/u/")) co_return co_await unsubscriber.handle(request);
+    // Scrapers sit on private networks: no token unless [http] metrics_public = false.
+    if (request.path == "/metrics") {
+      if (!metrics_public && !tokens.authenticate(request.authorization)) {
+        co_return unauthorized("send Authorization: Bearer TOKEN ([http] metrics_public is false)");
+      }
+      if (request.method != "GET") co_return method_not_allowed("GET");
+      co_return metrics_response();
+    }
     if (request.path.starts_with("/api/")) {
       const auto caller = tokens.authenticate(request.authorization);
       if (!caller) {

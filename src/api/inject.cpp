@@ -15,6 +15,7 @@
 #include "api/compose.hpp"
 #include "api/inject_request.hpp"
 #include "dkim/signer.hpp"
+#include "metrics/petrel_metrics.hpp"
 #include "queue/queue_manager.hpp"
 #include "spool/spool.hpp"
 #include "suppress/suppression_list.hpp"
@@ -193,6 +194,7 @@ asio::awaitable<std::error_code> Injector::store_all(Run& run, Composer& compose
       const std::error_code ec = co_await async_store_group(spool_, batch, std::move(records), asio::use_awaitable);
       if (ec) co_return ec;
     }
+    metrics::messages_received().with({"api"}).inc(batch.size());
     for (auto& m : batch) {
       spdlog::info("message qid={} client=api:{} from=<{}> to=<{}> size={}{}{} result=queued", m->id.value, run.caller.name,
                    m->envelope.reverse_path.mailbox->str(), m->envelope.recipients[0].forward_path.str(), m->content.size(),

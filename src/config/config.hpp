@@ -136,6 +136,8 @@ struct HttpConfig {
   std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};  // to read a whole request
   std::size_t max_queued = 5'000'000;  // spool messages beyond which requests get 503
   unsigned threads = 0;                // 0: one per core
+  bool metrics_public = true;          // GET /metrics without a token (docs/metrics.md)
+  std::size_t metrics_max_sites = 50;  // sites with series of their own; the rest are site="other"
 };
 
 // [unsubscribe]: one-click unsubscribe links (RFC 8058) in bulk mail.

@@ -37,6 +37,8 @@ const Key kHttpKeys[] = {
     {"request_timeout", [](const Field& f, Config& c) { c.http.request_timeout = read_duration(f, f.value); }},
     {"max_queued", [](const Field& f, Config& c) { c.http.max_queued = read_count(f, 1); }},
     {"threads", [](const Field& f, Config& c) { c.http.threads = static_cast<unsigned>(read_count(f, 0, 256)); }},
+    {"metrics_public", [](const Field& f, Config& c) { c.http.metrics_public = read_bool(f); }},
+    {"metrics_max_sites", [](const Field& f, Config& c) { c.http.metrics_max_sites = read_count(f, 1, 10'000); }},
 };
 
 const Key kUnsubscribeKeys[] = {

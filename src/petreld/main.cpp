@@ -22,6 +22,7 @@
 #include "dkim/key.hpp"
 #include "dkim/signer.hpp"
 #include "feedback/bounce_class.hpp"
+#include "metrics/petrel_metrics.hpp"
 #include "auth/password_hash.hpp"
 #include "config/config.hpp"
 #include "petreld/flags.hpp"
@@ -203,6 +204,7 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   try {
     bounces = load_bounces(config);
     const auto run_as = prepare_user(config);
+    petrel::metrics::register_petrel_metrics(config.http.metrics_max_sites);
     spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir, .min_free_bytes = config.spool_min_free});
     suppressions = std::make_unique<petrel::suppress::SuppressionList>(*spool);
     unsubscribe_tokens = std::make_unique<petrel::suppress::UnsubscribeTokens>(petrel::suppress::unsubscribe_secret(*spool));

@@ -46,7 +46,15 @@ std::size_t QueueManager::pending() const {
 
 QueueStats QueueManager::stats() const {
   std::lock_guard lock(impl_->mutex);
-  return {impl_->schedule.size(), impl_->active.size(), impl_->spool_errors, impl_->last_spool_error};
+  QueueStats s;
+  s.scheduled = impl_->schedule.size();
+  s.active = impl_->active.size();
+  s.spool_errors = impl_->spool_errors;
+  s.last_spool_error = impl_->last_spool_error;
+  s.parked = impl_->schedule.parked();
+  s.waiting_for_room = impl_->schedule.set_aside();
+  s.held = impl_->held;
+  return s;
 }
 
 ListPage QueueManager::list(const ListFilter& filter) const {
@@ -121,6 +129,7 @@ Outcome QueueManager::hold(std::string_view id_view) {
   if (!m.held) {
     m.held = true;
     if (impl_->spool.record_progress(m, /*durable=*/true)) return Outcome::unknown;
+    ++impl_->held;
   }
   // Marked too, for an attempt under way (held when it ends) and for one
   // whose envelope was read a moment before the hold was written.
@@ -150,6 +159,7 @@ Outcome QueueManager::release(std::string_view id_view) {
   m.held = false;
   m.next_attempt_unix_seconds = 0;
   if (impl_->spool.record_progress(m, /*durable=*/true)) return Outcome::unknown;
+  if (impl_->held > 0) --impl_->held;
   std::vector<detail::State> states(m.envelope.recipients.size());
   for (std::size_t r = 0; r < states.size(); ++r) states[r] = m.state(r);
   {
@@ -167,6 +177,7 @@ Outcome QueueManager::remove(std::string_view id_view) {
   std::error_code ec;
   if (!impl_->spool.read_envelope(spool::QueueId{id}, m, ec)) return Outcome::unknown;
   if (impl_->spool.remove({m.id})) return Outcome::unknown;
+  if (m.held && impl_->held > 0) --impl_->held;
   std::lock_guard lock(impl_->mutex);
   if (impl_->active.count(id)) {
     // settle() forgets it when its attempt ends; jobs not yet on the wire

@@ -3,6 +3,7 @@
 // queue_control.cpp (listing and operator commands). Internal to src/queue/.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -146,6 +147,7 @@ struct QueueManager::Impl {
   std::unordered_set<std::string> to_hold;             // active when held; guarded by mutex
   std::size_t content_bytes = 0;                       // of items with content_in_memory; guarded by mutex
   std::size_t queued = 0;                              // messages in the queue; guarded by mutex
+  std::atomic<std::size_t> held{0};                    // of those, held by an operator
   // Campaigns and tenants held back: value -> until (unix s; 0: until
   // resumed); guarded by mutex.
   std::map<std::string, std::int64_t> campaign_suspensions;

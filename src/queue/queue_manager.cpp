@@ -23,10 +23,18 @@
 #include <ctime>
 
 #include "delivery/maildir.hpp"
+#include "metrics/petrel_metrics.hpp"
 #include "util/idn.hpp"
 
 namespace petrel::queue {
 namespace {
+
+// One recipient's outcome in petrel_deliveries_total (and, failed for
+// good, petrel_bounces_total by class).
+void count_outcome(const char* result, const std::string& site, const std::string& bounce_class) {
+  metrics::deliveries().with({result, metrics::site_label(site)}).inc();
+  if (std::string_view(result) == "bounced") metrics::bounces().with({bounce_class.empty() ? "unknown" : bounce_class}).inc();
+}
 
 using detail::Clock;
 using detail::Completion;
@@ -197,7 +205,10 @@ void QueueManager::Impl::index(const spool::SpooledMessage& m) {
   if (active.count(m.id.value)) return;  // submitted while start() was reading the spool
   ++queued;
   for (const auto& d : pending) ++domain_counts[d];
-  if (m.held) return;
+  if (m.held) {
+    ++held;
+    return;
+  }
   schedule.add(m.id.value, m.next_attempt_unix_seconds, schedule_domain(pending));
 }
 
@@ -480,6 +491,7 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
     } else {
       item.states[a.recipient] = State::delivered;
       note_success(item, a.recipient, "", "250 2.0.0 delivered to mailbox", delivery::DsnAction::delivered);
+      count_outcome("delivered", "", "");
       spdlog::info("delivery qid={} to=<{}> relay=local mailbox={} result=delivered", qid, to, a.mailbox);
     }
   }
@@ -591,10 +603,19 @@ void QueueManager::Impl::complete(const Completion& c) {
                     c.result.site, word, o.reply);
       continue;
     }
+    count_outcome(word, c.result.site, bounce_class);
     spdlog::info("delivery qid={} to=<{}> relay={} site={} tls={} result={} reply=\"{}\"{}{} delay={}s",
                  item.message->id.value, to, c.result.endpoint.empty() ? "none" : c.result.endpoint, c.result.site,
                  c.result.tls.empty() ? "no" : c.result.tls, word, o.reply, bounce_class.empty() ? "" : " class=",
                  bounce_class, now - item.message->arrival_unix_seconds);
+  }
+  if (c.result.attempted && !c.result.outcomes.empty()) {
+    const auto first = c.result.outcomes.front().outcome;
+    metrics::delivery_seconds()
+        .with({first == smtp::DeliveryOutcome::delivered ? "delivered"
+               : first == smtp::DeliveryOutcome::failed  ? "bounced"
+                                                         : "deferred"})
+        .observe(c.result.seconds);
   }
   if (--item.jobs_out > 0) {
     // A remote 250 is recorded when it happens, not when the message's

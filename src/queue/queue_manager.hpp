@@ -124,6 +124,9 @@ struct QueueStats {
   std::size_t active = 0;     // loaded and being attempted
   std::uint64_t spool_errors = 0;  // reads or writes the spool failed (retried)
   std::string last_spool_error;
+  std::size_t parked = 0;            // of scheduled: held back by a campaign's or tenant's suspension
+  std::size_t waiting_for_room = 0;  // of scheduled: set aside while their site's ready queue is full
+  std::size_t held = 0;              // held by an operator (in the spool, not scheduled)
 };
 
 class QueueManager {

@@ -9,6 +9,7 @@
 #include <future>
 
 #include "delivery/bounce.hpp"
+#include "metrics/petrel_metrics.hpp"
 #include "smtp/reply_codes.hpp"
 
 namespace petrel::queue {
@@ -108,6 +109,7 @@ void QueueManager::Impl::expire(Item& item) {
     item.failed_now.push_back({recipients[r], "4.4.7", "", reason, std::nullopt, std::time(nullptr), {}});
     spdlog::info("delivery qid={} to=<{}> result=expired reason=\"{}\"", item.message->id.value,
                  recipients[r].forward_path.str(), reason);
+    metrics::deliveries().with({"expired", "unknown"}).inc();  // its site is the delivery thread's to know
   }
   item.remote_settled = true;
 }

@@ -35,6 +35,7 @@ struct Pending {
   Done done;
   std::string key;   // jobs with the same key may share a connection
   std::string pool;  // the egress pool it leaves through ("": no egress configured)
+  SteadyClock::time_point taken{};  // when a connection took it, for JobResult::seconds
 };
 
 // One egress source's traffic to one site (KumoMTA's egress path): the
@@ -98,6 +99,9 @@ struct Batch {
   void complete(std::size_t i, JobResult result) {
     if (i >= jobs.size() || completed[i]) return;
     completed[i] = true;
+    if (result.attempted && jobs[i].taken != SteadyClock::time_point{}) {
+      result.seconds = std::chrono::duration<double>(SteadyClock::now() - jobs[i].taken).count();
+    }
     jobs[i].done(std::move(result));
   }
 };

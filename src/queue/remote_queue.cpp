@@ -433,6 +433,7 @@ std::optional<Pending> RemoteQueue::Impl::take(Site& site, const std::string& ke
       not_attempted(p, site.name, Clock::now(), "Cancelled by the operator");
       continue;
     }
+    p.taken = Clock::now();
     return p;
   }
   return std::nullopt;

@@ -113,6 +113,7 @@ struct JobResult {
   // Not attempted because the site's ready queue was full: the domain's
   // messages wait for room (RemoteOptions::on_room), retry_at at the latest.
   bool wait_for_room = false;
+  double seconds = 0;  // attempted: from a connection taking the job to its last reply
   std::string site;  // the site's name, "" when the domain has none (DNS failure)
   std::string spool_error;  // the content could not be read from the spool: why ("" when it could)
 };

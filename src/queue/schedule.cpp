@@ -36,6 +36,7 @@ bool Schedule::add(std::string_view id, std::int64_t due, std::uint32_t domain, 
 }
 
 void Schedule::add(const ScheduleEntry& entry) {
+  if (entry.parked) ++parked_;
   heap_.push_back(entry);
   std::push_heap(heap_.begin(), heap_.end(), later);
 }
@@ -46,6 +47,7 @@ std::optional<ScheduleEntry> Schedule::pop_due(std::int64_t now) {
     std::pop_heap(heap_.begin(), heap_.end(), later);
     ScheduleEntry e = heap_.back();
     heap_.pop_back();
+    if (e.parked && parked_ > 0) --parked_;
     // Give memory back after a large backlog has drained.
     if (heap_.capacity() > 4096 && heap_.size() < heap_.capacity() / 4) heap_.shrink_to_fit();
     auto room = e.passed ? rooms_.end() : rooms_.find(e.domain);
@@ -160,6 +162,7 @@ std::size_t Schedule::release_parked(std::int64_t now) {
     e.parked = false;
     ++released;
   }
+  parked_ = 0;
   if (released) std::make_heap(heap_.begin(), heap_.end(), later);
   return released;
 }

@@ -90,6 +90,7 @@ class Schedule {
   // goes on (or ends, with none left aside).
   std::size_t release_expired(std::int64_t now);
   std::size_t set_aside() const { return set_aside_; }
+  std::size_t parked() const { return parked_; }  // entries held back by a suspension
 
   static constexpr std::size_t kSetAsidePerPop = 4096;
   static constexpr std::int64_t kMinRoomWait = 5;  // seconds
@@ -107,6 +108,7 @@ class Schedule {
   std::vector<ScheduleEntry> heap_;  // a min-heap by due
   std::unordered_map<std::uint32_t, Room> rooms_;  // domains waiting for room
   std::size_t set_aside_ = 0;
+  std::size_t parked_ = 0;
 };
 
 }  // namespace petrel::queue

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dkim/signer.hpp"
+#include "metrics/petrel_metrics.hpp"
 #include "server/client_stream.hpp"
 #include "smtp/received_header.hpp"
 #include "smtp/reply_codes.hpp"
@@ -125,7 +126,14 @@ class Connection {
         context_(context),
         listener_(listener),
         session_(listener.options, context.policy, std::move(client_ip), context.authenticator),
-        peer_(std::move(peer)) {}
+        peer_(std::move(peer)),
+        sessions_(metrics::sessions().with({listener.address})),
+        received_(metrics::messages_received().with({listener.address})) {
+    sessions_.add(1);
+  }
+  ~Connection() { sessions_.sub(1); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
   // refusal: a reply (421) to send instead of the greeting.
   asio::awaitable<void> run(std::optional<smtp::Reply> refusal) {
@@ -313,6 +321,7 @@ class Connection {
     if (!ec) {
       context_.queue.submit(message);
       session_.message_stored(message->id.value);
+      received_.inc();
       spdlog::info("message qid={} client={} from={} to={} size={}{}{} result=queued", message->id.value, peer_,
                    message->envelope.reverse_path.str(), join_recipients(message->envelope), size,
                    message->envelope.campaign.empty() ? "" : " campaign=" + message->envelope.campaign,
@@ -357,6 +366,8 @@ class Connection {
   const Listener& listener_;
   smtp::ServerSession session_;
   std::string peer_;
+  metrics::Gauge& sessions_;
+  metrics::Counter& received_;
   bool orderly_end_ = false;  // the client closed cleanly, or timed out
   std::optional<std::chrono::steady_clock::time_point> command_deadline_;  // while a line is incomplete
   std::unique_ptr<char[]> buffer_;  // sized by size_buffer()

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
@@ -29,6 +30,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "metrics/petrel_metrics.hpp"
 #include "spool/envelope_codec.hpp"
 #include "spool/spool.hpp"
 #include "util/fs.hpp"
@@ -315,6 +317,7 @@ std::error_code RocksDbSpool::write_batch(const std::deque<PendingStore>& batch)
     if (auto ec = reopen()) return ec;
   }
 
+  const auto started = std::chrono::steady_clock::now();
   rocksdb::WriteBatch wb;
   const auto put = [&wb](const SpooledMessage& m) {
     wb.Put(envelope_key(m.id), encode_envelope(m));
@@ -335,6 +338,8 @@ std::error_code RocksDbSpool::write_batch(const std::deque<PendingStore>& batch)
   options.sync = true;
   std::shared_lock lock(db_mutex_);
   const rocksdb::Status status = db_->Write(options, &wb);
+  metrics::spool_commit_seconds()().observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   last_write_failed_ = !status.ok();
   if (last_write_failed_) spdlog::error("spool: write failed: {}", status.ToString());
   return to_error_code(status);

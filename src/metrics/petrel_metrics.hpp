@@ -1,0 +1,39 @@
+// Petrel's own metrics (docs/metrics.md): one function per family, made
+// and registered on first use. The names and labels are an interface:
+// dashboards and alerts are built on them.
+#pragma once
+
+#include <string>
+
+#include "metrics/metrics.hpp"
+
+namespace petrel::metrics {
+
+// counter {listener}: messages accepted (one per 250 after the data).
+Family<Counter>& messages_received();
+// counter {result="delivered|deferred|bounced|expired", site}: recipients' delivery outcomes.
+Family<Counter>& deliveries();
+// counter {class}: recipients that failed for good, by bounce class.
+Family<Counter>& bounces();
+// counter {webhook, result="delivered|retried|failed|dropped"}: events per webhook.
+Family<Counter>& webhook_events();
+// counter {type}: events written to the event log.
+Family<Counter>& events();
+// gauge {listener}: SMTP sessions open now.
+Family<Gauge>& sessions();
+// histogram: seconds from a group commit's start to its sync.
+Family<Histogram>& spool_commit_seconds();
+// histogram {result}: seconds a delivery attempt took (connection to reply).
+Family<Histogram>& delivery_seconds();
+
+// Makes every family above (so a scrape lists them all, at 0), and folds
+// site labels past max_sites into "other".
+void register_petrel_metrics(std::size_t max_sites);
+
+// The site label of a delivery: the site's name, "local" for a mailbox.
+inline const std::string& site_label(const std::string& site) {
+  static const std::string local = "local";
+  return site.empty() ? local : site;
+}
+
+}  // namespace petrel::metrics
