@@ -15,6 +15,7 @@
 #include "api/compose.hpp"
 #include "api/inject_request.hpp"
 #include "dkim/signer.hpp"
+#include "events/mail_events.hpp"
 #include "metrics/petrel_metrics.hpp"
 #include "queue/queue_manager.hpp"
 #include "spool/spool.hpp"
@@ -196,6 +197,7 @@ asio::awaitable<std::error_code> Injector::store_all(Run& run, Composer& compose
     }
     metrics::messages_received().with({"api"}).inc(batch.size());
     for (auto& m : batch) {
+      if (events::listened()) events::emit(events::reception(*m, "api", ip_of(run.http.peer)));
       spdlog::info("message qid={} client=api:{} from=<{}> to=<{}> size={}{}{} result=queued", m->id.value, run.caller.name,
                    m->envelope.reverse_path.mailbox->str(), m->envelope.recipients[0].forward_path.str(), m->content.size(),
                    run.request.campaign.empty() ? "" : " campaign=" + run.request.campaign,

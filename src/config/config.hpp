@@ -155,6 +155,14 @@ struct BouncesConfig {
   std::string complaints_address;  // ARF feedback reports arrive here (a feedback loop's address); "": none
 };
 
+// [events]: the event log (docs/events.md); off while file is "".
+struct EventsConfig {
+  std::string file;                        // "./var/log/events.jsonl"; "": no event log
+  std::uint64_t max_size = 100ull << 20;   // rotated past this
+  unsigned keep = 10;                      // rotated files kept
+  std::size_t max_pending = 100000;        // lines waiting for the disk; beyond: dropped from the log
+};
+
 // [[dkim]]: one signing key (docs/dkim.md).
 struct DkimKey {
   std::string domain;    // the From: domain it signs, lower case
@@ -215,6 +223,7 @@ struct Config {
   shaping::Config shaping;
 
   HttpConfig http;
+  EventsConfig events;
   UnsubscribeConfig unsubscribe;
   BouncesConfig bounces;
   std::vector<DkimKey> dkim;

@@ -115,6 +115,8 @@ void apply_shaping(const std::string& file, const toml::table& shaping, Config& 
 // egress_sections.cpp: [egress], its [[egress.source]] and [[egress.pool]].
 void apply_egress(const std::string& file, const toml::table& egress, Config& c);
 void validate_egress(const Config& c, const std::string& name);
+// events_sections.cpp: [events].
+std::span<const Key> events_keys();
 // dkim_sections.cpp: the [[dkim]] array of tables.
 void apply_dkim(const std::string& file, const toml::node& dkim, Config& c);
 

@@ -21,6 +21,8 @@
 #include "dkim/algorithm.hpp"
 #include "dkim/key.hpp"
 #include "dkim/signer.hpp"
+#include "events/bus.hpp"
+#include "events/event_log.hpp"
 #include "feedback/bounce_class.hpp"
 #include "metrics/petrel_metrics.hpp"
 #include "auth/password_hash.hpp"
@@ -201,10 +203,21 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   std::unique_ptr<petrel::api::Unsubscriber> unsubscriber;
   std::unique_ptr<petrel::api::MailSinks> sinks;
   std::unique_ptr<petrel::api::RecordSweeper> sweeper;
+  std::unique_ptr<petrel::events::EventLog> event_log;
+  std::size_t event_log_subscription = 0;
   try {
     bounces = load_bounces(config);
     const auto run_as = prepare_user(config);
     petrel::metrics::register_petrel_metrics(config.http.metrics_max_sites);
+    if (!config.events.file.empty()) {
+      event_log = std::make_unique<petrel::events::EventLog>(petrel::events::EventLogOptions{
+          config.events.file, config.events.max_size, config.events.keep, config.events.max_pending});
+      if (run_as && ::chown(config.events.file.c_str(), run_as->uid, run_as->gid) != 0) {
+        throw std::runtime_error("cannot give " + config.events.file + " to user " + run_as->name);
+      }
+      event_log_subscription = petrel::events::bus().subscribe(
+          [log = event_log.get()](const petrel::events::Event& e) { log->record(e); });
+    }
     spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir, .min_free_bytes = config.spool_min_free});
     suppressions = std::make_unique<petrel::suppress::SuppressionList>(*spool);
     unsubscribe_tokens = std::make_unique<petrel::suppress::UnsubscribeTokens>(petrel::suppress::unsubscribe_secret(*spool));
@@ -253,6 +266,8 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   // (stopped) io_contexts, so those outlive the spool.
   if (api) api->stop();
   queue->stop();
+  if (event_log) petrel::events::bus().unsubscribe(event_log_subscription);
+  event_log.reset();  // what is queued is written
   sweeper.reset();
   spool.reset();
   server.reset();

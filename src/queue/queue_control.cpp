@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "events/mail_events.hpp"
 #include "queue/queue_internal.hpp"
 #include "util/idn.hpp"
 
@@ -38,6 +39,38 @@ QueueEntry entry_of(const spool::SpooledMessage& m) {
 }
 
 }  // namespace detail
+
+namespace {
+
+// An operator's command, as an AdminAction event (docs/events.md).
+void admin_event(const std::string& queue_id, std::string what) {
+  if (!events::listened()) return;
+  events::Event e;
+  e.type = events::Type::AdminAction;
+  e.event_id = events::random_event_id();
+  e.timestamp_ms = events::now_ms();
+  e.queue_id = queue_id;
+  e.detail = std::move(what);
+  events::emit(e);
+}
+
+std::string scope_word(QueueManager::Scope scope) {
+  using Scope = QueueManager::Scope;
+  switch (scope) {
+    case Scope::site: return "site";
+    case Scope::domain: return "domain";
+    case Scope::campaign: return "campaign";
+    case Scope::tenant: return "tenant";
+  }
+  return "?";
+}
+
+std::string for_duration(std::chrono::milliseconds d) {
+  return d.count() > 0 ? " for " + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + "s"
+                       : " until resumed";
+}
+
+}  // namespace
 
 std::size_t QueueManager::pending() const {
   std::lock_guard lock(impl_->mutex);
@@ -116,6 +149,8 @@ std::size_t QueueManager::flush(std::string_view domain) {
   }
   if (impl_->remote) impl_->remote->revive(domain.empty() ? "" : util::ascii_domain(domain));
   if (moved) impl_->wake.notify_one();
+  admin_event("", "flush " + (domain.empty() ? std::string("all") : util::ascii_domain(domain)) + ": " +
+                      std::to_string(moved) + " message(s)");
   return moved;
 }
 
@@ -137,8 +172,10 @@ Outcome QueueManager::hold(std::string_view id_view) {
   impl_->to_hold.insert(id);
   if (impl_->active.count(id)) {
     if (impl_->remote) impl_->remote->cancel(id);
+    admin_event(id, "hold (when its attempt ends)");
     return Outcome::in_flight;
   }
+  admin_event(id, "hold");
   return Outcome::done;
 }
 
@@ -168,6 +205,7 @@ Outcome QueueManager::release(std::string_view id_view) {
     impl_->rescheduled = true;
   }
   impl_->wake.notify_one();
+  admin_event(id, "release");
   return Outcome::done;
 }
 
@@ -184,6 +222,7 @@ Outcome QueueManager::remove(std::string_view id_view) {
     // are called back now.
     impl_->deleted.insert(id);
     if (impl_->remote) impl_->remote->cancel(id);
+    admin_event(id, "delete (when its attempt ends)");
     return Outcome::in_flight;
   }
   impl_->to_hold.erase(id);
@@ -195,6 +234,7 @@ Outcome QueueManager::remove(std::string_view id_view) {
     }
   }
   if (impl_->queued > 0) --impl_->queued;
+  admin_event(id, "delete");
   return Outcome::done;  // its schedule entry is dropped when it comes up
 }
 
@@ -219,14 +259,19 @@ std::string QueueManager::suspend(Scope scope, const std::string& target, std::c
     const std::int64_t until =
         duration.count() > 0 ? std::time(nullptr) + std::chrono::duration_cast<std::chrono::seconds>(duration).count()
                              : 0;
-    std::lock_guard lock(impl_->mutex);
-    (*held_back)[target] = until;
+    {
+      std::lock_guard lock(impl_->mutex);
+      (*held_back)[target] = until;
+    }
+    admin_event("", "suspend " + scope_word(scope) + " " + target + for_duration(duration));
     return "";
   }
   if (!impl_->remote) return "no remote delivery is configured";
   const bool by_domain = scope == Scope::domain;
-  return impl_->remote->suspend(by_domain ? util::ascii_domain(target) : target, by_domain, duration,
-                                "suspended by the operator");
+  std::string error = impl_->remote->suspend(by_domain ? util::ascii_domain(target) : target, by_domain, duration,
+                                             "suspended by the operator");
+  if (error.empty()) admin_event("", "suspend " + scope_word(scope) + " " + target + for_duration(duration));
+  return error;
 }
 
 std::string QueueManager::resume(Scope scope, const std::string& target) {
@@ -240,6 +285,7 @@ std::string QueueManager::resume(Scope scope, const std::string& target) {
       impl_->rescheduled = true;
     }
     impl_->wake.notify_one();
+    admin_event("", "resume " + scope_word(scope) + " " + target);
     return "";
   }
   if (!impl_->remote) return "no remote delivery is configured";
@@ -264,6 +310,7 @@ std::string QueueManager::resume(Scope scope, const std::string& target) {
     impl_->rescheduled = true;
   }
   impl_->wake.notify_one();
+  admin_event("", "resume " + scope_word(scope) + " " + target);
   return "";
 }
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "events/mail_events.hpp"
 #include "feedback/bounce_class.hpp"
 #include "queue/queue_internal.hpp"
 #include "queue/queue_manager.hpp"
@@ -40,6 +41,11 @@ bool QueueManager::Impl::fail_if_suppressed(Item& item, std::size_t r, std::time
   spdlog::info("delivery qid={} to=<{}> relay=none result=suppressed reason={} campaign={} tenant={}",
                item.message->id.value, rcpt.forward_path.str(), suppress::to_string(entry->reason),
                e.campaign.empty() ? "-" : e.campaign, e.tenant.empty() ? "-" : e.tenant);
+  if (events::listened()) {
+    auto ev = events::recipient_event(events::Type::Bounce, *item.message, r, item.attempts + 1, reason);
+    ev.bounce_class = "suppressed";
+    events::emit(ev);
+  }
   return true;
 }
 

@@ -23,6 +23,7 @@
 #include <ctime>
 
 #include "delivery/maildir.hpp"
+#include "events/mail_events.hpp"
 #include "metrics/petrel_metrics.hpp"
 #include "util/idn.hpp"
 
@@ -31,9 +32,26 @@ namespace {
 
 // One recipient's outcome in petrel_deliveries_total (and, failed for
 // good, petrel_bounces_total by class).
+// "192.0.2.1" of "mx1.example.org[192.0.2.1]:25"; "" when there is none.
+std::string address_of(const std::string& endpoint) {
+  const auto open = endpoint.find('[');
+  const auto close = endpoint.find(']', open);
+  if (open == std::string::npos || close == std::string::npos) return "";
+  return endpoint.substr(open + 1, close - open - 1);
+}
+
 void count_outcome(const char* result, const std::string& site, const std::string& bounce_class) {
   metrics::deliveries().with({result, metrics::site_label(site)}).inc();
   if (std::string_view(result) == "bounced") metrics::bounces().with({bounce_class.empty() ? "unknown" : bounce_class}).inc();
+}
+
+// A mailbox that could not take a recipient now: counted, and an event.
+void local_failure(const detail::Item& item, std::size_t recipient, const std::string& reply) {
+  count_outcome("deferred", "", "");
+  if (!events::listened()) return;
+  auto e = events::recipient_event(events::Type::TransientFailure, *item.message, recipient, item.attempts + 1, reply);
+  e.site = "local";
+  events::emit(e);
 }
 
 using detail::Clock;
@@ -484,14 +502,22 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
       item.warned_no_transport = true;
       item.last_error = "no transport for <" + to + ">";
       spdlog::info("delivery qid={} to=<{}> relay=none result=deferred reason=\"no transport\"", qid, to);
+      local_failure(item, a.recipient, "451 4.3.0 no transport for <" + to + ">");
     } else if (const std::error_code ec = files[a.file].result) {
       item.last_error = a.mailbox + ": " + ec.message();
       spdlog::info("delivery qid={} to=<{}> relay=local mailbox={} result=deferred reason=\"{}\"", qid, to,
                    a.mailbox, ec.message());
+      local_failure(item, a.recipient, "451 4.3.0 " + ec.message());
     } else {
       item.states[a.recipient] = State::delivered;
       note_success(item, a.recipient, "", "250 2.0.0 delivered to mailbox", delivery::DsnAction::delivered);
       count_outcome("delivered", "", "");
+      if (events::listened()) {
+        auto e = events::recipient_event(events::Type::Delivery, *item.message, a.recipient, item.attempts + 1,
+                                         "250 2.0.0 delivered to mailbox");
+        e.site = "local";
+        events::emit(e);
+      }
       spdlog::info("delivery qid={} to=<{}> relay=local mailbox={} result=delivered", qid, to, a.mailbox);
     }
   }
@@ -604,6 +630,18 @@ void QueueManager::Impl::complete(const Completion& c) {
       continue;
     }
     count_outcome(word, c.result.site, bounce_class);
+    if (events::listened()) {
+      const auto type = o.outcome == smtp::DeliveryOutcome::delivered ? events::Type::Delivery
+                        : o.outcome == smtp::DeliveryOutcome::failed  ? events::Type::Bounce
+                                                                      : events::Type::TransientFailure;
+      auto e = events::recipient_event(type, *item.message, o.recipient, item.attempts + 1, o.reply);
+      e.site = c.result.site;
+      e.mx_host = c.result.endpoint;
+      e.peer_address = address_of(c.result.endpoint);
+      e.tls = c.result.tls;
+      e.bounce_class = bounce_class;
+      events::emit(e);
+    }
     spdlog::info("delivery qid={} to=<{}> relay={} site={} tls={} result={} reply=\"{}\"{}{} delay={}s",
                  item.message->id.value, to, c.result.endpoint.empty() ? "none" : c.result.endpoint, c.result.site,
                  c.result.tls.empty() ? "no" : c.result.tls, word, o.reply, bounce_class.empty() ? "" : " class=",

@@ -9,6 +9,7 @@
 #include <future>
 
 #include "delivery/bounce.hpp"
+#include "events/mail_events.hpp"
 #include "metrics/petrel_metrics.hpp"
 #include "smtp/reply_codes.hpp"
 
@@ -110,6 +111,7 @@ void QueueManager::Impl::expire(Item& item) {
     spdlog::info("delivery qid={} to=<{}> result=expired reason=\"{}\"", item.message->id.value,
                  recipients[r].forward_path.str(), reason);
     metrics::deliveries().with({"expired", "unknown"}).inc();  // its site is the delivery thread's to know
+    if (events::listened()) events::emit(events::recipient_event(events::Type::Expiration, *item.message, r, item.attempts, reason));
   }
   item.remote_settled = true;
 }

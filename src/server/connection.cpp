@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dkim/signer.hpp"
+#include "events/mail_events.hpp"
 #include "metrics/petrel_metrics.hpp"
 #include "server/client_stream.hpp"
 #include "smtp/received_header.hpp"
@@ -322,6 +323,7 @@ class Connection {
       context_.queue.submit(message);
       session_.message_stored(message->id.value);
       received_.inc();
+      if (events::listened()) events::emit(events::reception(*message, listener_.address, session_.client_address()));
       spdlog::info("message qid={} client={} from={} to={} size={}{}{} result=queued", message->id.value, peer_,
                    message->envelope.reverse_path.str(), join_recipients(message->envelope), size,
                    message->envelope.campaign.empty() ? "" : " campaign=" + message->envelope.campaign,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "events/mail_events.hpp"
 #include "spool/spool.hpp"
 
 namespace petrel::suppress {
@@ -80,18 +81,61 @@ std::optional<Entry> SuppressionList::find(std::string_view tenant, std::string_
   return std::nullopt;
 }
 
+namespace {
+
+events::Event suppression_event(events::Type type, const Entry& e, std::string detail) {
+  events::Event ev;
+  ev.type = type;
+  ev.event_id = events::random_event_id();
+  ev.timestamp_ms = events::now_ms();
+  ev.recipient = e.address;
+  if (const auto at = e.address.rfind('@'); at != std::string::npos) ev.domain = e.address.substr(at + 1);
+  ev.campaign = e.campaign;
+  ev.tenant = e.tenant;
+  ev.detail = std::move(detail);
+  return ev;
+}
+
+// Once stored: a Suppression event per entry, and before it the
+// Unsubscribe or Complaint that caused it.
+void emit_added(const std::vector<Entry>& entries) {
+  if (!events::listened()) return;
+  for (const Entry& e : entries) {
+    if (e.reason == Reason::unsubscribe) events::emit(suppression_event(events::Type::Unsubscribe, e, e.detail));
+    if (e.reason == Reason::complaint) events::emit(suppression_event(events::Type::Complaint, e, e.detail));
+    events::emit(suppression_event(events::Type::Suppression, e,
+                                   "added: " + std::string(to_string(e.reason)) + (e.detail.empty() ? "" : ": " + e.detail)));
+  }
+}
+
+}  // namespace
+
 void SuppressionList::add(std::vector<Entry> entries, std::function<void(std::error_code)> done) {
   std::vector<spool::Spool::Record> records;
   records.reserve(entries.size());
   for (const Entry& e : entries) records.push_back({record_key(e.tenant, e.address), record_value(e)});
-  spool_.store_group({}, std::move(records), std::move(done));
+  spool_.store_group({}, std::move(records), [entries = std::move(entries), done = std::move(done)](std::error_code ec) {
+    if (!ec) emit_added(entries);
+    done(ec);
+  });
 }
 
 void SuppressionList::remove(std::string_view tenant, const std::vector<std::string>& addresses,
                              std::function<void(std::error_code)> done) {
   std::vector<spool::Spool::Record> records;
   for (const auto& a : addresses) records.push_back({record_key(tenant, a), std::nullopt});
-  spool_.store_group({}, std::move(records), std::move(done));
+  spool_.store_group({}, std::move(records),
+                     [tenant = std::string(tenant), addresses, done = std::move(done)](std::error_code ec) {
+                       if (!ec && events::listened()) {
+                         for (const auto& a : addresses) {
+                           Entry e;
+                           e.tenant = tenant;
+                           e.address = a;
+                           events::emit(suppression_event(events::Type::Suppression, e, "removed"));
+                         }
+                       }
+                       done(ec);
+                     });
 }
 
 SuppressionList::Page SuppressionList::list(const std::optional<std::string>& tenant, std::string_view after,
