@@ -167,6 +167,20 @@ json suspensions(const queue::QueueManager& queue) {
   return out;
 }
 
+// The webhook batches set aside (records "of/<webhook>/<seq>"), newest last.
+json events_failed(const json& request, spool::Spool& spool) {
+  const std::size_t limit = request.value("limit", std::size_t{100});
+  json out = json::array();
+  const auto ec = spool.scan_records("of/", "", [&](std::string_view, std::string_view value) {
+    json batch = json::parse(value, nullptr, false);
+    if (!batch.is_discarded()) out.push_back(std::move(batch));
+    if (out.size() > limit) out.erase(out.begin());
+    return true;
+  });
+  if (ec) return error("the spool cannot be read: " + ec.message());
+  return {{"ok", true}, {"failed", out}};
+}
+
 json dispatch(const json& request, queue::QueueManager& queue, spool::Spool& spool) {
   if (!request.is_object() || !request.contains("command") || !request["command"].is_string()) {
     return error("a request is a JSON object with a \"command\"");
@@ -195,9 +209,10 @@ json dispatch(const json& request, queue::QueueManager& queue, spool::Spool& spo
   if (command == "suspend") return on_target(request, queue, true);
   if (command == "resume") return on_target(request, queue, false);
   if (auto reply = handle_suppress(request, spool)) return *reply;
+  if (command == "events-failed") return events_failed(request, spool);
   return error("unknown command \"" + command +
                "\" (list, show, flush, hold, release, delete, sites, suspend, resume, suppress-list, suppress-add, "
-               "suppress-remove)");
+               "suppress-remove, events-failed)");
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "api/inject_request.hpp"
 #include "dkim/signer.hpp"
 #include "events/mail_events.hpp"
+#include "events/outbox.hpp"
 #include "metrics/petrel_metrics.hpp"
 #include "queue/queue_manager.hpp"
 #include "spool/spool.hpp"
@@ -191,13 +192,19 @@ asio::awaitable<std::error_code> Injector::store_all(Run& run, Composer& compose
     if (!window_key.empty()) {
       records.push_back({window_key, json{{"at", unix_now()}, {"messages", messages}, {"rejected", rejected}}.dump()});
     }
+    // Their receptions go in the same commit, to the webhook outbox.
+    std::vector<events::Event> receptions;
+    if (events::listened() || events::outbox()) {
+      for (const auto& m : batch) receptions.push_back(events::reception(*m, "api", ip_of(run.http.peer)));
+      for (auto& r : events::outbox_records(receptions)) records.push_back(std::move(r));
+    }
     if (!batch.empty() || !records.empty()) {
       const std::error_code ec = co_await async_store_group(spool_, batch, std::move(records), asio::use_awaitable);
       if (ec) co_return ec;
     }
     metrics::messages_received().with({"api"}).inc(batch.size());
+    for (const auto& e : receptions) events::emit(e);
     for (auto& m : batch) {
-      if (events::listened()) events::emit(events::reception(*m, "api", ip_of(run.http.peer)));
       spdlog::info("message qid={} client=api:{} from=<{}> to=<{}> size={}{}{} result=queued", m->id.value, run.caller.name,
                    m->envelope.reverse_path.mailbox->str(), m->envelope.recipients[0].forward_path.str(), m->content.size(),
                    run.request.campaign.empty() ? "" : " campaign=" + run.request.campaign,

@@ -43,7 +43,7 @@ std::chrono::seconds backoff(unsigned failures) {
 
 class ApiCampaign {
  public:
-  ApiCampaign(CampaignRun& run, const ApiUrl& url, std::string token)
+  ApiCampaign(CampaignRun& run, const http::Url& url, std::string token)
       : run_(run),
         token_(std::move(token)),
         list_(run.list.path),
@@ -53,23 +53,23 @@ class ApiCampaign {
         signals_(io_, SIGINT, SIGTERM),
         ticker_(io_),
         fingerprint_(run.identity.fingerprint()) {
-    HttpOptions options;
+    http::ClientOptions options;
     options.insecure = run.flags.insecure;
     options.ca_file = run.flags.ca_file;
     options.timeout = std::chrono::milliseconds(static_cast<long long>(run.flags.timeout * 1000));
     options.user_agent = "petrel/" PETREL_VERSION;
-    for (std::size_t i = 0; i < run.flags.concurrency; ++i) clients_.push_back(std::make_unique<HttpClient>(io_, url, options));
+    for (std::size_t i = 0; i < run.flags.concurrency; ++i) clients_.push_back(std::make_unique<http::Client>(io_, url, options));
   }
 
   CampaignOutcome run();
 
  private:
   asio::awaitable<void> worker(std::size_t slot);
-  asio::awaitable<void> send(HttpClient& client, const Batch& batch);
-  std::optional<std::chrono::seconds> retry_delay(const Batch& batch, const HttpReply& reply, unsigned& failures);
+  asio::awaitable<void> send(http::Client& client, const Batch& batch);
+  std::optional<std::chrono::seconds> retry_delay(const Batch& batch, const http::ClientReply& reply, unsigned& failures);
   asio::awaitable<bool> wait_until(Clock::time_point when);
   asio::awaitable<void> tick();
-  void accept(const Batch& batch, const HttpReply& reply);
+  void accept(const Batch& batch, const http::ClientReply& reply);
   void record(const Batch& batch, const std::vector<RecipientResult>& results);
   void fail(std::string message);
   void on_signal(const boost::system::error_code& ec, int signal);
@@ -87,7 +87,7 @@ class ApiCampaign {
   asio::signal_set signals_;
   asio::steady_timer ticker_;
   std::string fingerprint_;
-  std::vector<std::unique_ptr<HttpClient>> clients_;
+  std::vector<std::unique_ptr<http::Client>> clients_;
   std::size_t workers_ = 0;
   std::size_t in_flight_ = 0;
   int stops_ = 0;  // signals received: 1 = no new batches, 2 = abandon those in flight
@@ -166,7 +166,7 @@ asio::awaitable<bool> ApiCampaign::wait_until(Clock::time_point when) {
 }
 
 asio::awaitable<void> ApiCampaign::worker(std::size_t slot) {
-  HttpClient& client = *clients_[slot];
+  http::Client& client = *clients_[slot];
   while (going()) {
     std::optional<Batch> batch = source_.next();
     if (!batch) break;
@@ -184,13 +184,15 @@ asio::awaitable<void> ApiCampaign::worker(std::size_t slot) {
 // by Ctrl-C is not recorded: a rerun posts it again under the same key.
 // (co_await only in statements of their own: GCC 12 mishandles
 // temporaries around it in conditions.)
-asio::awaitable<void> ApiCampaign::send(HttpClient& client, const Batch& batch) {
+asio::awaitable<void> ApiCampaign::send(http::Client& client, const Batch& batch) {
   const std::string key = idempotency_key(run_.identity.campaign, fingerprint_, batch.number);
   const std::string body = batch_body(run_.message.request, batch, key);
   unsigned failures = 0;
+  http::Client::Fields fields;  // (not a braced temporary in the co_await: GCC 12)
+  fields.emplace_back("Authorization", "Bearer " + token_);
   for (;;) {
     ++in_flight_;
-    HttpReply reply = co_await client.post(body, token_);
+    http::ClientReply reply = co_await client.post(body, fields);
     --in_flight_;
     if (reply.status == 200) {
       accept(batch, reply);
@@ -206,7 +208,7 @@ asio::awaitable<void> ApiCampaign::send(HttpClient& client, const Batch& batch) 
 
 // How long to wait before posting the batch again; nullopt when it has
 // failed for good (the run then stops).
-std::optional<std::chrono::seconds> ApiCampaign::retry_delay(const Batch& batch, const HttpReply& reply,
+std::optional<std::chrono::seconds> ApiCampaign::retry_delay(const Batch& batch, const http::ClientReply& reply,
                                                              unsigned& failures) {
   const std::string what =
       reply.status == 0 ? reply.error : describe_problem(reply.status, reply.body, run_.message.path, run_.message.raw);
@@ -232,7 +234,7 @@ std::optional<std::chrono::seconds> ApiCampaign::retry_delay(const Batch& batch,
   return std::nullopt;
 }
 
-void ApiCampaign::accept(const Batch& batch, const HttpReply& reply) {
+void ApiCampaign::accept(const Batch& batch, const http::ClientReply& reply) {
   const json parsed = json::parse(reply.body, nullptr, false);
   if (!parsed.is_object()) return fail(batch_name(batch) + ": the server's reply (200) is not a JSON object");
   record(batch, batch_results(batch, parsed));
@@ -245,7 +247,14 @@ void ApiCampaign::record(const Batch& batch, const std::vector<RecipientResult>&
 
 }  // namespace
 
-CampaignOutcome run_api_campaign(CampaignRun& run, const ApiUrl& url, const std::string& token) {
+std::optional<http::Url> parse_api_url(std::string_view text, std::string& error) {
+  constexpr std::string_view kEndpoint = "/api/v1/messages";
+  auto url = http::parse_url(text, error);
+  if (url && !url->target.ends_with(kEndpoint)) url->target += std::string(kEndpoint);
+  return url;
+}
+
+CampaignOutcome run_api_campaign(CampaignRun& run, const http::Url& url, const std::string& token) {
   ApiCampaign campaign(run, url, token);
   return campaign.run();
 }

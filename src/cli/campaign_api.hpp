@@ -6,13 +6,19 @@
 // fails the batch, and the run, for good.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
-#include "cli/campaign_http.hpp"
 #include "cli/campaign_run.hpp"
+#include "http/client.hpp"
 
 namespace petrel::cli {
 
-CampaignOutcome run_api_campaign(CampaignRun& run, const ApiUrl& url, const std::string& token);
+// --api URL: http[s]://host[:port][/prefix]. The messages endpoint is
+// prefix + /api/v1/messages, unless the URL names it already.
+std::optional<http::Url> parse_api_url(std::string_view url, std::string& error);
+
+CampaignOutcome run_api_campaign(CampaignRun& run, const http::Url& url, const std::string& token);
 
 }  // namespace petrel::cli

@@ -179,7 +179,7 @@ void print_outcome_notes(const CampaignRun& run, const CampaignOutcome& o) {
 
 int run(const CampaignFlags& flags) {
   check_flags(flags);
-  std::optional<ApiUrl> url;
+  std::optional<http::Url> url;
   std::string token;
   if (!flags.api.empty()) {
     std::string error, warning;

@@ -6,6 +6,7 @@
 
 #include "cli/campaign_command.hpp"
 #include "cli/dkim_command.hpp"
+#include "cli/events_command.hpp"
 #include "cli/mx_command.hpp"
 #include "cli/probe_command.hpp"
 #include "cli/queue_command.hpp"
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   petrel::cli::add_probe_command(app, exit_code);
   petrel::cli::add_queue_command(app, exit_code);
   petrel::cli::add_suppress_command(app, exit_code);
+  petrel::cli::add_events_command(app, exit_code);
   petrel::cli::add_send_command(app, exit_code);
   petrel::cli::add_shell_command(app, exit_code);
   try {

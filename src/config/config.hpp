@@ -155,12 +155,30 @@ struct BouncesConfig {
   std::string complaints_address;  // ARF feedback reports arrive here (a feedback loop's address); "": none
 };
 
+// [[events.webhook]]: where events are POSTed (docs/events.md).
+struct WebhookConfig {
+  std::string name;
+  std::string url;
+  std::vector<std::string> types;  // empty: every type
+  std::string tenant;              // "": every tenant
+  std::size_t batch_size = 100;
+  std::chrono::milliseconds batch_max_delay{1000};
+  std::string secret_file;         // its text without the trailing newline is the HMAC key
+  std::chrono::milliseconds timeout{10000};
+  std::chrono::milliseconds max_retry_interval{std::chrono::minutes(5)};
+  std::chrono::milliseconds max_age{std::chrono::hours(72)};
+  std::string ca_file;             // HTTPS: CAs to trust; "": the system store
+  std::size_t line = 0;            // where it is configured, for errors
+};
+
 // [events]: the event log (docs/events.md); off while file is "".
 struct EventsConfig {
   std::string file;                        // "./var/log/events.jsonl"; "": no event log
   std::uint64_t max_size = 100ull << 20;   // rotated past this
   unsigned keep = 10;                      // rotated files kept
   std::size_t max_pending = 100000;        // lines waiting for the disk; beyond: dropped from the log
+  std::uint64_t max_outbox_size = 1ull << 30;  // the webhook outbox on disk; beyond: events dropped for webhooks
+  std::vector<WebhookConfig> webhooks;
 };
 
 // [[dkim]]: one signing key (docs/dkim.md).

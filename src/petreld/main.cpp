@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "api/api_server.hpp"
 #include "api/mail_sinks.hpp"
@@ -23,6 +24,7 @@
 #include "dkim/signer.hpp"
 #include "events/bus.hpp"
 #include "events/event_log.hpp"
+#include "events/outbox.hpp"
 #include "feedback/bounce_class.hpp"
 #include "metrics/petrel_metrics.hpp"
 #include "auth/password_hash.hpp"
@@ -38,6 +40,7 @@
 #include "tls/self_signed.hpp"
 #include "util/idn.hpp"
 #include "util/privileges.hpp"
+#include "webhook/webhooks.hpp"
 
 namespace {
 
@@ -192,7 +195,41 @@ std::vector<petrel::dkim::DomainKey> load_dkim_keys(const Config& config, const 
   return keys;
 }
 
-int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim_keys) {
+// [[events.webhook]] as the webhooks need it, each with its secret read
+// (the file's text without its trailing newline); an unreadable or empty
+// secret is a configuration error naming the webhook and its line.
+std::vector<petrel::webhook::WebhookOptions> webhook_options(const Config& config, const std::string& config_file) {
+  std::vector<petrel::webhook::WebhookOptions> out;
+  for (const auto& w : config.events.webhooks) {
+    petrel::webhook::WebhookOptions o;
+    o.name = w.name;
+    o.url = w.url;
+    for (const auto& t : w.types) {
+      if (auto type = petrel::events::type_named(t)) o.types.insert(*type);
+    }
+    o.tenant = w.tenant;
+    o.batch_size = w.batch_size;
+    o.batch_max_delay = w.batch_max_delay;
+    o.timeout = w.timeout;
+    o.max_retry_interval = w.max_retry_interval;
+    o.max_age = w.max_age;
+    o.ca_file = w.ca_file;
+    std::ifstream in(w.secret_file, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    o.secret = text.str();
+    while (!o.secret.empty() && (o.secret.back() == '\n' || o.secret.back() == '\r')) o.secret.pop_back();
+    if (!in || o.secret.empty()) {
+      throw std::runtime_error(config_file + ":" + std::to_string(w.line) + ": webhook " + w.name +
+                               ": cannot read a secret from " + w.secret_file);
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim_keys,
+          std::vector<petrel::webhook::WebhookOptions> hooks) {
   std::unique_ptr<petrel::spool::Spool> spool;
   std::unique_ptr<petrel::queue::QueueManager> queue;
   std::unique_ptr<petrel::server::Server> server;
@@ -204,6 +241,8 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   std::unique_ptr<petrel::api::MailSinks> sinks;
   std::unique_ptr<petrel::api::RecordSweeper> sweeper;
   std::unique_ptr<petrel::events::EventLog> event_log;
+  std::unique_ptr<petrel::events::Outbox> outbox;
+  std::unique_ptr<petrel::webhook::Webhooks> webhooks;
   std::size_t event_log_subscription = 0;
   try {
     bounces = load_bounces(config);
@@ -219,6 +258,11 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
           [log = event_log.get()](const petrel::events::Event& e) { log->record(e); });
     }
     spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir, .min_free_bytes = config.spool_min_free});
+    if (!hooks.empty()) {
+      outbox = std::make_unique<petrel::events::Outbox>(*spool, config.events.max_outbox_size);
+      petrel::events::set_outbox(outbox.get());
+      webhooks = std::make_unique<petrel::webhook::Webhooks>(std::move(hooks), *outbox, *spool);
+    }
     suppressions = std::make_unique<petrel::suppress::SuppressionList>(*spool);
     unsubscribe_tokens = std::make_unique<petrel::suppress::UnsubscribeTokens>(petrel::suppress::unsubscribe_secret(*spool));
     petrel::queue::QueueOptions queue_options;
@@ -266,6 +310,8 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   // (stopped) io_contexts, so those outlive the spool.
   if (api) api->stop();
   queue->stop();
+  if (webhooks) webhooks->stop();
+  petrel::events::set_outbox(nullptr);
   if (event_log) petrel::events::bus().unsubscribe(event_log_subscription);
   event_log.reset();  // what is queued is written
   sweeper.reset();
@@ -298,6 +344,7 @@ int main(int argc, char** argv) {
 
   Config config;
   std::vector<petrel::dkim::DomainKey> dkim_keys;
+  std::vector<petrel::webhook::WebhookOptions> hooks;
   try {
     config = overrides.config_file.empty() ? petrel::config::default_config()
                                            : petrel::config::load_config_file(overrides.config_file);
@@ -310,6 +357,7 @@ int main(int argc, char** argv) {
     petrel::api::check_api_tokens(config);
     load_bounces(config);
     dkim_keys = load_dkim_keys(config, overrides.config_file.empty() ? "(flags)" : overrides.config_file);
+    hooks = webhook_options(config, overrides.config_file.empty() ? "(flags)" : overrides.config_file);
   } catch (const std::exception& e) {  // ConfigError, PasswdFileError, a bad certificate
     std::fprintf(stderr, "petreld: %s\n", e.what());
     return kExitConfigError;
@@ -324,5 +372,5 @@ int main(int argc, char** argv) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   if (!dkim_keys.empty()) spdlog::info("dkim: {} signing key(s) loaded", dkim_keys.size());
-  return serve(config, dkim_keys);
+  return serve(config, dkim_keys, std::move(hooks));
 }

@@ -41,10 +41,10 @@ bool QueueManager::Impl::fail_if_suppressed(Item& item, std::size_t r, std::time
   spdlog::info("delivery qid={} to=<{}> relay=none result=suppressed reason={} campaign={} tenant={}",
                item.message->id.value, rcpt.forward_path.str(), suppress::to_string(entry->reason),
                e.campaign.empty() ? "-" : e.campaign, e.tenant.empty() ? "-" : e.tenant);
-  if (events::listened()) {
+  if (wants_events()) {
     auto ev = events::recipient_event(events::Type::Bounce, *item.message, r, item.attempts + 1, reason);
     ev.bounce_class = "suppressed";
-    events::emit(ev);
+    note_event(item, r, std::move(ev));
   }
   return true;
 }

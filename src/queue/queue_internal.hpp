@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "events/event.hpp"
 #include "delivery/dsn.hpp"
 #include "queue/queue_manager.hpp"
 #include "queue/remote_queue.hpp"
@@ -52,6 +53,9 @@ struct Item {
   std::int64_t not_before = 0;  // a site said when to come back (unix s); 0: the retry schedule
   std::int64_t room_retry = 0;  // a full site turned a job away: it waits for room, this at the latest
   bool delay_warned = false;    // persisted: the delay DSN goes out once
+  // This attempt's events (docs/events.md), by recipient: written to the
+  // webhook outbox with the spool write that records them, then emitted.
+  std::vector<std::pair<std::size_t, events::Event>> events_now;
   bool warned_no_transport = false;
   std::string last_error;
 
@@ -109,6 +113,12 @@ struct QueueManager::Impl {
   void dispatch_remote(Item& item, const std::vector<std::size_t>& recipients);
   void complete(const Completion& c);
   void gate_on(const std::string& domain, const JobResult& result);  // guarded by mutex
+  // Events: noted on the item as they happen, and written (outbox records
+  // for the spool write of the change) and emitted when it is recorded.
+  static bool wants_events();
+  void note_event(Item& item, std::size_t recipient, events::Event event);
+  std::vector<spool::Spool::Record> event_records(const Item& item);
+  void emit_events(Item& item);
   void on_room(const std::vector<std::string>& site_domains, std::size_t room);  // delivery thread
   std::int64_t jitter(std::int64_t seconds);  // seconds stretched by up to 10 %
   void note_spool_error(const std::string& what, std::error_code ec);

@@ -24,6 +24,7 @@
 
 #include "delivery/maildir.hpp"
 #include "events/mail_events.hpp"
+#include "events/outbox.hpp"
 #include "metrics/petrel_metrics.hpp"
 #include "util/idn.hpp"
 
@@ -46,12 +47,11 @@ void count_outcome(const char* result, const std::string& site, const std::strin
 }
 
 // A mailbox that could not take a recipient now: counted, and an event.
-void local_failure(const detail::Item& item, std::size_t recipient, const std::string& reply) {
+events::Event local_failure(const detail::Item& item, std::size_t recipient, const std::string& reply) {
   count_outcome("deferred", "", "");
-  if (!events::listened()) return;
   auto e = events::recipient_event(events::Type::TransientFailure, *item.message, recipient, item.attempts + 1, reply);
   e.site = "local";
-  events::emit(e);
+  return e;
 }
 
 using detail::Clock;
@@ -502,21 +502,23 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
       item.warned_no_transport = true;
       item.last_error = "no transport for <" + to + ">";
       spdlog::info("delivery qid={} to=<{}> relay=none result=deferred reason=\"no transport\"", qid, to);
-      local_failure(item, a.recipient, "451 4.3.0 no transport for <" + to + ">");
+      auto e = local_failure(item, a.recipient, "451 4.3.0 no transport for <" + to + ">");
+      if (wants_events()) note_event(item, a.recipient, std::move(e));
     } else if (const std::error_code ec = files[a.file].result) {
       item.last_error = a.mailbox + ": " + ec.message();
       spdlog::info("delivery qid={} to=<{}> relay=local mailbox={} result=deferred reason=\"{}\"", qid, to,
                    a.mailbox, ec.message());
-      local_failure(item, a.recipient, "451 4.3.0 " + ec.message());
+      auto e = local_failure(item, a.recipient, "451 4.3.0 " + ec.message());
+      if (wants_events()) note_event(item, a.recipient, std::move(e));
     } else {
       item.states[a.recipient] = State::delivered;
       note_success(item, a.recipient, "", "250 2.0.0 delivered to mailbox", delivery::DsnAction::delivered);
       count_outcome("delivered", "", "");
-      if (events::listened()) {
+      if (wants_events()) {
         auto e = events::recipient_event(events::Type::Delivery, *item.message, a.recipient, item.attempts + 1,
                                          "250 2.0.0 delivered to mailbox");
         e.site = "local";
-        events::emit(e);
+        note_event(item, a.recipient, std::move(e));
       }
       spdlog::info("delivery qid={} to=<{}> relay=local mailbox={} result=delivered", qid, to, a.mailbox);
     }
@@ -582,6 +584,25 @@ void QueueManager::Impl::gate_on(const std::string& domain, const JobResult& res
   }
 }
 
+bool QueueManager::Impl::wants_events() { return events::listened() || events::outbox() != nullptr; }
+
+void QueueManager::Impl::note_event(Item& item, std::size_t recipient, events::Event event) {
+  item.events_now.emplace_back(recipient, std::move(event));
+}
+
+std::vector<spool::Spool::Record> QueueManager::Impl::event_records(const Item& item) {
+  if (item.events_now.empty() || !events::outbox()) return {};
+  std::vector<events::Event> events;
+  events.reserve(item.events_now.size());
+  for (const auto& [recipient, e] : item.events_now) events.push_back(e);
+  return events::outbox_records(events);
+}
+
+void QueueManager::Impl::emit_events(Item& item) {
+  for (const auto& [recipient, e] : item.events_now) events::emit(e);
+  item.events_now.clear();
+}
+
 void QueueManager::Impl::complete(const Completion& c) {
   auto it = in_flight.find(c.queue_id);
   if (it == in_flight.end()) return;
@@ -630,7 +651,7 @@ void QueueManager::Impl::complete(const Completion& c) {
       continue;
     }
     count_outcome(word, c.result.site, bounce_class);
-    if (events::listened()) {
+    if (wants_events()) {
       const auto type = o.outcome == smtp::DeliveryOutcome::delivered ? events::Type::Delivery
                         : o.outcome == smtp::DeliveryOutcome::failed  ? events::Type::Bounce
                                                                       : events::Type::TransientFailure;
@@ -640,7 +661,7 @@ void QueueManager::Impl::complete(const Completion& c) {
       e.peer_address = address_of(c.result.endpoint);
       e.tls = c.result.tls;
       e.bounce_class = bounce_class;
-      events::emit(e);
+      note_event(item, o.recipient, std::move(e));
     }
     spdlog::info("delivery qid={} to=<{}> relay={} site={} tls={} result={} reply=\"{}\"{}{} delay={}s",
                  item.message->id.value, to, c.result.endpoint.empty() ? "none" : c.result.endpoint, c.result.site,
@@ -659,9 +680,10 @@ void QueueManager::Impl::complete(const Completion& c) {
     // A remote 250 is recorded when it happens, not when the message's
     // slowest destination is done: a crash meanwhile must not send it again.
     if (delivered_some) {
-      if (auto ec = spool.record_progress(progress_of(item), /*durable=*/true)) {
+      if (auto ec = spool.record_progress(progress_of(item), /*durable=*/true, event_records(item))) {
         note_spool_error("progress of qid=" + item.message->id.value, ec);
       }
+      emit_events(item);
     }
     return;
   }

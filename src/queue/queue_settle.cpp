@@ -65,6 +65,10 @@ void QueueManager::Impl::settle(Item item) {
   }
   if (was_deleted) {
     release_content(item);
+    if (!item.events_now.empty()) {  // what happened during the attempt still happened
+      if (auto ec = spool.remove({}, event_records(item))) note_spool_error("events of qid=" + id, ec);
+      emit_events(item);
+    }
     leave_active(item, {}, std::time(nullptr));
     return;
   }
@@ -86,11 +90,14 @@ void QueueManager::Impl::settle(Item item) {
       }
     }
     item.last_error = "bounce not stored yet: " + (item.failed_now.empty() ? "" : item.failed_now.front().diagnostic);
+    // Their Bounce or Expiration comes when their bounce is stored.
+    std::erase_if(item.events_now, [&](const auto& e) { return item.states[e.first] == State::pending; });
   }
   if (!item.delivered_now.empty()) queue_bounce(item, delivery::DsnKind::success, item.delivered_now);
   if (item.all_settled()) {
     release_content(item);
-    if (auto ec = spool.remove({item.message->id})) note_spool_error("removal of qid=" + id, ec);
+    if (auto ec = spool.remove({item.message->id}, event_records(item))) note_spool_error("removal of qid=" + id, ec);
+    emit_events(item);
     leave_active(item, {}, std::nullopt);
     return;
   }
@@ -111,7 +118,7 @@ void QueueManager::Impl::expire(Item& item) {
     spdlog::info("delivery qid={} to=<{}> result=expired reason=\"{}\"", item.message->id.value,
                  recipients[r].forward_path.str(), reason);
     metrics::deliveries().with({"expired", "unknown"}).inc();  // its site is the delivery thread's to know
-    if (events::listened()) events::emit(events::recipient_event(events::Type::Expiration, *item.message, r, item.attempts, reason));
+    if (wants_events()) note_event(item, r, events::recipient_event(events::Type::Expiration, *item.message, r, item.attempts, reason));
   }
   item.remote_settled = true;
 }
@@ -223,9 +230,10 @@ void QueueManager::Impl::defer(Item item) {
   progress.next_attempt_unix_seconds = next;
   // After a remote 250 (or a bounce) the record must survive a crash, so a
   // restart never sends to those recipients again.
-  if (auto ec = spool.record_progress(progress, /*durable=*/item.remote_settled)) {
+  if (auto ec = spool.record_progress(progress, /*durable=*/item.remote_settled, event_records(item))) {
     note_spool_error("progress of qid=" + item.message->id.value, ec);
   }
+  emit_events(item);
   release_content(item);
   const std::string id = item.message->id.value;
   switch (leave_active(item, pending, next)) {

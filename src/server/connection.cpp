@@ -17,6 +17,7 @@
 
 #include "dkim/signer.hpp"
 #include "events/mail_events.hpp"
+#include "events/outbox.hpp"
 #include "metrics/petrel_metrics.hpp"
 #include "server/client_stream.hpp"
 #include "smtp/received_header.hpp"
@@ -40,18 +41,25 @@ constexpr std::size_t kMessageBufferSize = 64 * 1024;
 // A client that does not answer close_notify is not waited for long.
 constexpr std::chrono::milliseconds kTlsShutdownTimeout{2000};
 
-// Completes with the spool's verdict on the caller's executor.
+// Completes with the spool's verdict on the caller's executor. Records
+// (the reception's event for the webhook outbox) go in the same commit.
 template <typename Token>
-auto async_store(spool::Spool& spool, const std::shared_ptr<const spool::SpooledMessage>& message, Token&& token) {
+auto async_store(spool::Spool& spool, const std::shared_ptr<const spool::SpooledMessage>& message,
+                 std::vector<spool::Spool::Record> records, Token&& token) {
   return asio::async_initiate<Token, void(std::error_code)>(
-      [&spool, message](auto handler) {
+      [&spool, message](auto handler, std::vector<spool::Spool::Record> records) {
         auto executor = asio::get_associated_executor(handler);
         auto shared_handler = std::make_shared<decltype(handler)>(std::move(handler));
-        spool.store(message, [shared_handler, executor](std::error_code ec) {
+        auto done = [shared_handler, executor](std::error_code ec) {
           asio::post(executor, [shared_handler, ec]() { (*shared_handler)(ec); });
-        });
+        };
+        if (records.empty()) {
+          spool.store(message, std::move(done));
+        } else {
+          spool.store_group({message}, std::move(records), std::move(done));
+        }
       },
-      token);
+      token, std::move(records));
 }
 
 // Completes when the sink has recorded what the message means.
@@ -317,13 +325,19 @@ class Connection {
       session_.message_stored(message->id.value);
       co_return;
     }
-    const std::error_code ec = co_await async_store(context_.spool, message, asio::use_awaitable);
+    std::optional<events::Event> reception;
+    std::vector<spool::Spool::Record> records;
+    if (events::listened() || events::outbox()) {
+      reception = events::reception(*message, listener_.address, session_.client_address());
+      records = events::outbox_records({*reception});
+    }
+    const std::error_code ec = co_await async_store(context_.spool, message, std::move(records), asio::use_awaitable);
     const auto size = message->content.size();
     if (!ec) {
       context_.queue.submit(message);
       session_.message_stored(message->id.value);
       received_.inc();
-      if (events::listened()) events::emit(events::reception(*message, listener_.address, session_.client_address()));
+      if (reception) events::emit(*reception);
       spdlog::info("message qid={} client={} from={} to={} size={}{}{} result=queued", message->id.value, peer_,
                    message->envelope.reverse_path.str(), join_recipients(message->envelope), size,
                    message->envelope.campaign.empty() ? "" : " campaign=" + message->envelope.campaign,

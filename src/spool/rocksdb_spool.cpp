@@ -53,6 +53,16 @@ std::string envelope_key(const QueueId& id) { return std::string(envelope_prefix
 std::string content_key(const QueueId& id) { return std::string(content_prefix) + id.value; }
 std::string record_key(std::string_view key) { return std::string(record_prefix) + std::string(key); }
 
+void put_records(rocksdb::WriteBatch& wb, const std::vector<Spool::Record>& records) {
+  for (const auto& r : records) {
+    if (r.value) {
+      wb.Put(record_key(r.key), *r.value);
+    } else {
+      wb.Delete(record_key(r.key));
+    }
+  }
+}
+
 std::error_code to_error_code(const rocksdb::Status& status) {
   if (status.ok()) return {};
   // RocksDB turns ENOSPC into IOError/NoSpace; the text check covers error
@@ -189,8 +199,11 @@ class RocksDbSpool final : public Spool {
   std::optional<std::string> read_content(const QueueId& id, std::error_code& ec) override;
   bool read_envelope(const QueueId& id, SpooledMessage& out, std::error_code& ec) override;
   std::error_code scan_envelopes(std::string_view after, const Visit& visit) override;
-  std::error_code record_progress(const SpooledMessage& progress, bool durable) override;
-  std::error_code remove(const std::vector<QueueId>& ids) override;
+  std::error_code record_progress(const SpooledMessage& progress, bool durable,
+                                  const std::vector<Record>& records) override;
+  using Spool::record_progress;
+  std::error_code remove(const std::vector<QueueId>& ids, const std::vector<Record>& records) override;
+  using Spool::remove;
   std::size_t size() const override { return stored_.load(); }
 
  private:
@@ -326,13 +339,7 @@ std::error_code RocksDbSpool::write_batch(const std::deque<PendingStore>& batch)
   for (const auto& p : batch) {
     if (p.message) put(*p.message);
     for (const auto& m : p.messages) put(*m);
-    for (const auto& r : p.records) {
-      if (r.value) {
-        wb.Put(record_key(r.key), *r.value);
-      } else {
-        wb.Delete(record_key(r.key));
-      }
-    }
+    put_records(wb, p.records);
   }
   rocksdb::WriteOptions options;
   options.sync = true;
@@ -477,22 +484,26 @@ std::vector<std::shared_ptr<SpooledMessage>> RocksDbSpool::load_all(Load what) {
   return messages;
 }
 
-std::error_code RocksDbSpool::record_progress(const SpooledMessage& progress, bool durable) {
+std::error_code RocksDbSpool::record_progress(const SpooledMessage& progress, bool durable,
+                                              const std::vector<Record>& records) {
   std::shared_lock lock(db_mutex_);
   if (!db_) return unavailable();
   std::string ignored;
   const std::string key = envelope_key(progress.id);
   const rocksdb::Status found = db_->Get(rocksdb::ReadOptions(), key, &ignored);
-  if (found.IsNotFound()) return {};  // removed meanwhile
-  if (!found.ok()) return to_error_code(found);
+  if (!found.ok() && !found.IsNotFound()) return to_error_code(found);
+  if (found.IsNotFound() && records.empty()) return {};  // removed meanwhile
+  rocksdb::WriteBatch wb;
+  if (found.ok()) wb.Put(key, encode_envelope(progress));
+  put_records(wb, records);
   rocksdb::WriteOptions options;
   options.sync = durable;
-  const auto status = db_->Put(options, key, encode_envelope(progress));
+  const auto status = db_->Write(options, &wb);
   if (!status.ok()) spdlog::error("spool: progress of qid={} not recorded: {}", progress.id.value, status.ToString());
   return to_error_code(status);
 }
 
-std::error_code RocksDbSpool::remove(const std::vector<QueueId>& ids) {
+std::error_code RocksDbSpool::remove(const std::vector<QueueId>& ids, const std::vector<Record>& records) {
   std::shared_lock lock(db_mutex_);
   if (!db_) return unavailable();
   rocksdb::WriteBatch wb;
@@ -508,7 +519,8 @@ std::error_code RocksDbSpool::remove(const std::vector<QueueId>& ids) {
     wb.Delete(content_key(id));
     ++removed;
   }
-  if (removed == 0) return {};
+  put_records(wb, records);
+  if (removed == 0 && records.empty()) return {};
   // Not synced: a delete lost in a crash means a redelivery, which local
   // delivery recognises (deterministic Maildir names).
   const rocksdb::Status status = db_->Write(rocksdb::WriteOptions(), &wb);

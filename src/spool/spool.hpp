@@ -52,6 +52,14 @@ class Spool {
   using Visit = std::function<bool(SpooledMessage&)>;
   virtual std::error_code scan_envelopes(std::string_view after, const Visit& visit) = 0;
 
+  // Small records beside the messages: the suppression list, the API's
+  // idempotency keys. Keys are the caller's, in namespaces of its own
+  // ("s/<tenant>/<address>"); a record without value deletes its key.
+  struct Record {
+    std::string key;
+    std::optional<std::string> value;
+  };
+
   // Records a message's delivery progress (attempts, per-recipient states,
   // next attempt, last error) over its stored envelope; the content is not
   // touched. durable: synced before returning, as after a remote server's
@@ -59,12 +67,21 @@ class Spool {
   // effort (a lost update only repeats a local attempt, which Maildir
   // delivery recognises). A message no longer in the spool is ignored.
   // Returns the write error, if any (a message no longer there is not one).
-  virtual std::error_code record_progress(const SpooledMessage& progress, bool durable) = 0;
+  // `records` (the events of this change of state, for the webhook
+  // outbox) are written in the same batch, so that both or neither
+  // survive a crash; they are written even when the message is gone.
+  virtual std::error_code record_progress(const SpooledMessage& progress, bool durable,
+                                          const std::vector<Record>& records) = 0;
+  std::error_code record_progress(const SpooledMessage& progress, bool durable) {
+    return record_progress(progress, durable, {});
+  }
 
   // The messages are delivered: forget them. Need not be synced: a message
   // that reappears after a crash is delivered again, and local delivery
   // recognises what it already delivered.
-  virtual std::error_code remove(const std::vector<QueueId>& ids) = 0;
+  // `records` are written in the same batch, as for record_progress.
+  virtual std::error_code remove(const std::vector<QueueId>& ids, const std::vector<Record>& records) = 0;
+  std::error_code remove(const std::vector<QueueId>& ids) { return remove(ids, {}); }
 
   // Number of messages stored and not removed.
   virtual std::size_t size() const = 0;
@@ -74,13 +91,6 @@ class Spool {
   // cannot finish (the HTTP API says 503 before it renders anything).
   virtual bool short_of_space() const = 0;
 
-  // Small records beside the messages: the suppression list, the API's
-  // idempotency keys. Keys are the caller's, in namespaces of its own
-  // ("s/<tenant>/<address>"); a record without value deletes its key.
-  struct Record {
-    std::string key;
-    std::optional<std::string> value;
-  };
 
   // Stores the messages and the records in ONE write, so that either all
   // are there after a crash or none is, durably and in the next group

@@ -1,7 +1,7 @@
 // The --api URL of petrel campaign send.
 #include <gtest/gtest.h>
 
-#include "cli/campaign_http.hpp"
+#include "cli/campaign_api.hpp"
 
 namespace petrel::cli {
 namespace {

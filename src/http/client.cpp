@@ -1,4 +1,4 @@
-#include "cli/campaign_http.hpp"
+#include "http/client.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -27,16 +27,15 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
-namespace petrel::cli {
+namespace petrel::http {
 namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
-constexpr std::string_view kEndpoint = "/api/v1/messages";
 constexpr std::size_t kMaxReplyBytes = 64 << 20;  // a reply for 10,000 recipients is about 1 MB
 
 std::string_view text(boost::beast::string_view s) { return {s.data(), s.size()}; }
@@ -54,7 +53,7 @@ bool is_ip(const std::string& host) {
 }
 
 // "host", "host:port", "[v6]", "[v6]:port" into url.host and url.port.
-bool split_authority(std::string_view authority, ApiUrl& url) {
+bool split_authority(std::string_view authority, Url& url) {
   std::string_view port;
   if (authority.starts_with("[")) {
     const std::size_t close = authority.find(']');
@@ -83,8 +82,8 @@ std::string why(const std::string& step, const error_code& ec) {
 
 // A post that got no reply. (Built by a plain function: GCC 12 has
 // trouble with braced temporaries in co_return.)
-HttpReply no_reply(std::string why) {
-  HttpReply reply;
+ClientReply no_reply(std::string why) {
+  ClientReply reply;
   reply.error = std::move(why);
   return reply;
 }
@@ -98,8 +97,8 @@ std::optional<unsigned> retry_after(std::string_view value) {
 
 }  // namespace
 
-std::optional<ApiUrl> parse_api_url(std::string_view text, std::string& error) {
-  ApiUrl url;
+std::optional<Url> parse_url(std::string_view text, std::string& error) {
+  Url url;
   const std::size_t scheme_end = text.find("://");
   const std::string scheme = scheme_end == std::string_view::npos ? "" : lower(text.substr(0, scheme_end));
   if (scheme != "http" && scheme != "https") {
@@ -120,17 +119,17 @@ std::optional<ApiUrl> parse_api_url(std::string_view text, std::string& error) {
   }
   std::string path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
   while (path.ends_with("/")) path.pop_back();
-  url.target = path.ends_with(kEndpoint) ? path : path + std::string(kEndpoint);
+  url.target = path;
   return url;
 }
 
-struct HttpClient::Impl {
-  Impl(asio::io_context& io, ApiUrl url, HttpOptions options)
+struct Client::Impl {
+  Impl(asio::io_context& io, Url url, ClientOptions options)
       : io(io), url(std::move(url)), options(std::move(options)), tls_context(asio::ssl::context::tls_client) {}
 
   asio::io_context& io;
-  ApiUrl url;
-  HttpOptions options;
+  Url url;
+  ClientOptions options;
   asio::ssl::context tls_context;
   std::string tls_error;  // the CA file could not be loaded
   std::unique_ptr<beast::tcp_stream> plain;
@@ -193,35 +192,35 @@ struct HttpClient::Impl {
   }
 
   template <class Stream>
-  asio::awaitable<HttpReply> exchange(Stream& stream, const http::request<http::string_body>& request, bool& got_some,
+  asio::awaitable<ClientReply> exchange(Stream& stream, const bhttp::request<bhttp::string_body>& request, bool& got_some,
                                       bool& keep_alive) {
     error_code ec;
     lowest().expires_after(options.timeout);
-    co_await http::async_write(stream, request, asio::redirect_error(asio::use_awaitable, ec));
+    co_await bhttp::async_write(stream, request, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return no_reply(why("sending the request", ec));
-    http::response_parser<http::string_body> parser;
+    bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(kMaxReplyBytes);
     lowest().expires_after(options.timeout);
-    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await bhttp::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     got_some = parser.got_some();
     if (ec) co_return no_reply(why("reading the reply", ec));
     const auto& response = parser.get();
-    HttpReply reply;
+    ClientReply reply;
     reply.status = response.result_int();
-    reply.content_type = std::string(text(response[http::field::content_type]));
+    reply.content_type = std::string(text(response[bhttp::field::content_type]));
     reply.body = response.body();
-    reply.retry_after = retry_after(text(response[http::field::retry_after]));
+    reply.retry_after = retry_after(text(response[bhttp::field::retry_after]));
     reply.replayed = lower(text(response["Idempotent-Replayed"])) == "true";
     keep_alive = response.keep_alive();
     co_return reply;
   }
 
-  asio::awaitable<HttpReply> attempt(const http::request<http::string_body>& request, bool& got_some) {
+  asio::awaitable<ClientReply> attempt(const bhttp::request<bhttp::string_body>& request, bool& got_some) {
     if (!open()) {
       std::string error = co_await connect();
       if (!error.empty()) {
         reset();
-        HttpReply reply = no_reply(std::move(error));
+        ClientReply reply = no_reply(std::move(error));
         reply.hopeless = tls_failed;
         co_return reply;
       }
@@ -229,7 +228,7 @@ struct HttpClient::Impl {
     // co_await only in statements of their own: GCC 12 mishandles it in
     // conditions and ?: (temporaries destroyed twice).
     bool keep_alive = false;
-    HttpReply reply;
+    ClientReply reply;
     if (secure) {
       reply = co_await exchange(*secure, request, got_some, keep_alive);
     } else {
@@ -240,27 +239,27 @@ struct HttpClient::Impl {
   }
 };
 
-HttpClient::HttpClient(asio::io_context& io, ApiUrl url, HttpOptions options)
+Client::Client(asio::io_context& io, Url url, ClientOptions options)
     : impl_(std::make_unique<Impl>(io, std::move(url), std::move(options))) {
   if (impl_->url.tls) impl_->set_up_tls();
 }
 
-HttpClient::~HttpClient() = default;
+Client::~Client() = default;
 
-void HttpClient::close() {
+void Client::close() {
   impl_->abandoned = true;
   if (impl_->open()) impl_->lowest().close();
 }
 
-asio::awaitable<HttpReply> HttpClient::post(std::string body, std::string token) {
-  http::request<http::string_body> request{http::verb::post, impl_->url.target, 11};
+asio::awaitable<ClientReply> Client::post(std::string body, Fields fields) {
+  bhttp::request<bhttp::string_body> request{bhttp::verb::post, impl_->url.target.empty() ? "/" : impl_->url.target, 11};
   const bool default_port = impl_->url.port == (impl_->url.tls ? 443 : 80);
   const std::string host = impl_->url.host.find(':') != std::string::npos ? "[" + impl_->url.host + "]" : impl_->url.host;
-  request.set(http::field::host, default_port ? host : host + ":" + std::to_string(impl_->url.port));
-  request.set(http::field::user_agent, impl_->options.user_agent);
-  request.set(http::field::authorization, "Bearer " + token);
-  request.set(http::field::content_type, "application/json");
-  request.set(http::field::accept, "application/json, application/problem+json");
+  request.set(bhttp::field::host, default_port ? host : host + ":" + std::to_string(impl_->url.port));
+  request.set(bhttp::field::user_agent, impl_->options.user_agent);
+  for (const auto& [name, value] : fields) request.set(name, value);
+  request.set(bhttp::field::content_type, "application/json");
+  request.set(bhttp::field::accept, "application/json, application/problem+json");
   request.keep_alive(true);
   request.body() = std::move(body);
   request.prepare_payload();
@@ -268,13 +267,13 @@ asio::awaitable<HttpReply> HttpClient::post(std::string body, std::string token)
     if (impl_->abandoned) co_return no_reply("abandoned");
     const bool reused = impl_->open();
     bool got_some = false;
-    HttpReply reply = co_await impl_->attempt(request, got_some);
+    ClientReply reply = co_await impl_->attempt(request, got_some);
     // A kept-alive connection may have been closed by the server while
     // idle: that is no answer to this request, so it goes again, once.
     if (reply.status == 0 && reused && !got_some && tries == 0 && !impl_->abandoned) continue;
     co_return reply;
   }
 }
-}  // namespace petrel::cli
+}  // namespace petrel::http
 
 #pragma GCC diagnostic pop

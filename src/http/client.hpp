@@ -1,7 +1,8 @@
-// The HTTP client of `petrel campaign send`: POST to petreld's
-// /api/v1/messages over one keep-alive connection (HTTP or HTTPS), with a
-// timeout on every step. Boost.Beast over Asio, kept in the .cpp. One
-// client per concurrency slot; all of them on one io_context's thread.
+// An HTTP/1.1 client that POSTs JSON over one keep-alive connection (HTTP
+// or HTTPS, the certificate checked), with a timeout on every step: the
+// client of `petrel campaign send` (to petreld's API) and of petreld's
+// webhooks. Boost.Beast over Asio, kept in the .cpp. One client per
+// concurrent request; all of them on one io_context's thread.
 #pragma once
 
 #include <utility>  // Boost 1.74's Asio needs std::exchange declared first
@@ -14,32 +15,33 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
 }
 
-namespace petrel::cli {
+namespace petrel::http {
 
-// --api URL: http[s]://host[:port][/prefix]. The messages endpoint is
-// prefix + /api/v1/messages, unless the URL names it already.
-struct ApiUrl {
+// http[s]://host[:port][/path]: no user, query or fragment.
+struct Url {
   bool tls = false;
   std::string host;  // without brackets for IPv6
   std::uint16_t port = 0;
-  std::string target;  // "/api/v1/messages"
+  std::string target;  // the path, without a trailing '/'; "" for none
 };
 // nullopt, with `error` set, when the URL is not one.
-std::optional<ApiUrl> parse_api_url(std::string_view url, std::string& error);
+std::optional<Url> parse_url(std::string_view url, std::string& error);
 
-struct HttpOptions {
+struct ClientOptions {
   bool insecure = false;  // HTTPS without verifying the certificate (self-signed test servers)
   std::string ca_file;    // "" = the system store
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};  // connect, TLS, request, reply: each
   std::string user_agent = "petrel";
 };
 
-struct HttpReply {
+struct ClientReply {
   unsigned status = 0;  // 0: no reply; `error` says why
   std::string error;
   std::string content_type;
@@ -49,16 +51,18 @@ struct HttpReply {
   bool hopeless = false;  // no reply, and trying again cannot help (TLS: the certificate, the CA file)
 };
 
-class HttpClient {
+class Client {
  public:
-  HttpClient(boost::asio::io_context& io, ApiUrl url, HttpOptions options);
-  ~HttpClient();
-  HttpClient(const HttpClient&) = delete;
-  HttpClient& operator=(const HttpClient&) = delete;
+  Client(boost::asio::io_context& io, Url url, ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
 
-  // POSTs `body` as application/json with the bearer token. A kept-alive
-  // connection the server has closed meanwhile is reopened once.
-  boost::asio::awaitable<HttpReply> post(std::string body, std::string token);
+  // POSTs `body` as application/json to the URL's path ("/" if none),
+  // with these header fields besides. A kept-alive connection the server
+  // has closed meanwhile is reopened once.
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  boost::asio::awaitable<ClientReply> post(std::string body, Fields fields);
   // Closes the connection: a post in flight ends with an error.
   void close();
 
@@ -67,4 +71,4 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace petrel::cli
+}  // namespace petrel::http
