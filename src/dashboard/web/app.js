@@ -70,14 +70,16 @@ async function call(path, body) {
 
 // --- login -----------------------------------------------------------------
 
-function showLogin(message) {
+function showLogin(message, neutral) {
   clearInterval(state.timer);
+  $("toast").hidden = true;
   state.csrf = "";
   for (const id of ["status", "queue-size", "tabs", "logout"]) $(id).hidden = true;
   $("caller").textContent = "";
   document.querySelectorAll(".page").forEach((p) => (p.hidden = true));
   $("login").hidden = false;
   $("login-error").textContent = message || "";
+  $("login-error").className = neutral ? "note" : "error";
   $("login-token").focus();
 }
 
@@ -95,6 +97,7 @@ function showApp(session) {
 async function login(event) {
   event.preventDefault();
   $("login-error").textContent = "";
+  $("login-error").className = "error";
   try {
     showApp(await call("login", { token: $("login-token").value }));
   } catch (e) {
@@ -104,7 +107,7 @@ async function login(event) {
 
 async function logout() {
   try { await call("logout", {}); } catch (e) { /* gone already */ }
-  showLogin("Signed out.");
+  showLogin("Signed out.", true);
 }
 
 // --- navigation ------------------------------------------------------------
