@@ -176,7 +176,7 @@ struct Dashboard::Impl {
 
   http::Response route(const http::Request& request) {
     if (request.path == "/" || request.path.starts_with(kStatic)) {
-      if (request.method != "GET" && request.method != "HEAD") return method_not_allowed("GET");
+      if (request.method != "GET") return method_not_allowed("GET");
       const Asset* asset = find_asset(request.path == "/" ? "index.html" : request.path.substr(kStatic.size()));
       if (asset == nullptr) return problem(404, "Not Found", "no such file: " + request.path);
       return file(*asset);
