@@ -144,13 +144,14 @@ struct Dashboard::Impl {
     if (what == "logout") return logout(s, request);
     for (const std::string_view action : {"hold", "release", "delete", "flush"}) {
       if (what.starts_with("queue/") && what.substr(6) == action) {
-        spdlog::info("dashboard client={} token={} queue {}: {}", request.peer, s.caller, action, request.body);
+        // What it did is an AdminAction event; the body (the operator's) stays out of the log.
+        spdlog::info("dashboard client={} token={} queue {}", request.peer, s.caller, action);
         return queue_action(b, action, request);
       }
     }
     for (const std::string_view action : {"suspend", "resume"}) {
       if (what.starts_with("sites/") && what.substr(6) == action) {
-        spdlog::info("dashboard client={} token={} site {}: {}", request.peer, s.caller, action, request.body);
+        spdlog::info("dashboard client={} token={} site {}", request.peer, s.caller, action);
         return site_action(b, action, request);
       }
     }
