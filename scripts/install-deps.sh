@@ -21,6 +21,7 @@ test_pkgs=(
   dovecot-core dovecot-lmtpd tmux nftables
   python3-dkim opendkim opendkim-tools
   prometheus
+  chromium chromium-driver python3-selenium
 )
 
 want=("${build_pkgs[@]}")

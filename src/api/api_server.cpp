@@ -11,6 +11,7 @@
 #include "api/suppressions_handler.hpp"
 #include "api/unsubscribe_handler.hpp"
 #include "config/config.hpp"
+#include "dashboard/dashboard.hpp"
 #include "http/api_tokens.hpp"
 #include "http/listener.hpp"
 #include "suppress/suppression_list.hpp"
@@ -62,6 +63,7 @@ struct ApiServer::Impl {
   Unsubscriber unsubscriber;
   MetricsCollector metrics;
   bool metrics_public;
+  dashboard::Dashboard dashboard;
   std::unique_ptr<http::Listener> listener;
 
   Impl(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue,
@@ -72,7 +74,8 @@ struct ApiServer::Impl {
         injector(inject_options(config, dkim_keys), spool, queue, list, unsubscribe_tokens),
         unsubscriber(spool, list, unsubscribe_tokens),
         metrics(queue, config.spool_dir, config.http.metrics_max_sites),
-        metrics_public(config.http.metrics_public) {}
+        metrics_public(config.http.metrics_public),
+        dashboard(queue, spool, tokens, dashboard::Options{.tls = config.http.tls}) {}
 
   asio::awaitable<http::Response> route(http::Request& request) {
     // Unsubscribe links carry their own proof: no token, no cookie.
@@ -85,6 +88,8 @@ struct ApiServer::Impl {
       if (request.method != "GET") co_return method_not_allowed("GET");
       co_return metrics_response();
     }
+    // The operator's page and its JSON: a session cookie, not a bearer token.
+    if (dashboard::Dashboard::serves(request.path)) co_return dashboard.handle(request);
     if (request.path.starts_with("/api/")) {
       const auto caller = tokens.authenticate(request.authorization);
       if (!caller) {
@@ -132,7 +137,10 @@ ApiServer::ApiServer(const config::Config& config, spool::Spool& spool, queue::Q
 
 ApiServer::~ApiServer() = default;
 
-void ApiServer::stop() { impl_->listener->stop(); }
+void ApiServer::stop() {
+  impl_->listener->stop();
+  impl_->dashboard.stop();
+}
 
 std::vector<std::string> ApiServer::endpoints() const { return impl_->listener->endpoints(); }
 

@@ -76,6 +76,11 @@ Request to_request(bhttp::request<bhttp::string_body>& r, const std::string& pee
   out.authorization = std::string(view(r[bhttp::field::authorization]));
   out.content_type = lower_media_type(view(r[bhttp::field::content_type]));
   out.idempotency_key = std::string(view(r["Idempotency-Key"]));
+  out.cookie = std::string(view(r[bhttp::field::cookie]));
+  out.origin = std::string(view(r[bhttp::field::origin]));
+  out.referer = std::string(view(r[bhttp::field::referer]));
+  out.host = std::string(view(r[bhttp::field::host]));
+  out.csrf_token = std::string(view(r["X-CSRF-Token"]));
   out.body = std::move(r.body());
   out.peer = peer;
   out.tls = tls;

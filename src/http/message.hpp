@@ -18,6 +18,11 @@ struct Request {
   std::string authorization;  // the Authorization header as sent
   std::string content_type;   // lower-cased, parameters dropped: "application/json"
   std::string idempotency_key;  // the Idempotency-Key header, if any
+  std::string cookie;         // the Cookie header as sent (the dashboard's session)
+  std::string origin;         // the Origin header, "" when none (CSRF checks)
+  std::string referer;        // the Referer header, "" when none
+  std::string host;           // the Host header
+  std::string csrf_token;     // X-CSRF-Token (the dashboard's actions)
   std::string peer;           // "127.0.0.1:41522"
   bool tls = false;
 };
