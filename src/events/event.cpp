@@ -1,7 +1,5 @@
 #include "events/event.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <array>
 #include <cctype>
 #include <chrono>
@@ -82,45 +80,118 @@ std::int64_t now_ms() {
       .count();
 }
 
+namespace {
+
+// JSON string escaping (RFC 8259 §7); bytes that are not UTF-8 become
+// U+FFFD, so a line always parses.
+void append_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+    } else if (c < 0x20) {
+      switch (c) {
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default: out += fmt::format("\\u{:04x}", c);
+      }
+      ++i;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+    } else {
+      // A whole UTF-8 sequence, or U+FFFD for a bad one.
+      const std::size_t n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+      bool valid = n > 0 && i + n <= s.size();
+      for (std::size_t k = 1; valid && k < n; ++k) valid = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+      if (valid) {
+        out.append(s.substr(i, n));
+        i += n;
+      } else {
+        out += "\xef\xbf\xbd";
+        ++i;
+      }
+    }
+  }
+  out += '"';
+}
+
+class Writer {
+ public:
+  explicit Writer(std::string& out) : out_(out) { out_ += '{'; }
+  void key(std::string_view k) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += k;
+    out_ += "\":";
+  }
+  void text(std::string_view k, std::string_view v) {
+    key(k);
+    append_string(out_, v);
+  }
+  void text_if(std::string_view k, std::string_view v) {
+    if (!v.empty()) text(k, v);
+  }
+  template <typename N>
+  void number(std::string_view k, N v) {
+    key(k);
+    out_ += fmt::format("{}", v);
+  }
+  void end() { out_ += "}\n"; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+}  // namespace
+
 std::string to_json_line(const Event& e) {
-  nlohmann::ordered_json j;
-  j["type"] = type_name(e.type);
-  j["event_id"] = e.event_id;
-  j["timestamp"] = rfc3339_ms(e.timestamp_ms);
-  const auto text = [&](const char* key, const std::string& value) {
-    if (!value.empty()) j[key] = value;
-  };
-  text("queue_id", e.queue_id);
+  std::string line;
+  line.reserve(512);
+  Writer w(line);
+  w.text("type", type_name(e.type));
+  w.text("event_id", e.event_id);
+  w.text("timestamp", rfc3339_ms(e.timestamp_ms));
+  w.text_if("queue_id", e.queue_id);
   // The null sender is a sender too: bounces carry it.
-  if (e.type == Type::Reception || e.type == Type::Delivery || e.type == Type::TransientFailure ||
-      e.type == Type::Bounce || e.type == Type::Expiration) {
-    j["sender"] = e.sender;
+  const bool mail = e.type == Type::Reception || e.type == Type::Delivery || e.type == Type::TransientFailure ||
+                    e.type == Type::Bounce || e.type == Type::Expiration;
+  if (mail) {
+    w.text("sender", e.sender);
   } else {
-    text("sender", e.sender);
+    w.text_if("sender", e.sender);
   }
-  text("recipient", e.recipient);
-  text("campaign", e.campaign);
-  text("tenant", e.tenant);
-  text("site", e.site);
-  text("domain", e.domain);
-  text("mx_host", e.mx_host);
-  text("peer_address", e.peer_address);
-  text("source", e.source);
-  text("tls", e.tls);
+  w.text_if("recipient", e.recipient);
+  w.text_if("campaign", e.campaign);
+  w.text_if("tenant", e.tenant);
+  w.text_if("site", e.site);
+  w.text_if("domain", e.domain);
+  w.text_if("mx_host", e.mx_host);
+  w.text_if("peer_address", e.peer_address);
+  w.text_if("source", e.source);
+  w.text_if("tls", e.tls);
   if (e.response) {
-    j["response"] = {{"code", e.response->code}, {"enhanced_code", e.response->enhanced_code},
-                     {"text", e.response->text}};
+    w.key("response");
+    line += fmt::format("{{\"code\":{},\"enhanced_code\":", e.response->code);
+    append_string(line, e.response->enhanced_code);
+    line += ",\"text\":";
+    append_string(line, e.response->text);
+    line += '}';
   }
-  text("bounce_class", e.bounce_class);
-  if (e.attempt) j["attempt"] = *e.attempt;
-  if (e.size) j["size"] = *e.size;
-  if (e.queue_time_ms) j["queue_time_ms"] = *e.queue_time_ms;
-  text("listener", e.listener);
-  text("client_address", e.client_address);
-  text("detail", e.detail);
-  // Invalid UTF-8 (a header, a reply) is replaced, never a throw.
-  std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  line += '\n';
+  w.text_if("bounce_class", e.bounce_class);
+  if (e.attempt) w.number("attempt", *e.attempt);
+  if (e.size) w.number("size", *e.size);
+  if (e.queue_time_ms) w.number("queue_time_ms", *e.queue_time_ms);
+  w.text_if("listener", e.listener);
+  w.text_if("client_address", e.client_address);
+  w.text_if("detail", e.detail);
+  w.end();
   return line;
 }
 

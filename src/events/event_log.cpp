@@ -147,6 +147,7 @@ EventLog::~EventLog() {
 
 void EventLog::record(const Event& event) {
   std::string line = to_json_line(event);
+  bool wake = false;
   {
     std::lock_guard lock(impl_->mutex);
     if (impl_->pending.size() >= impl_->options.max_pending) {
@@ -156,10 +157,11 @@ void EventLog::record(const Event& event) {
       }
       return;
     }
+    wake = impl_->pending.empty();  // else the writer is awake, or will look before it sleeps
     impl_->pending.push_back(std::move(line));
     ++impl_->queued_total;
   }
-  impl_->wake.notify_one();
+  if (wake) impl_->wake.notify_one();
 }
 
 void EventLog::flush() {

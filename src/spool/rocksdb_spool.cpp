@@ -201,6 +201,7 @@ class RocksDbSpool final : public Spool {
   std::error_code scan_envelopes(std::string_view after, const Visit& visit) override;
   std::error_code record_progress(const SpooledMessage& progress, bool durable,
                                   const std::vector<Record>& records) override;
+  std::error_code write_records(const std::vector<Record>& records) override;
   using Spool::record_progress;
   std::error_code remove(const std::vector<QueueId>& ids, const std::vector<Record>& records) override;
   using Spool::remove;
@@ -501,6 +502,14 @@ std::error_code RocksDbSpool::record_progress(const SpooledMessage& progress, bo
   const auto status = db_->Write(options, &wb);
   if (!status.ok()) spdlog::error("spool: progress of qid={} not recorded: {}", progress.id.value, status.ToString());
   return to_error_code(status);
+}
+
+std::error_code RocksDbSpool::write_records(const std::vector<Record>& records) {
+  std::shared_lock lock(db_mutex_);
+  if (!db_) return unavailable();
+  rocksdb::WriteBatch wb;
+  put_records(wb, records);
+  return to_error_code(db_->Write(rocksdb::WriteOptions(), &wb));
 }
 
 std::error_code RocksDbSpool::remove(const std::vector<QueueId>& ids, const std::vector<Record>& records) {

@@ -98,6 +98,10 @@ class Spool {
   virtual void store_group(std::vector<std::shared_ptr<const SpooledMessage>> messages, std::vector<Record> records,
                            StoreDone done) = 0;
 
+  // Records written at once, not synced: bookkeeping whose loss in a crash
+  // only repeats work (where a webhook stands, events it has had).
+  virtual std::error_code write_records(const std::vector<Record>& records) = 0;
+
   // One record: found (true), not there (false, ec clear) or unreadable
   // (false, ec set).
   virtual bool read_record(std::string_view key, std::string& value, std::error_code& ec) = 0;

@@ -108,8 +108,17 @@ TEST(Events, TypesHaveTheirDocumentedNames) {
 
 TEST(Events, InvalidUtf8IsReplacedNotThrown) {
   Event e = delivery();
-  e.response = parse_response("550 5.0.0 bad \xff\xfe bytes");
-  EXPECT_NO_THROW(nlohmann::json::parse(to_json_line(e)));
+  e.response = parse_response("550 5.0.0 bad \xff\xfe bytes, good \xc3\xa9");
+  const auto j = nlohmann::json::parse(to_json_line(e));
+  EXPECT_EQ(j["response"]["text"], "bad \xef\xbf\xbd\xef\xbf\xbd bytes, good \xc3\xa9");
+}
+
+TEST(Events, QuotesControlCharactersAndBackslashesAreEscaped) {
+  Event e = delivery();
+  e.detail = "a \"quote\", a \\ and a\nnewline\x01";
+  const std::string line = to_json_line(e);
+  EXPECT_EQ(line.find('\n'), line.size() - 1);  // still one line
+  EXPECT_EQ(nlohmann::json::parse(line)["detail"], e.detail);
 }
 
 TEST(Events, TheBusCallsEverySubscriberUntilUnsubscribed) {
