@@ -32,9 +32,13 @@ var/api_tokens:
          "subject":"Hello {{first}}","text":"Hi {{first}}!"}' \\
     http://127.0.0.1:8025/api/v1/messages
 
+The dashboard is at http://127.0.0.1:8025/ (sign in with that token),
+Prometheus metrics at http://127.0.0.1:8025/metrics, and every event is a
+line of var/log/events.jsonl (docs/events.md).
+
 Ctrl-C stops it.
 MSG
 # The embedded defaults (docs/config.md), plus a throwaway certificate so
 # STARTTLS can be tried; a real server names its own with --tls-cert/--tls-key.
 exec "$PETRELD" --tls-cert var/tls/cert.pem --tls-key var/tls/key.pem --self-signed-cert \
-  --http-listen 127.0.0.1:8025 --api-tokens-file var/api_tokens
+  --http-listen 127.0.0.1:8025 --api-tokens-file var/api_tokens --events-file var/log/events.jsonl

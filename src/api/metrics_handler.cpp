@@ -66,7 +66,7 @@ void site_families(Exposition& out, std::vector<queue::SiteView> sites, std::siz
 }  // namespace
 
 MetricsCollector::MetricsCollector(queue::QueueManager& queue, std::string spool_dir, std::size_t max_sites) {
-  handle_ = metrics::registry().add_collector([&queue, spool_dir, max_sites](Exposition& out) {
+  handle_ = metrics::registry().add_collector([&queue, spool_dir = std::move(spool_dir), max_sites](Exposition& out) {
     const auto stats = queue.stats();
     const auto sites = queue.sites();
     queue_families(out, stats, sites);

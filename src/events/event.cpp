@@ -45,7 +45,8 @@ Response parse_response(std::string_view reply) {
   Response r;
   std::size_t at = 0;
   while (at < reply.size() && at < 3 && std::isdigit(static_cast<unsigned char>(reply[at]))) ++at;
-  if (at == 3) {
+  // A reply code (RFC 5321 §4.2): three digits, the first 1 to 5.
+  if (at == 3 && reply[0] >= '1' && reply[0] <= '5') {
     r.code = (reply[0] - '0') * 100 + (reply[1] - '0') * 10 + (reply[2] - '0');
     reply.remove_prefix(3);
     if (!reply.empty() && (reply[0] == ' ' || reply[0] == '-')) reply.remove_prefix(1);
@@ -82,6 +83,22 @@ std::int64_t now_ms() {
 
 namespace {
 
+// The length of the well-formed UTF-8 sequence that s starts with (RFC
+// 3629 §4: no overlong forms, no surrogates, nothing past U+10FFFF), or 0.
+std::size_t utf8_length(std::string_view s) {
+  const auto at = [&](std::size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+  const auto cont = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xbf) { return at(k) >= lo && at(k) <= hi; };
+  const unsigned c = at(0);
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c == 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c == 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c == 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c == 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
 // JSON string escaping (RFC 8259 §7); bytes that are not UTF-8 become
 // U+FFFD, so a line always parses.
 void append_string(std::string& out, std::string_view s) {
@@ -105,10 +122,8 @@ void append_string(std::string& out, std::string_view s) {
       ++i;
     } else {
       // A whole UTF-8 sequence, or U+FFFD for a bad one.
-      const std::size_t n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-      bool valid = n > 0 && i + n <= s.size();
-      for (std::size_t k = 1; valid && k < n; ++k) valid = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-      if (valid) {
+      const std::size_t n = utf8_length(s.substr(i));
+      if (n > 0) {
         out.append(s.substr(i, n));
         i += n;
       } else {

@@ -64,7 +64,7 @@ std::error_code Outbox::scan(std::uint64_t after, const Visit& visit) const {
   });
 }
 
-void Outbox::forget_upto(std::uint64_t upto, std::function<void(std::error_code)> done) {
+std::error_code Outbox::forget_upto(std::uint64_t upto) {
   std::vector<spool::Spool::Record> deletes;
   std::uint64_t freed = 0;
   const auto ec = scan(forgotten_upto_, [&](std::uint64_t seq, std::string_view json) {
@@ -73,16 +73,11 @@ void Outbox::forget_upto(std::uint64_t upto, std::function<void(std::error_code)
     freed += json.size() + 2 + 16;
     return true;
   });
-  if (ec || deletes.empty()) {
-    done(ec);
-    return;
-  }
+  if (ec || deletes.empty()) return ec;
   forgotten_upto_ = upto;
-  // Not synced: deletes lost in a crash are made again (from the start)
-  // after the restart.
   const auto e = spool_.write_records(deletes);
   if (!e) bytes_ -= std::min<std::uint64_t>(freed, bytes_.load());
-  done(e);
+  return e;
 }
 
 void set_outbox(Outbox* outbox) { the_outbox = outbox; }

@@ -33,8 +33,9 @@ class Outbox {
   // Events after sequence number `after`, in order, until visit returns false.
   using Visit = std::function<bool(std::uint64_t seq, std::string_view json)>;
   std::error_code scan(std::uint64_t after, const Visit& visit) const;
-  // Forgets events up to and including `upto` (every webhook has them).
-  void forget_upto(std::uint64_t upto, std::function<void(std::error_code)> done);
+  // Forgets events up to and including `upto` (every webhook has them);
+  // not synced: deletes lost in a crash are made again after the restart.
+  std::error_code forget_upto(std::uint64_t upto);
   std::uint64_t last_seq() const { return next_seq_.load() - 1; }
   std::uint64_t bytes() const { return bytes_.load(); }
   std::uint64_t dropped() const { return dropped_.load(); }

@@ -27,6 +27,8 @@ void add_delivery_flags(CLI::App& app, Overrides& o) {
       ->type_name("ADDR:PORT");
   app.add_option("--api-tokens-file", o.api_tokens_file, "API tokens, one name:token[:tenant] per line (mode 0600)")
       ->type_name("FILE");
+  app.add_option("--events-file", o.events_file, "The event log: one JSON line per event ([events] file)")
+      ->type_name("FILE");
 }
 
 std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& text) {
@@ -44,6 +46,7 @@ void apply_delivery(const Overrides& o, Config& c) {
   if (o.admin) c.remote.admin = *o.admin;
   if (!o.http_listen.empty()) c.http.listen = o.http_listen;
   if (o.api_tokens_file) c.http.api_tokens_file = *o.api_tokens_file;
+  if (o.events_file) c.events.file = *o.events_file;
   if (o.max_queue_lifetime) c.remote.max_queue_lifetime = duration_flag("--max-queue-lifetime", *o.max_queue_lifetime);
   if (o.retry_intervals) {
     c.retry_intervals.clear();

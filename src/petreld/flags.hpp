@@ -33,6 +33,7 @@ struct Overrides {
   // Issue 12: the HTTP listener.
   std::vector<std::string> http_listen;
   std::optional<std::string> api_tokens_file;
+  std::optional<std::string> events_file;
 };
 
 void add_flags(CLI::App& app, Overrides& o);

@@ -180,9 +180,9 @@ struct Webhooks::Impl {
     for (const auto& h : hooks) upto = std::min(upto, h->cursor);
     if (upto <= forgotten) return;
     forgotten = upto;
-    outbox.forget_upto(upto, [](std::error_code ec) {
-      if (ec) spdlog::error("webhooks: delivered events not removed from the outbox: {}", ec.message());
-    });
+    if (auto ec = outbox.forget_upto(upto)) {
+      spdlog::error("webhooks: delivered events not removed from the outbox: {}", ec.message());
+    }
   }
 
   asio::awaitable<void> sleep(Hook& hook, std::chrono::milliseconds d) {

@@ -113,6 +113,20 @@ TEST(Events, InvalidUtf8IsReplacedNotThrown) {
   EXPECT_EQ(j["response"]["text"], "bad \xef\xbf\xbd\xef\xbf\xbd bytes, good \xc3\xa9");
 }
 
+TEST(Events, OverlongFormsSurrogatesAndCodePointsPastTheLastAreReplaced) {
+  Event e = delivery();
+  e.detail = "\xed\xa0\x80|\xe0\x80\x80|\xf4\x90\x80\x80|\xe6\xff\xff|\xf0\x9f\x98\x80";
+  const auto j = nlohmann::json::parse(to_json_line(e));  // nlohmann refuses any of them unreplaced
+  const std::string d = j["detail"];
+  EXPECT_EQ(d.substr(d.size() - 4), "\xf0\x9f\x98\x80");  // a well-formed 4-octet sequence stays
+}
+
+TEST(Events, OnlyCodesOfOneToFiveHundredsAreReplyCodes) {
+  EXPECT_EQ(parse_response("007 license").code, 0);
+  EXPECT_EQ(parse_response("007 license").text, "007 license");
+  EXPECT_EQ(parse_response("599 x").code, 599);
+}
+
 TEST(Events, QuotesControlCharactersAndBackslashesAreEscaped) {
   Event e = delivery();
   e.detail = "a \"quote\", a \\ and a\nnewline\x01";
