@@ -58,10 +58,11 @@ std::string crlf_message(std::string_view text) {
 }
 
 // Fields go before the raw message's first line (its header section).
-std::string with_fields(std::string message, const std::vector<std::pair<std::string, std::string>>& fields) {
+std::string with_fields(const std::string& message, const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string front;
   for (const auto& [name, value] : fields) front += mime::fold_header(name, value);
-  return front + message;
+  front += message;
+  return front;
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ constexpr std::size_t kMaxPage = 1000;
 template <typename Token>
 auto async_add(suppress::SuppressionList& list, std::vector<suppress::Entry> entries, Token&& token) {
   return asio::async_initiate<Token, void(std::error_code)>(
+      // NOLINTNEXTLINE(performance-unnecessary-value-param): moved below; clang-tidy 14 misreads generic lambdas
       [&list](auto handler, std::vector<suppress::Entry> entries) {
         auto executor = asio::get_associated_executor(handler);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));

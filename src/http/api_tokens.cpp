@@ -48,7 +48,12 @@ ApiTokens ApiTokens::parse(std::string_view text, const std::string& name) {
     ++line_number;
     if (line.empty() || line.front() == '#') continue;
     const auto fail = [&](const std::string& what) {
-      throw std::runtime_error(name + ":" + std::to_string(line_number) + ": " + what);
+      std::string message = name;
+      message += ':';
+      message += std::to_string(line_number);
+      message += ": ";
+      message += what;
+      throw std::runtime_error(message);
     };
     const std::size_t first = line.find(':');
     if (first == std::string_view::npos) fail("expected name:token or name:token:tenant");

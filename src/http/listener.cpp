@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <stdexcept>
 #include <thread>
 
@@ -47,8 +48,12 @@ tcp::endpoint parse_endpoint(const std::string& text) {
   if (host == "localhost") host = "127.0.0.1";
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
-  const int port = std::atoi(text.c_str() + colon + 1);
-  if (ec || port < 0 || port > 65535) throw std::runtime_error("bad listen address '" + text + "'");
+  int port = -1;
+  const char* digits = text.c_str() + colon + 1;
+  const auto parsed = std::from_chars(digits, text.c_str() + text.size(), port);
+  if (ec || parsed.ec != std::errc() || *parsed.ptr != '\0' || port < 0 || port > 65535) {
+    throw std::runtime_error("bad listen address '" + text + "'");
+  }
   return {address, static_cast<unsigned short>(port)};
 }
 
@@ -114,7 +119,7 @@ std::optional<Problem> problem_for(const boost::system::error_code& ec, bool tim
 template <typename Stream>
 struct Connection {
   template <typename... Args>
-  explicit Connection(asio::any_io_executor executor, Args&&... args)
+  explicit Connection(const asio::any_io_executor& executor, Args&&... args)
       : stream(std::forward<Args>(args)...), timer(executor) {}
   Stream stream;
   asio::steady_timer timer;

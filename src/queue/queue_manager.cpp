@@ -556,7 +556,8 @@ void QueueManager::Impl::dispatch_remote(Item& item, const std::vector<std::size
   item.jobs_out = jobs.size();
   const std::string qid = item.message->id.value;
   for (auto& [key, job] : jobs) {
-    remote->submit(std::move(job), [this, qid, domain = job.domain](JobResult result) {
+    std::string domain = job.domain;  // (read before the job is moved away)
+    remote->submit(std::move(job), [this, qid, domain = std::move(domain)](JobResult result) {
       {
         std::lock_guard lock(mutex);
         completions.push_back({qid, std::move(result)});

@@ -272,7 +272,7 @@ std::int64_t today() { return static_cast<std::int64_t>(std::time(nullptr)) / 86
 
 // The provider's schedule, else "default"'s, keyed as counted.
 std::string warmup_key(const EgressSource& source, const detail::Site& site) {
-  const std::string provider = site.provider ? site.provider->name : "";
+  std::string provider = site.provider ? site.provider->name : "";
   if (!provider.empty() && source.warmup.count(provider)) return provider;
   return "default";
 }

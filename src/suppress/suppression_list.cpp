@@ -123,6 +123,7 @@ void SuppressionList::add(std::vector<Entry> entries, std::function<void(std::er
 void SuppressionList::remove(std::string_view tenant, const std::vector<std::string>& addresses,
                              std::function<void(std::error_code)> done) {
   std::vector<spool::Spool::Record> records;
+  records.reserve(addresses.size());
   for (const auto& a : addresses) records.push_back({record_key(tenant, a), std::nullopt});
   spool_.store_group({}, std::move(records),
                      [tenant = std::string(tenant), addresses, done = std::move(done)](std::error_code ec) {
