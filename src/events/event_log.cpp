@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -19,6 +20,12 @@
 
 namespace petrel::events {
 namespace fs = std::filesystem;
+namespace {
+
+constexpr auto kGather = std::chrono::milliseconds(5);
+constexpr std::size_t kGatherLines = 1000;
+
+}  // namespace
 
 std::uint64_t cut_torn_tail(const std::string& file) {
   const int fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
@@ -108,6 +115,9 @@ struct EventLog::Impl {
     for (;;) {
       wake.wait(lock, [this] { return stopping || !pending.empty(); });
       if (pending.empty() && stopping) return;
+      // A moment for more lines to come, so a busy server writes (and
+      // wakes this thread) a few hundred times a second, not per event.
+      wake.wait_for(lock, kGather, [this] { return stopping || pending.size() >= kGatherLines; });
       std::string batch;
       std::size_t lines = 0;
       // Up to 1 MiB at a time, whole lines only.

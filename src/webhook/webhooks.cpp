@@ -42,6 +42,8 @@ using json = nlohmann::json;
 
 constexpr auto kIdleWait = std::chrono::seconds(1);  // a look at the outbox at least this often
 constexpr auto kFillLook = std::chrono::milliseconds(100);  // a filling batch is looked at again this often
+constexpr std::uint64_t kForgetEvents = 1000;
+constexpr auto kForgetEvery = std::chrono::seconds(1);
 constexpr std::string_view kCursorPrefix = "oc/";
 constexpr std::string_view kFailedPrefix = "of/";
 
@@ -95,6 +97,7 @@ struct Webhooks::Impl {
   std::atomic<std::size_t> idle_hooks{0};  // hooks a new event should wake
   std::atomic<bool> stopping{false};
   std::uint64_t forgotten = 0;
+  Clock::time_point last_forget{};
   std::mt19937_64 random{std::random_device{}()};
   std::thread thread;
 
@@ -174,11 +177,15 @@ struct Webhooks::Impl {
     forget();
   }
 
-  // Events every webhook is done with leave the outbox.
+  // Events every webhook is done with leave the outbox, a thousand or a
+  // second's worth at a time (each removal is a write of the spool).
   void forget() {
     std::uint64_t upto = hooks.empty() ? 0 : hooks.front()->cursor;
     for (const auto& h : hooks) upto = std::min(upto, h->cursor);
     if (upto <= forgotten) return;
+    const auto now = Clock::now();
+    if (upto - forgotten < kForgetEvents && now - last_forget < kForgetEvery) return;
+    last_forget = now;
     forgotten = upto;
     if (auto ec = outbox.forget_upto(upto)) {
       spdlog::error("webhooks: delivered events not removed from the outbox: {}", ec.message());
@@ -262,6 +269,7 @@ struct Webhooks::Impl {
       Batch b = collect(hook);
       if (b.events.empty()) {
         if (b.last_seq > hook.cursor) advance(hook, b.last_seq, std::nullopt);  // none of its types
+        forget();  // what the last batches left
         hook.idle = true;
         ++idle_hooks;
         co_await sleep(hook, kIdleWait);

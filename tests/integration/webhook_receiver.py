@@ -23,7 +23,7 @@ def verify(header, secret, body, tolerance=300):
 
 
 class Receiver:
-    def __init__(self, host="127.0.0.1", status=200, script=()):
+    def __init__(self, host="127.0.0.1", status=200, script=(), port=0):
         self.posts = []          # (headers dict, raw body, parsed JSON)
         self.status = status
         self.script = list(script)
@@ -44,7 +44,8 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer((host, 0), Handler)
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://{host}:{self.port}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
