@@ -73,6 +73,15 @@ std::string read_line(int fd) {
 
 }  // namespace
 
+nlohmann::json admin_ask(const std::string& admin, const std::string& spool, const nlohmann::json& request) {
+  const std::string where = admin.empty() ? "unix:" + spool + "/admin.sock" : admin;
+  auto reply = nlohmann::json::parse(admin_request(where, spool + "/admin.token", request.dump()));
+  if (!reply.value("ok", false)) {
+    throw std::runtime_error("petreld: " + reply.value("error", std::string("request refused")));
+  }
+  return reply;
+}
+
 std::string admin_request(const std::string& where, const std::string& token_file, const std::string& request) {
   Fd s;
   std::string line = request;

@@ -22,10 +22,7 @@ struct EventsFlags {
 };
 
 int failed(const EventsFlags& f) {
-  const std::string where = f.admin.empty() ? "unix:" + f.spool + "/admin.sock" : f.admin;
-  const json reply =
-      json::parse(admin_request(where, f.spool + "/admin.token", json{{"command", "events-failed"}, {"limit", f.limit}}.dump()));
-  if (!reply.value("ok", false)) throw std::runtime_error("petreld: " + reply.value("error", std::string("request refused")));
+  const json reply = admin_ask(f.admin, f.spool, {{"command", "events-failed"}, {"limit", f.limit}});
   const json& batches = reply["failed"];
   if (f.json) {
     for (const auto& b : batches) std::cout << b.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";

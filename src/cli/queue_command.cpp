@@ -53,13 +53,7 @@ std::string next_attempt(const json& m) {
   return in <= 0 ? "now" : "in " + age(std::time(nullptr) - in);
 }
 
-json ask(const QueueFlags& f, const json& request) {
-  const std::string where = f.admin.empty() ? "unix:" + f.spool + "/admin.sock" : f.admin;
-  const std::string reply = admin_request(where, f.spool + "/admin.token", request.dump());
-  json j = json::parse(reply);
-  if (!j.value("ok", false)) throw std::runtime_error("petreld: " + j.value("error", std::string("request refused")));
-  return j;
-}
+json ask(const QueueFlags& f, const json& request) { return admin_ask(f.admin, f.spool, request); }
 
 void print_list_header() {
   std::printf("%s\n", paint("QUEUE ID          AGE   SIZE     SENDER / RECIPIENTS                       NEXT", Colour::bold).c_str());

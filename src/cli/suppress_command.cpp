@@ -31,12 +31,7 @@ struct SuppressFlags {
   std::string file;
 };
 
-json ask(const SuppressFlags& f, const json& request) {
-  const std::string where = f.admin.empty() ? "unix:" + f.spool + "/admin.sock" : f.admin;
-  json j = json::parse(admin_request(where, f.spool + "/admin.token", request.dump()));
-  if (!j.value("ok", false)) throw std::runtime_error("petreld: " + j.value("error", std::string("request refused")));
-  return j;
-}
+json ask(const SuppressFlags& f, const json& request) { return admin_ask(f.admin, f.spool, request); }
 
 std::string when(std::int64_t at) {
   char buf[32];
