@@ -62,11 +62,6 @@ std::int64_t parse_timestamp(std::string_view s) {
   return ms;
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 struct Batch {
   std::vector<std::string> events;  // JSON objects
   std::uint64_t first_seq = 0;
@@ -244,7 +239,7 @@ struct Webhooks::Impl {
         advance(hook, b.last_seq, std::nullopt);
         co_return;
       }
-      const bool too_old = b.oldest_ms > 0 && now_ms() - b.oldest_ms > hook.options.max_age.count();
+      const bool too_old = b.oldest_ms > 0 && events::now_ms() - b.oldest_ms > hook.options.max_age.count();
       if (v == Verdict::failed || too_old) {
         const std::string reason = too_old ? "not delivered within max_age: " + why : why;
         spdlog::error("webhook {}: {} event(s) set aside ({}); see petrel events failed", hook.options.name, count,
@@ -277,7 +272,7 @@ struct Webhooks::Impl {
         hook.idle = false;
         continue;
       }
-      const auto age = std::chrono::milliseconds(std::max<std::int64_t>(0, now_ms() - b.oldest_ms));
+      const auto age = std::chrono::milliseconds(std::max<std::int64_t>(0, events::now_ms() - b.oldest_ms));
       if (b.events.size() < hook.options.batch_size && age < hook.options.batch_max_delay) {
         // Not woken by new events meanwhile: the batch goes when it is old
         // enough (or is full at the next look).
