@@ -78,13 +78,17 @@ template class Family<Counter>;
 template class Family<Gauge>;
 template class Family<Histogram>;
 
-std::string escape_label(std::string_view value) {
+namespace {
+
+// Backslash and newline escaped, and the double quote too in a label value
+// (a HELP text keeps it as it is): the exposition format's two rules.
+std::string escape(std::string_view value, bool quote) {
   std::string out;
   out.reserve(value.size());
   for (char c : value) {
     if (c == '\\') {
       out += "\\\\";
-    } else if (c == '"') {
+    } else if (c == '"' && quote) {
       out += "\\\"";
     } else if (c == '\n') {
       out += "\\n";
@@ -94,6 +98,10 @@ std::string escape_label(std::string_view value) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string escape_label(std::string_view value) { return escape(value, true); }
 
 std::string format_value(double value) {
   if (std::isnan(value)) return "NaN";
@@ -111,21 +119,6 @@ const char* type_name(Type type) {
     case Type::histogram: return "histogram";
   }
   return "untyped";
-}
-
-// HELP text escaping: backslash and newline.
-std::string escape_help(std::string_view help) {
-  std::string out;
-  for (char c : help) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 std::string label_text(const std::vector<std::pair<std::string, std::string>>& labels) {
@@ -155,7 +148,7 @@ std::vector<std::pair<std::string, std::string>> labels_of(const Family<Metric>&
 }  // namespace
 
 void Exposition::family(std::string_view name, std::string_view help, Type type) {
-  text_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape_help(help), name, type_name(type));
+  text_ += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape(help, false), name, type_name(type));
 }
 
 void Exposition::sample(std::string_view name, const std::vector<std::pair<std::string, std::string>>& labels,
