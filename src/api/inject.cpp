@@ -194,7 +194,7 @@ asio::awaitable<std::error_code> Injector::store_all(Run& run, Composer& compose
     }
     // Their receptions go in the same commit, to the webhook outbox.
     std::vector<events::Event> receptions;
-    if (events::listened() || events::outbox()) {
+    if (events::wanted()) {
       for (const auto& m : batch) receptions.push_back(events::reception(*m, "api", ip_of(run.http.peer)));
       for (auto& r : events::outbox_records(receptions)) records.push_back(std::move(r));
     }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "events/outbox.hpp"
+
 namespace petrel::events {
 namespace {
 
@@ -15,6 +17,8 @@ void envelope_fields(Event& e, const spool::SpooledMessage& m) {
 }
 
 }  // namespace
+
+bool wanted() { return listened() || outbox() != nullptr; }
 
 Event reception(const spool::SpooledMessage& m, std::string listener, std::string client_address) {
   Event e;

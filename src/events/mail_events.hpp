@@ -25,6 +25,9 @@ Event recipient_event(Type type, const spool::SpooledMessage& message, std::size
                       const std::string& reply);
 
 inline bool listened() { return !bus().empty(); }
+// Whether an event is worth building: something listens, or webhooks
+// keep events in the outbox.
+bool wanted();
 inline void emit(const Event& event) { bus().emit(event); }
 
 }  // namespace petrel::events

@@ -41,7 +41,7 @@ bool QueueManager::Impl::fail_if_suppressed(Item& item, std::size_t r, std::time
   spdlog::info("delivery qid={} to=<{}> relay=none result=suppressed reason={} campaign={} tenant={}",
                item.message->id.value, rcpt.forward_path.str(), suppress::to_string(entry->reason),
                e.campaign.empty() ? "-" : e.campaign, e.tenant.empty() ? "-" : e.tenant);
-  if (wants_events()) {
+  if (events::wanted()) {
     auto ev = events::recipient_event(events::Type::Bounce, *item.message, r, item.attempts + 1, reason);
     ev.bounce_class = "suppressed";
     note_event(item, r, std::move(ev));

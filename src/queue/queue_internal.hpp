@@ -115,7 +115,6 @@ struct QueueManager::Impl {
   void gate_on(const std::string& domain, const JobResult& result);  // guarded by mutex
   // Events: noted on the item as they happen, and written (outbox records
   // for the spool write of the change) and emitted when it is recorded.
-  static bool wants_events();
   void note_event(Item& item, std::size_t recipient, events::Event event);
   std::vector<spool::Spool::Record> event_records(const Item& item);
   void emit_events(Item& item);

@@ -503,18 +503,18 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
       item.last_error = "no transport for <" + to + ">";
       spdlog::info("delivery qid={} to=<{}> relay=none result=deferred reason=\"no transport\"", qid, to);
       auto e = local_failure(item, a.recipient, "451 4.3.0 no transport for <" + to + ">");
-      if (wants_events()) note_event(item, a.recipient, std::move(e));
+      if (events::wanted()) note_event(item, a.recipient, std::move(e));
     } else if (const std::error_code ec = files[a.file].result) {
       item.last_error = a.mailbox + ": " + ec.message();
       spdlog::info("delivery qid={} to=<{}> relay=local mailbox={} result=deferred reason=\"{}\"", qid, to,
                    a.mailbox, ec.message());
       auto e = local_failure(item, a.recipient, "451 4.3.0 " + ec.message());
-      if (wants_events()) note_event(item, a.recipient, std::move(e));
+      if (events::wanted()) note_event(item, a.recipient, std::move(e));
     } else {
       item.states[a.recipient] = State::delivered;
       note_success(item, a.recipient, "", "250 2.0.0 delivered to mailbox", delivery::DsnAction::delivered);
       count_outcome("delivered", "", "");
-      if (wants_events()) {
+      if (events::wanted()) {
         auto e = events::recipient_event(events::Type::Delivery, *item.message, a.recipient, item.attempts + 1,
                                          "250 2.0.0 delivered to mailbox");
         e.site = "local";
@@ -585,8 +585,6 @@ void QueueManager::Impl::gate_on(const std::string& domain, const JobResult& res
   }
 }
 
-bool QueueManager::Impl::wants_events() { return events::listened() || events::outbox() != nullptr; }
-
 void QueueManager::Impl::note_event(Item& item, std::size_t recipient, events::Event event) {
   item.events_now.emplace_back(recipient, std::move(event));
 }
@@ -652,7 +650,7 @@ void QueueManager::Impl::complete(const Completion& c) {
       continue;
     }
     count_outcome(word, c.result.site, bounce_class);
-    if (wants_events()) {
+    if (events::wanted()) {
       const auto type = o.outcome == smtp::DeliveryOutcome::delivered ? events::Type::Delivery
                         : o.outcome == smtp::DeliveryOutcome::failed  ? events::Type::Bounce
                                                                       : events::Type::TransientFailure;

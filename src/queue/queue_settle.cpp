@@ -118,7 +118,7 @@ void QueueManager::Impl::expire(Item& item) {
     spdlog::info("delivery qid={} to=<{}> result=expired reason=\"{}\"", item.message->id.value,
                  recipients[r].forward_path.str(), reason);
     metrics::deliveries().with({"expired", "unknown"}).inc();  // its site is the delivery thread's to know
-    if (wants_events()) note_event(item, r, events::recipient_event(events::Type::Expiration, *item.message, r, item.attempts, reason));
+    if (events::wanted()) note_event(item, r, events::recipient_event(events::Type::Expiration, *item.message, r, item.attempts, reason));
   }
   item.remote_settled = true;
 }

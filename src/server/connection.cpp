@@ -327,7 +327,7 @@ class Connection {
     }
     std::optional<events::Event> reception;
     std::vector<spool::Spool::Record> records;
-    if (events::listened() || events::outbox()) {
+    if (events::wanted()) {
       reception = events::reception(*message, listener_.address, session_.client_address());
       records = events::outbox_records({*reception});
     }
