@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from harness import HOST, PASSWORDS, Petrel, free_port, TlsFiles, crypt3, scram_sha256_entry, write_passwd_file
+from recorder import Recorder
 
 
 def pytest_configure(config):
@@ -30,6 +31,21 @@ def start_petrel(tmp_path):
     for p in started:
         rc = p.stop()
         print(f"petreld exit status {rc}; stderr follows\n{p.stderr()}")
+
+
+@pytest.fixture
+def receiver():
+    """receiver(host, **kw): a recording SMTP receiver (recorder.py) on host,
+    a free port there; all are stopped at the end."""
+    started = []
+
+    def start(host, **kw):
+        r = Recorder(host, port=free_port(host), **kw).start()
+        started.append(r)
+        return r
+    yield start
+    for r in started:
+        r.stop()
 
 
 @pytest.fixture

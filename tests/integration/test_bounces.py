@@ -6,26 +6,10 @@ import email
 import email.policy
 import time
 
-import pytest
-
-from harness import LOCAL_DOMAIN, free_port, wait_until
-from recorder import Recorder
+from harness import LOCAL_DOMAIN, wait_until
 from test_api import api, builder  # noqa: F401 (pytest fixture)
 
 FAR = "far.test"
-
-
-@pytest.fixture
-def receiver():
-    started = []
-
-    def start(host, **kw):
-        r = Recorder(host, port=free_port(host), **kw).start()
-        started.append(r)
-        return r
-    yield start
-    for r in started:
-        r.stop()
 
 
 def far_route(r):

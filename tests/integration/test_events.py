@@ -12,24 +12,10 @@ import subprocess
 import pytest
 
 from api_client import Api, write_config
-from harness import LOCAL_DOMAIN, free_port, wait_until
-from recorder import Recorder
+from harness import LOCAL_DOMAIN, wait_until
 from shaping_setup import PETREL
 
 FAR = "far.test"
-
-
-@pytest.fixture
-def receiver():
-    started = []
-
-    def start(host, **kw):
-        r = Recorder(host, port=free_port(host), **kw).start()
-        started.append(r)
-        return r
-    yield start
-    for r in started:
-        r.stop()
 
 
 @pytest.fixture

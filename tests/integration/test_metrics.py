@@ -7,12 +7,9 @@ its HTTP API.
     PETRELD=/work/main/build/petreld /usr/bin/python3 -m pytest -q tests/integration/test_metrics.py
 """
 import json
-import os
 import re
 import shutil
-import socket
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 
@@ -20,17 +17,10 @@ import pytest
 
 from api_client import Api, write_config
 from harness import HOST, LOCAL_DOMAIN, free_port, wait_until
+from test_api import port_open
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
-
-
-def port_open(port):
-    try:
-        with socket.create_connection((HOST, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture
