@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from api_client import write_config
-from harness import LOCAL_DOMAIN, free_port, wait_until
+from harness import LOCAL_DOMAIN, PETRELD, free_port, wait_until
 from shaping_setup import PETREL
 from webhook_receiver import Receiver, verify
 
@@ -146,3 +146,12 @@ def test_kill_9_while_the_endpoint_is_down_loses_no_event(petrel, receivers):
         if key in seen:
             assert seen[key] == e, "a duplicate differs"
         seen[key] = e
+
+
+def test_an_unreadable_secret_is_a_configuration_error_naming_the_webhook(tmp_path):
+    config = tmp_path / "petreld.toml"
+    config.write_text('[[events.webhook]]\nname = "crm"\nurl = "http://127.0.0.1:9/hook"\n'
+                      f'secret_file = "{tmp_path}/missing.secret"\n')
+    r = subprocess.run([PETRELD, "--config", str(config), "--check-config"], capture_output=True, timeout=30)
+    assert r.returncode == 2, r
+    assert f"{config}:1: webhook crm: cannot read a secret from {tmp_path}/missing.secret".encode() in r.stderr, r.stderr
