@@ -142,7 +142,13 @@ std::vector<std::string> read_addresses(const std::string& path) {
       address = at == 0 || at > line.size() ? "" : line.substr(at, line.find(',', at) - at);
     }
     if (address.find('@') == std::string::npos) {
-      throw std::runtime_error(path + ":" + std::to_string(number) + ": '" + address + "' is not an address");
+      std::string message = path;
+      message += ':';
+      message += std::to_string(number);
+      message += ": '";
+      message += address;
+      message += "' is not an address";
+      throw std::runtime_error(message);
     }
     out.push_back(address);
   }
