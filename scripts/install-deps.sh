@@ -10,7 +10,7 @@ build_pkgs=(
   librocksdb-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev
   libgsasl-dev libargon2-dev libcrypt-dev libidn2-dev
-  libunbound-dev nlohmann-json3-dev libedit-dev libkainjow-mustache-dev
+  libunbound-dev nlohmann-json3-dev libedit-dev libkainjow-mustache-dev libpsl-dev publicsuffix
 )
 test_pkgs=(
   python3 python3-pytest swaks postfix netcat-openbsd procps
@@ -19,7 +19,8 @@ test_pkgs=(
   dnsmasq-base
   openssl nmap testssl.sh argon2 libnet-ssleay-perl libio-socket-ssl-perl python3-aiosmtpd
   dovecot-core dovecot-lmtpd tmux nftables
-  python3-dkim opendkim opendkim-tools
+  python3-dkim python3-authres opendkim opendkim-tools
+  nsd ldnsutils
   prometheus
   chromium chromium-driver python3-selenium
 )
