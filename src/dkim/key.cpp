@@ -274,4 +274,25 @@ std::optional<PublicKeyInfo> read_public_key(Algorithm algorithm, std::string_vi
   return info;
 }
 
+bool verify_signature(const PublicKeyInfo& key, std::string_view data, std::string_view signature) {
+  ERR_clear_error();
+  const auto* in = reinterpret_cast<const unsigned char*>(key.data.data());
+  PkeyPtr pkey;
+  if (key.algorithm == Algorithm::ed25519_sha256) {
+    pkey.reset(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, in, key.data.size()));
+  } else {
+    pkey.reset(d2i_PUBKEY(nullptr, &in, static_cast<long>(key.data.size())));
+  }
+  MdCtxPtr ctx(EVP_MD_CTX_new());
+  const bool ed25519 = key.algorithm == Algorithm::ed25519_sha256;
+  const std::string hashed = ed25519 ? sha256(data) : std::string();
+  const std::string_view signed_data = ed25519 ? std::string_view(hashed) : data;
+  const bool ok = pkey && ctx &&
+                  EVP_DigestVerifyInit(ctx.get(), nullptr, ed25519 ? nullptr : EVP_sha256(), nullptr, pkey.get()) == 1 &&
+                  EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                                   reinterpret_cast<const unsigned char*>(signed_data.data()), signed_data.size()) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
 }  // namespace petrel::dkim

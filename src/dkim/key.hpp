@@ -72,4 +72,8 @@ struct PublicKeyInfo {
 // nullopt with `error` when it is neither.
 std::optional<PublicKeyInfo> read_public_key(Algorithm algorithm, std::string_view data, std::string& error);
 
+// Whether `signature` is `key`'s signature of `data`, as Key::sign makes
+// it (RSASSA-PKCS1-v1_5 with SHA-256; Ed25519 over the SHA-256 of data).
+bool verify_signature(const PublicKeyInfo& key, std::string_view data, std::string_view signature);
+
 }  // namespace petrel::dkim
