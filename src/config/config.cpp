@@ -150,7 +150,7 @@ const Section kSections[] = {
     {"admin", admin_keys()},         {"queue", queue_keys()},
     {"bulk", bulk_keys()},           {"http", http_keys()},
     {"unsubscribe", unsubscribe_keys()}, {"bounces", bounces_keys()},
-    {"events", events_keys()},
+    {"events", events_keys()},       {"auth_checks", auth_checks_keys()},
     {"shaping", {}},  // nested tables: read by apply_shaping() (shaping_sections.cpp)
     {"egress", {}},   // arrays of tables: read by apply_egress() (egress_sections.cpp)
     {"dkim", {}},     // an array of tables: read by apply_dkim() (dkim_sections.cpp)

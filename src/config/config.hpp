@@ -181,6 +181,17 @@ struct EventsConfig {
   std::vector<WebhookConfig> webhooks;
 };
 
+// [auth_checks]: SPF, DKIM, DMARC and ARC on inbound mail (docs/auth-checks.md),
+// for clients neither trusted nor authenticated.
+struct AuthChecksConfig {
+  bool enabled = true;
+  bool dmarc_enforce = true;     // p=reject refused (550 5.7.1), p=quarantine marked
+  bool reject_spf_fail = false;  // an SPF fail (-all) refused on its own (550 5.7.23)
+  std::size_t max_dkim_signatures = 5;  // beyond these, signatures are not verified
+  std::string quarantine_folder;        // Maildir folder for quarantined mail, e.g. "Junk"; "": the inbox
+  std::chrono::milliseconds timeout{std::chrono::seconds(20)};  // all lookups of one message; then temperror
+};
+
 // [[dkim]]: one signing key (docs/dkim.md).
 struct DkimKey {
   std::string domain;    // the From: domain it signs, lower case
@@ -245,6 +256,7 @@ struct Config {
   UnsubscribeConfig unsubscribe;
   BouncesConfig bounces;
   std::vector<DkimKey> dkim;
+  AuthChecksConfig auth_checks;
 
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error

@@ -1,4 +1,5 @@
 // [events]: the event log and the webhooks ([[events.webhook]]); docs/events.md.
+// [auth_checks]: the inbound SPF/DKIM/DMARC/ARC checks; docs/auth-checks.md.
 #include <algorithm>
 #include <set>
 
@@ -95,8 +96,27 @@ const Key kEventsKeys[] = {
     {"webhook", [](const Field& f, Config& c) { c.events.webhooks = read_webhooks(f); }},
 };
 
+// Folder names as Maildir++ writes them: no '/', no leading '.'.
+bool valid_folder(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && !s.starts_with('.') && s.find_first_of(std::string_view("/\\\0\r\n", 5)) == std::string_view::npos;
+}
+
+const Key kAuthChecksKeys[] = {
+    {"enabled", [](const Field& f, Config& c) { c.auth_checks.enabled = read_bool(f); }},
+    {"dmarc_enforce", [](const Field& f, Config& c) { c.auth_checks.dmarc_enforce = read_bool(f); }},
+    {"reject_spf_fail", [](const Field& f, Config& c) { c.auth_checks.reject_spf_fail = read_bool(f); }},
+    {"max_dkim_signatures",
+     [](const Field& f, Config& c) { c.auth_checks.max_dkim_signatures = read_count(f, 0, 50); }},
+    {"quarantine_folder",
+     [](const Field& f, Config& c) {
+       c.auth_checks.quarantine_folder = read_string(f, f.value, valid_folder, "a Maildir folder name such as \"Junk\"");
+     }},
+    {"timeout", [](const Field& f, Config& c) { c.auth_checks.timeout = read_duration(f, f.value); }},
+};
+
 }  // namespace
 
 std::span<const Key> events_keys() { return kEventsKeys; }
+std::span<const Key> auth_checks_keys() { return kAuthChecksKeys; }
 
 }  // namespace petrel::config::detail

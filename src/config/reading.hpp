@@ -117,6 +117,7 @@ void apply_egress(const std::string& file, const toml::table& egress, Config& c)
 void validate_egress(const Config& c, const std::string& name);
 // events_sections.cpp: [events].
 std::span<const Key> events_keys();
+std::span<const Key> auth_checks_keys();  // [auth_checks], also in events_sections.cpp
 // dkim_sections.cpp: the [[dkim]] array of tables.
 void apply_dkim(const std::string& file, const toml::node& dkim, Config& c);
 

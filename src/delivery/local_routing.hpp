@@ -13,6 +13,9 @@ struct LocalRouting {
   std::vector<std::string> local_domains;  // normalized (lower case, no trailing dot)
   std::string maildir_root;                // DIR: mail for user@domain goes to DIR/domain/user/
   std::string recipient_delimiter;         // e.g. "+": user+tag goes to user; empty: off
+  // Maildir++ folder ("Junk": MAILBOX/.Junk/) for mail marked
+  // "X-Spam-Flag: YES" (DMARC quarantine, docs/auth-checks.md); "": the inbox.
+  std::string quarantine_folder;
 };
 
 bool is_local_domain(const LocalRouting& r, std::string_view domain);
@@ -23,6 +26,10 @@ bool is_local_domain(const LocalRouting& r, std::string_view domain);
 // and any octet that is unsafe in a file name ('/', a leading '.', control
 // characters, ...) is %XX-escaped, so no address can escape the root.
 std::optional<std::string> mailbox_directory(const LocalRouting& r, const smtp::Address& rcpt);
+
+// Where `content` goes in `mailbox`: its quarantine folder when the message
+// is marked as spam and a folder is configured, else the mailbox itself.
+std::string folder_for(const LocalRouting& r, const std::string& mailbox, std::string_view content);
 
 // The user part used for lookups ("alice" for "Alice+tag@example.org").
 std::string mailbox_name(const LocalRouting& r, std::string_view local_part);

@@ -29,6 +29,9 @@ void add_delivery_flags(CLI::App& app, Overrides& o) {
       ->type_name("FILE");
   app.add_option("--events-file", o.events_file, "The event log: one JSON line per event ([events] file)")
       ->type_name("FILE");
+  auto* on = app.add_flag("--auth-checks", o.auth_checks, "Check SPF, DKIM, DMARC and ARC on inbound mail (the default)");
+  app.add_flag("--no-auth-checks", o.no_auth_checks, "Do not check SPF, DKIM, DMARC nor ARC ([auth_checks] enabled)")
+      ->excludes(on);
 }
 
 std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& text) {
@@ -47,6 +50,8 @@ void apply_delivery(const Overrides& o, Config& c) {
   if (!o.http_listen.empty()) c.http.listen = o.http_listen;
   if (o.api_tokens_file) c.http.api_tokens_file = *o.api_tokens_file;
   if (o.events_file) c.events.file = *o.events_file;
+  if (o.auth_checks) c.auth_checks.enabled = true;
+  if (o.no_auth_checks) c.auth_checks.enabled = false;
   if (o.max_queue_lifetime) c.remote.max_queue_lifetime = duration_flag("--max-queue-lifetime", *o.max_queue_lifetime);
   if (o.retry_intervals) {
     c.retry_intervals.clear();

@@ -34,6 +34,8 @@ struct Overrides {
   std::vector<std::string> http_listen;
   std::optional<std::string> api_tokens_file;
   std::optional<std::string> events_file;
+  // Issue 14: the inbound SPF/DKIM/DMARC/ARC checks.
+  bool auth_checks = false, no_auth_checks = false;
 };
 
 void add_flags(CLI::App& app, Overrides& o);

@@ -483,7 +483,7 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
       Attempt a{i, r, d.mailbox.value_or("")};
       if (!a.mailbox.empty()) {
         a.file = files.size();
-        files.push_back({a.mailbox, delivery::unique_name(m.arrival_unix_seconds, m.id.value, r, options.hostname),
+        files.push_back({delivery::folder_for(options.routing, a.mailbox, m.content), delivery::unique_name(m.arrival_unix_seconds, m.id.value, r, options.hostname),
                          delivery_header(m.envelope, rcpt, options.routing), &m.content, batch[i].may_be_delivered});
       }
       attempts.push_back(std::move(a));

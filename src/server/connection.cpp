@@ -15,6 +15,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "auth_checks/checker.hpp"
+#include "authres/authres.hpp"
 #include "dkim/signer.hpp"
 #include "events/mail_events.hpp"
 #include "events/outbox.hpp"
@@ -24,8 +26,10 @@
 #include "smtp/reply_codes.hpp"
 #include "smtp/server_session.hpp"
 #include "smtp/bulk_headers.hpp"
+#include "smtp/header_field.hpp"
 #include "smtp/submission_headers.hpp"
 #include "tls/server_tls.hpp"
+#include "util/async_callback.hpp"
 
 namespace petrel::server {
 namespace asio = boost::asio;
@@ -46,34 +50,32 @@ constexpr std::chrono::milliseconds kTlsShutdownTimeout{2000};
 template <typename Token>
 auto async_store(spool::Spool& spool, const std::shared_ptr<const spool::SpooledMessage>& message,
                  std::vector<spool::Spool::Record> records, Token&& token) {
-  return asio::async_initiate<Token, void(std::error_code)>(
-      [&spool, message](auto handler, std::vector<spool::Spool::Record> records) {
-        auto executor = asio::get_associated_executor(handler);
-        auto shared_handler = std::make_shared<decltype(handler)>(std::move(handler));
-        auto done = [shared_handler, executor](std::error_code ec) {
-          asio::post(executor, [shared_handler, ec]() { (*shared_handler)(ec); });
-        };
-        if (records.empty()) {
-          spool.store(message, std::move(done));
-        } else {
-          spool.store_group({message}, std::move(records), std::move(done));
-        }
-      },
-      token, std::move(records));
+  auto start = [&spool, message, records = std::move(records)](std::function<void(std::error_code)> done) mutable {
+    if (records.empty()) {
+      spool.store(message, std::move(done));
+    } else {
+      spool.store_group({message}, std::move(records), std::move(done));
+    }
+  };
+  return util::async_callback<std::error_code>(std::move(start), std::forward<Token>(token));
 }
 
 // Completes when the sink has recorded what the message means.
 template <typename Token>
 auto async_consume(const ServerExtras& extras, const smtp::Address& rcpt, const std::string& content, Token&& token) {
-  return asio::async_initiate<Token, void(std::error_code)>(
-      [&extras, &rcpt, &content](auto handler) {
-        auto executor = asio::get_associated_executor(handler);
-        auto shared_handler = std::make_shared<decltype(handler)>(std::move(handler));
-        extras.sink_consume(rcpt, content, [shared_handler, executor](std::error_code ec) {
-          asio::post(executor, [shared_handler, ec]() { (*shared_handler)(ec); });
-        });
-      },
-      token);
+  auto start = [&extras, &rcpt, &content](std::function<void(std::error_code)> done) {
+    extras.sink_consume(rcpt, content, std::move(done));
+  };
+  return util::async_callback<std::error_code>(std::move(start), std::forward<Token>(token));
+}
+
+// Completes with the inbound checks' verdict; `input` must outlive it.
+template <typename Token>
+auto async_check(auth_checks::Checker& checker, const auth_checks::Input& input, Token&& token) {
+  auto start = [&checker, &input](std::function<void(auth_checks::Verdict)> done) {
+    checker.check(input, std::move(done));
+  };
+  return util::async_callback<auth_checks::Verdict>(std::move(start), std::forward<Token>(token));
 }
 
 // Our mail (submitted, or relayed for a trusted network) is signed for its
@@ -130,10 +132,11 @@ const char* kind_name(ListenerKind kind) {
 class Connection {
  public:
   Connection(tcp::socket socket, SessionContext& context, const Listener& listener, std::string client_ip,
-             std::string peer)
+             std::string peer, auth_checks::Checker* checker)
       : stream_(std::make_shared<ClientStream>(std::move(socket))),
         context_(context),
         listener_(listener),
+        checker_(checker),
         session_(listener.options, context.policy, std::move(client_ip), context.authenticator),
         peer_(std::move(peer)),
         sessions_(metrics::sessions().with({listener.address})),
@@ -318,7 +321,14 @@ class Connection {
     const bool complete_headers =
         listener_.kind != ListenerKind::smtp && context_.config.submission.add_missing_headers;
     const bool trusted_client = context_.trusted(session_.client_address()) || !session_.auth_user().empty();
-    auto message = prepare(session_.take_message(), context_.config, complete_headers, trusted_client);
+    smtp::ReceivedMessage received = session_.take_message();
+    std::string auth_summary;
+    if (checker_ && !trusted_client) {
+      auto summary = co_await check_authentication(received);
+      if (!summary) co_return;
+      auth_summary = " auth=\"" + *summary + "\"";
+    }
+    auto message = prepare(std::move(received), context_.config, complete_headers, trusted_client);
     if (trusted_client && context_.extras.dkim_keys) sign(*message, *context_.extras.dkim_keys);
     if (!co_await consume_sink_recipients(*message)) co_return;
     if (message->envelope.recipients.empty()) {  // all were the server's own
@@ -338,10 +348,10 @@ class Connection {
       session_.message_stored(message->id.value);
       received_.inc();
       if (reception) events::emit(*reception);
-      spdlog::info("message qid={} client={} from={} to={} size={}{}{} result=queued", message->id.value, peer_,
+      spdlog::info("message qid={} client={} from={} to={} size={}{}{}{} result=queued", message->id.value, peer_,
                    message->envelope.reverse_path.str(), join_recipients(message->envelope), size,
                    message->envelope.campaign.empty() ? "" : " campaign=" + message->envelope.campaign,
-                   message->envelope.tenant.empty() ? "" : " tenant=" + message->envelope.tenant);
+                   message->envelope.tenant.empty() ? "" : " tenant=" + message->envelope.tenant, auth_summary);
       co_return;
     }
     spdlog::error("message client={} from={} size={} result=not-stored error=\"{}\"", peer_,
@@ -351,6 +361,30 @@ class Connection {
     } else {
       session_.message_failed(smtp::Reply(codes::k451LocalError, "Local error in processing, try again later"));
     }
+  }
+
+  // SPF, DKIM, DMARC and ARC (docs/auth-checks.md), judged on the message
+  // as it came; then the Authentication-Results field goes on top, after
+  // any that claimed our name was removed (RFC 8601 §5). The log's summary
+  // of the results, or nullopt (and a 550) when the message is refused.
+  asio::awaitable<std::optional<std::string>> check_authentication(smtp::ReceivedMessage& received) {
+    const auto& path = received.envelope.reverse_path;
+    const auth_checks::Input input{session_.client_address(), session_.helo_name(),
+                                   path.is_null() ? std::string() : path.mailbox->str(), received.content,
+                                   static_cast<std::int64_t>(std::time(nullptr))};
+    const auth_checks::Verdict verdict = co_await async_check(*checker_, input, asio::use_awaitable);
+    if (verdict.action == auth_checks::Action::reject) {
+      spdlog::info("message client={} from={} to={} size={} auth=\"{}\" result=refused reply=\"{}\"", peer_,
+                   path.str(), join_recipients(received.envelope), received.content.size(), verdict.summary,
+                   verdict.reply->lines.front());
+      session_.message_failed(*verdict.reply);
+      co_return std::nullopt;
+    }
+    const bool quarantine = verdict.action == auth_checks::Action::quarantine;
+    authres::remove_forged(received.content, context_.config.hostname);
+    smtp::remove_fields(received.content, [](std::string_view f) { return smtp::is_field(f, "X-Spam-Flag"); });
+    received.content.insert(0, verdict.header + (quarantine ? "X-Spam-Flag: YES\r\n" : ""));
+    co_return quarantine ? verdict.summary + " quarantined" : verdict.summary;
   }
 
   // Recipients the server consumes itself (unsubscribe+TOKEN@, complaints)
@@ -380,6 +414,7 @@ class Connection {
   std::shared_ptr<ClientStream> stream_;
   SessionContext& context_;
   const Listener& listener_;
+  auth_checks::Checker* checker_;  // null: no inbound checks
   smtp::ServerSession session_;
   std::string peer_;
   metrics::Gauge& sessions_;
@@ -398,7 +433,8 @@ bool SessionContext::trusted(std::string_view ip) const {
                      [&](const util::Cidr& net) { return net.contains(ip); });
 }
 
-asio::awaitable<void> run_connection(tcp::socket socket, SessionContext& context, const Listener& listener) {
+asio::awaitable<void> run_connection(tcp::socket socket, SessionContext& context, const Listener& listener,
+                                     auth_checks::Checker* checker) {
   namespace codes = smtp::codes;
   const auto started = std::chrono::steady_clock::now();
   boost::system::error_code ec;
@@ -418,7 +454,7 @@ asio::awaitable<void> run_connection(tcp::socket socket, SessionContext& context
     refusal = smtp::Reply(codes::k421ConnectionRateExceeded,
                           context.config.hostname + " Connection rate limit exceeded, try again later");
   }
-  auto connection = std::make_unique<Connection>(std::move(socket), context, listener, ip, peer);
+  auto connection = std::make_unique<Connection>(std::move(socket), context, listener, ip, peer, checker);
   co_await connection->run(refusal);
   if (verdict == ConnectionLimiter::Verdict::admitted) context.limiter.release(ip);
   connection->log_session(std::chrono::steady_clock::now() - started);

@@ -24,6 +24,9 @@
 namespace petrel::tls {
 class ServerTls;
 }
+namespace petrel::auth_checks {
+class Checker;
+}
 
 namespace petrel::server {
 
@@ -56,7 +59,8 @@ struct SessionContext {
   bool trusted(std::string_view ip) const;
 };
 
+// `checker`: the inbound checks of the connection's thread; null when off.
 boost::asio::awaitable<void> run_connection(boost::asio::ip::tcp::socket socket, SessionContext& context,
-                                            const Listener& listener);
+                                            const Listener& listener, auth_checks::Checker* checker);
 
 }  // namespace petrel::server

@@ -20,6 +20,8 @@
 #include <spdlog/spdlog.h>
 
 #include "auth/gsasl_authenticator.hpp"
+#include "auth_checks/checker.hpp"
+#include "dns/unbound_resolver.hpp"
 #include "server/admin_listener.hpp"
 #include "server/connection.hpp"
 #include "server/server.hpp"
@@ -141,6 +143,7 @@ struct Server::Impl {
       contexts.push_back(std::make_unique<asio::io_context>(1));
       guards.emplace_back(contexts.back()->get_executor());
     }
+    if (config.auth_checks.enabled) make_checkers();
     policy.set_queue_runner([&queue](std::string_view domain) { return queue.flush(domain); });
     if (extras.sink_accepts) policy.set_sink(extras.sink_accepts);
     for (const auto& text : config.listen) bind(text, ListenerKind::smtp);
@@ -186,14 +189,35 @@ struct Server::Impl {
     listeners.push_back(std::make_unique<Listener>(make_listener(config, text, kind)));
   }
 
-  asio::io_context& next_context() {
-    return *contexts[next.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+  std::size_t next_context() { return next.fetch_add(1, std::memory_order_relaxed) % contexts.size(); }
+
+  // One resolver and checker per I/O thread: each is used from its thread
+  // only, and a check never waits on another thread.
+  void make_checkers() {
+    dns::ResolverOptions r;
+    r.upstream = config.remote.resolver;
+    if (!r.upstream.empty()) {
+      r.zones_from_upstream = {"test.", "invalid.", "example."};
+      r.dnssec = dns::DnssecMode::off;  // SPF, DKIM and DMARC do not need DNSSEC
+    }
+    auth_checks::Options o;
+    o.policy.authserv_id = config.hostname;
+    o.policy.dmarc_enforce = config.auth_checks.dmarc_enforce;
+    o.policy.reject_spf_fail = config.auth_checks.reject_spf_fail;
+    o.max_dkim_signatures = config.auth_checks.max_dkim_signatures;
+    o.timeout = config.auth_checks.timeout;
+    for (auto& ctx : contexts) {
+      resolvers.push_back(std::make_unique<dns::UnboundResolver>(*ctx, r));
+      checkers.push_back(std::make_unique<auth_checks::Checker>(*ctx, *resolvers.back(), o));
+    }
   }
 
   asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, const Listener& listener) {
     asio::steady_timer backoff(acceptor.get_executor());
     for (;;) {
-      asio::io_context& target = next_context();
+      const std::size_t index = next_context();
+      asio::io_context& target = *contexts[index];
+      auth_checks::Checker* checker = checkers.empty() ? nullptr : checkers[index].get();
       boost::system::error_code ec;
       tcp::socket socket = co_await acceptor.async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::operation_aborted) co_return;
@@ -204,7 +228,7 @@ struct Server::Impl {
         co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
-      asio::co_spawn(target, run_connection(std::move(socket), context, listener), log_exception);
+      asio::co_spawn(target, run_connection(std::move(socket), context, listener, checker), log_exception);
     }
   }
 
@@ -221,6 +245,8 @@ struct Server::Impl {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<tcp::acceptor> acceptors;
   std::unique_ptr<AdminListener> admin;  // after contexts: destroyed before them
+  std::vector<std::unique_ptr<dns::UnboundResolver>> resolvers;  // one per context, when checks are on
+  std::vector<std::unique_ptr<auth_checks::Checker>> checkers;    // same order
   std::atomic<std::size_t> next{0};
   std::vector<std::thread> threads;
 };

@@ -35,6 +35,7 @@ delivery::LocalRouting local_routing(const config::Config& config) {
   for (const auto& d : config.local_domains) routing.local_domains.push_back(util::ascii_domain(d));
   routing.maildir_root = config.maildir;
   routing.recipient_delimiter = config.recipient_delimiter;
+  routing.quarantine_folder = config.auth_checks.quarantine_folder;
   return routing;
 }
 

@@ -72,6 +72,9 @@ maildir = "{work}/maildir"
 
 [spool]
 dir = "{work}/spool"
+
+[auth_checks]
+enabled = false
 """)
 
     class FromConfig(Petrel):
