@@ -10,8 +10,7 @@ namespace {
 
 constexpr const char* kDebianList = "/usr/share/publicsuffix/public_suffix_list.dat";
 
-std::string normalized(std::string_view domain) {
-  if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
+std::string lowered(std::string_view domain) {
   std::string out(domain);
   std::transform(out.begin(), out.end(), out.begin(), [](char c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c; });
   return out;
@@ -42,8 +41,14 @@ PublicSuffixList::PublicSuffixList(const std::string& file) : context_(psl_load_
 PublicSuffixList::~PublicSuffixList() { psl_free(context_); }
 
 std::string PublicSuffixList::organizational_domain(std::string_view domain) const {
-  std::string name = normalized(domain);
-  if (name.empty()) return name;
+  std::string name = lowered(domain);
+  // Not a domain name (an empty label, a NUL that would cut the C string
+  // libpsl reads): it shares an organization with nothing but itself.
+  if (name.empty() || name.front() == '.' || name.find("..") != std::string::npos ||
+      name.find('\0') != std::string::npos) {
+    return name;
+  }
+  if (name.back() == '.') name.pop_back();
   // The shortest registrable name: a pointer into `name`, or null when the
   // name is itself a public suffix.
   const char* registrable = psl_registrable_domain(context_, name.c_str());

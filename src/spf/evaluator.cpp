@@ -261,7 +261,7 @@ void Evaluator::end_frame(Result result, std::string detail, std::string mechani
       return;
     }
     result = result_of(include.qualifier);
-    detail = include.text + " in " + parent.domain + ", then " + detail;
+    detail = std::string(include.text).append(" in ").append(parent.domain).append(", then ").append(detail);
     mechanism = include.text;
   }
   std::string reason = mechanism == "default" ? std::move(detail) : "matched " + detail;

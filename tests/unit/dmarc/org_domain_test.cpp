@@ -37,6 +37,11 @@ TEST(OrgDomain, a_public_suffix_is_its_own) {
 TEST(OrgDomain, lower_case_without_the_trailing_dot) {
   EXPECT_EQ(psl().organizational_domain("Mail.Example.COM."), "example.com");
   EXPECT_EQ(psl().organizational_domain(""), "");
+  // Not domain names: their own, whole (libpsl would read up to the NUL).
+  EXPECT_EQ(psl().organizational_domain("a..example.com"), "a..example.com");
+  EXPECT_EQ(psl().organizational_domain("example.com.."), "example.com..");
+  EXPECT_EQ(psl().organizational_domain("."), ".");
+  EXPECT_EQ(psl().organizational_domain(std::string("evil.example\0.com", 17)), std::string("evil.example\0.com", 17));
 }
 
 TEST(OrgDomain, loads_a_list_file_and_refuses_a_missing_one) {
