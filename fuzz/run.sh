@@ -20,7 +20,7 @@ FUZZ_SHORT=${FUZZ_SHORT:-20}
 JOBS=${JOBS:-2}
 TARGETS=(fuzz_command_line fuzz_server_session fuzz_dot_reader fuzz_envelope_codec fuzz_config fuzz_client_session
          fuzz_mta_sts fuzz_eight_bit_downgrade fuzz_bulk_headers fuzz_arf fuzz_dkim_canon fuzz_inject_request
-         fuzz_campaign_csv fuzz_events fuzz_spf_record fuzz_dmarc_record)
+         fuzz_campaign_csv fuzz_events fuzz_spf_record fuzz_dmarc_record fuzz_dkim_verify)
 
 # Per-target libFuzzer options: the longest useful input and a dictionary.
 options() {
@@ -36,6 +36,7 @@ options() {
     fuzz_bulk_headers)   echo "-max_len=2048 -dict=fuzz/mime.dict" ;;
     fuzz_arf)            echo "-max_len=8192 -dict=fuzz/arf.dict" ;;
     fuzz_dkim_canon)     echo "-max_len=4096" ;;
+    fuzz_dkim_verify)    echo "-max_len=8192" ;;
     fuzz_inject_request) echo "-max_len=4096 -dict=fuzz/json.dict" ;;
     fuzz_campaign_csv)   echo "-max_len=4096 -dict=fuzz/csv.dict" ;;
     fuzz_events)         echo "-max_len=2048" ;;

@@ -41,7 +41,7 @@ authres::MethodResult dmarc_result(const Results& r) {
   const dmarc::Decision& d = *r.dmarc;
   std::string comment = d.reason;
   if (d.result == dmarc::Result::pass || d.result == dmarc::Result::fail) {
-    comment = "p=" + std::string(policy_word(d.published_policy)) + (d.sampled_out ? " not applied (pct)" : "") +
+    comment = "p=" + std::string(policy_word(d.published_policy)) + (d.sampled_out ? ", pct= left it out" : "") +
               (comment.empty() ? "" : "; " + comment);
   }
   return {"dmarc", std::string(dmarc::to_string(d.result)), comment, {{"header", "from", r.from_domain}}};
