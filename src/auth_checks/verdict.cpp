@@ -83,16 +83,21 @@ Verdict decide(const Results& results, const Policy& policy) {
 
   Verdict v;
   v.header = authres::header_field(policy.authserv_id, methods);
-  for (const auto& m : methods) v.summary += (v.summary.empty() ? "" : " ") + m.method + "=" + m.result;
+  for (const auto& m : methods) {
+    v.summary += (v.summary.empty() ? "" : " ") + m.method + "=" + m.result;
+    v.results.emplace_back(m.method, m.result);
+  }
 
   const dmarc::Policy dmarc_policy = results.dmarc ? applied_policy(*results.dmarc) : dmarc::Policy::none;
   if (policy.dmarc_enforce && dmarc_policy == dmarc::Policy::reject) {
     v.action = Action::reject;
+    v.refused_by = "dmarc";
     v.reply = smtp::Reply(smtp::codes::k550DmarcReject,
                           "Rejected by the DMARC policy of " + results.dmarc->record_domain + " (" +
                               results.dmarc->reason + ")");
   } else if (policy.reject_spf_fail && results.spf.result == spf::Result::fail) {
     v.action = Action::reject;
+    v.refused_by = "spf";
     v.reply = smtp::Reply(smtp::codes::k550SpfFail, "SPF check failed for " + results.spf_identity +
                                                         (results.spf.explanation.empty() ? "" : ": " + reply_safe(results.spf.explanation)));
   } else if (policy.dmarc_enforce && dmarc_policy == dmarc::Policy::quarantine) {

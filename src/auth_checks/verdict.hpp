@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arc/arc.hpp"
@@ -39,6 +40,8 @@ struct Verdict {
   Action action = Action::accept;
   std::optional<smtp::Reply> reply;  // with reject: 550 5.7.1 (DMARC) or 550 5.7.23 (SPF)
   std::string summary;         // "spf=pass dkim=pass dmarc=pass arc=none", for the log
+  std::vector<std::pair<std::string, std::string>> results;  // (method, result) in field order, for metrics
+  std::string refused_by;      // with reject: "dmarc" or "spf"
 };
 
 Verdict decide(const Results& results, const Policy& policy);

@@ -38,6 +38,19 @@ Family<Counter>& webhook_events() {
   return f;
 }
 
+Family<Counter>& auth_results() {
+  static Family<Counter>& f = registered(*new Family<Counter>(
+      "petrel_auth_results_total", "Inbound SPF, DKIM, DMARC and ARC results, by method and result.",
+      {"method", "result"}));
+  return f;
+}
+
+Family<Counter>& auth_refused() {
+  static Family<Counter>& f = registered(*new Family<Counter>(
+      "petrel_auth_refused_total", "Messages refused by the inbound checks, by reason (dmarc, spf).", {"reason"}));
+  return f;
+}
+
 Family<Counter>& events() {
   static Family<Counter>& f =
       registered(*new Family<Counter>("petrel_events_total", "Events recorded, by type (docs/events.md).", {"type"}));
@@ -67,6 +80,8 @@ void register_petrel_metrics(std::size_t max_sites) {
   deliveries().fold("site", max_sites);
   bounces();
   webhook_events();
+  auth_results();
+  auth_refused();
   events();
   sessions();
   spool_commit_seconds();

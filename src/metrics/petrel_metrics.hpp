@@ -19,6 +19,10 @@ Family<Counter>& bounces();
 Family<Counter>& webhook_events();
 // counter {type}: events written to the event log.
 Family<Counter>& events();
+// counter {method="spf|dkim|dmarc|arc", result}: inbound check results (docs/auth-checks.md).
+Family<Counter>& auth_results();
+// counter {reason="dmarc|spf"}: messages refused at the end of DATA by the inbound checks.
+Family<Counter>& auth_refused();
 // gauge {listener}: SMTP sessions open now.
 Family<Gauge>& sessions();
 // histogram: seconds from a group commit's start to its sync.

@@ -373,6 +373,7 @@ class Connection {
                                    path.is_null() ? std::string() : path.mailbox->str(), received.content,
                                    static_cast<std::int64_t>(std::time(nullptr))};
     const auth_checks::Verdict verdict = co_await async_check(*checker_, input, asio::use_awaitable);
+    count(verdict);
     if (verdict.action == auth_checks::Action::reject) {
       spdlog::info("message client={} from={} to={} size={} auth=\"{}\" result=refused reply=\"{}\"", peer_,
                    path.str(), join_recipients(received.envelope), received.content.size(), verdict.summary,
@@ -385,6 +386,11 @@ class Connection {
     smtp::remove_fields(received.content, [](std::string_view f) { return smtp::is_field(f, "X-Spam-Flag"); });
     received.content.insert(0, verdict.header + (quarantine ? "X-Spam-Flag: YES\r\n" : ""));
     co_return quarantine ? verdict.summary + " quarantined" : verdict.summary;
+  }
+
+  static void count(const auth_checks::Verdict& verdict) {
+    for (const auto& [method, result] : verdict.results) metrics::auth_results().with({method, result}).inc();
+    if (!verdict.refused_by.empty()) metrics::auth_refused().with({verdict.refused_by}).inc();
   }
 
   // Recipients the server consumes itself (unsubscribe+TOKEN@, complaints)

@@ -333,11 +333,15 @@ def test_a_reset_at_accept_is_reported_as_reset_and_exit_3():
         status, doc = probe_json(f"{HOST}:{server.port}")
         _, text, _ = probe(f"{HOST}:{server.port}")
     host = doc["hosts"][0]
-    assert host["connect"]["error"] == "none"          # the kernel completed the handshake
-    assert host["greeting"]["error"] == "reset"
-    assert grade(doc, "greeting") == "fail"
-    assert "reset" in findings(doc, "greeting")[0]["title"]
-    assert "reset the connection" in text
+    # The kernel completes the handshake; on a loaded machine the RST can
+    # reach the probe before its connect() has returned, which then reports
+    # the reset itself. Either way it is a reset, and status 3.
+    assert host["connect"]["error"] in ("none", "reset")
+    if host["connect"]["error"] == "none":
+        assert host["greeting"]["error"] == "reset"
+        assert grade(doc, "greeting") == "fail"
+        assert "reset" in findings(doc, "greeting")[0]["title"]
+    assert "reset" in text
     assert status == 3
 
 

@@ -60,6 +60,9 @@ TEST(Verdict, DmarcRejectIsRefusedWith550_5_7_1) {
   EXPECT_EQ(v.reply->status.enhanced, "5.7.1");
   EXPECT_NE(v.reply->lines.front().find("pass.test"), std::string::npos);
   EXPECT_EQ(v.summary, "spf=fail dkim=none dmarc=fail arc=none");
+  EXPECT_EQ(v.refused_by, "dmarc");
+  EXPECT_EQ(v.results, (std::vector<std::pair<std::string, std::string>>{
+                           {"spf", "fail"}, {"dkim", "none"}, {"dmarc", "fail"}, {"arc", "none"}}));
 }
 
 TEST(Verdict, NotEnforcedOrPNoneOnlyRecords) {
@@ -87,6 +90,7 @@ TEST(Verdict, SpfFailIsRefusedOnItsOwnOnlyWhenAsked) {
   const Verdict v = decide(r, {"mx", true, true});
   EXPECT_EQ(v.action, Action::reject);
   EXPECT_EQ(v.reply->status.enhanced, "5.7.23");
+  EXPECT_EQ(v.refused_by, "spf");
   EXPECT_EQ(v.reply->lines.front(), "SPF check failed for alice@pass.test: not??ours");
 }
 
