@@ -22,6 +22,7 @@
 #include "spool/spool.hpp"
 #include "suppress/suppression_list.hpp"
 #include "suppress/unsubscribe.hpp"
+#include "util/async_callback.hpp"
 
 namespace petrel::api {
 namespace asio = boost::asio;
@@ -37,15 +38,11 @@ constexpr unsigned kRetryBacklog = 30;  // when the queue is over max_queued
 template <typename Token>
 auto async_store_group(spool::Spool& spool, std::vector<std::shared_ptr<const spool::SpooledMessage>> messages,
                        std::vector<spool::Spool::Record> records, Token&& token) {
-  return asio::async_initiate<Token, void(std::error_code)>(
-      [&spool](auto handler, auto messages, auto records) {
-        auto executor = asio::get_associated_executor(handler);
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        spool.store_group(std::move(messages), std::move(records), [shared, executor](std::error_code ec) {
-          asio::post(executor, [shared, ec]() { (*shared)(ec); });
-        });
-      },
-      token, std::move(messages), std::move(records));
+  auto start = [&spool, messages = std::move(messages),
+                records = std::move(records)](std::function<void(std::error_code)> done) mutable {
+    spool.store_group(std::move(messages), std::move(records), std::move(done));
+  };
+  return util::async_callback<std::error_code>(std::move(start), std::forward<Token>(token));
 }
 
 std::string hex_sha256(std::string_view text) {

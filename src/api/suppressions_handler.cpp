@@ -11,6 +11,7 @@
 
 #include "api/inject_request.hpp"
 #include "suppress/suppression_list.hpp"
+#include "util/async_callback.hpp"
 
 namespace petrel::api {
 namespace asio = boost::asio;
@@ -22,33 +23,25 @@ namespace {
 constexpr std::size_t kMaxAddresses = 10000;  // per request
 constexpr std::size_t kMaxPage = 1000;
 
-// Completes with the spool's verdict on the caller's executor. (The
-// entries travel as initiation arguments: GCC 12 destroys a lambda's
-// moved-in captures twice when the lambda is a temporary inside co_await.)
+// Complete with the list's verdict on the caller's executor. (The entries
+// travel inside `start`, an initiation argument of util::async_callback:
+// GCC 12 destroys a lambda's moved-in captures twice when the lambda
+// itself is a temporary inside co_await.)
 template <typename Token>
 auto async_add(suppress::SuppressionList& list, std::vector<suppress::Entry> entries, Token&& token) {
-  return asio::async_initiate<Token, void(std::error_code)>(
-      // NOLINTNEXTLINE(performance-unnecessary-value-param): moved below; clang-tidy 14 misreads generic lambdas
-      [&list](auto handler, std::vector<suppress::Entry> entries) {
-        auto executor = asio::get_associated_executor(handler);
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        list.add(std::move(entries),
-                 [shared, executor](std::error_code ec) { asio::post(executor, [shared, ec]() { (*shared)(ec); }); });
-      },
-      token, std::move(entries));
+  auto start = [&list, entries = std::move(entries)](std::function<void(std::error_code)> done) mutable {
+    list.add(std::move(entries), std::move(done));
+  };
+  return util::async_callback<std::error_code>(std::move(start), std::forward<Token>(token));
 }
 
 template <typename Token>
 auto async_remove(suppress::SuppressionList& list, const std::string& tenant, const std::vector<std::string>& addresses,
                   Token&& token) {
-  return asio::async_initiate<Token, void(std::error_code)>(
-      [&list, &tenant, &addresses](auto handler) {
-        auto executor = asio::get_associated_executor(handler);
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        list.remove(tenant, addresses,
-                    [shared, executor](std::error_code ec) { asio::post(executor, [shared, ec]() { (*shared)(ec); }); });
-      },
-      token);
+  auto start = [&list, &tenant, &addresses](std::function<void(std::error_code)> done) {
+    list.remove(tenant, addresses, std::move(done));
+  };
+  return util::async_callback<std::error_code>(std::move(start), std::forward<Token>(token));
 }
 
 json to_json(const suppress::Entry& e) {

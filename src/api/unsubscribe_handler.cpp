@@ -11,6 +11,7 @@
 #include "spool/spool.hpp"
 #include "suppress/suppression_list.hpp"
 #include "template/template.hpp"
+#include "util/async_callback.hpp"
 
 namespace petrel::api {
 namespace asio = boost::asio;
@@ -53,17 +54,10 @@ http::Response not_found() {
 
 template <typename Token>
 auto async_unsubscribe(Unsubscriber& u, const suppress::Subscription& who, std::string how, Token&& token) {
-  return asio::async_initiate<Token, void(std::error_code)>(
-      // (arguments, not captures: see suppressions_handler.cpp)
-      // NOLINTNEXTLINE(performance-unnecessary-value-param): moved below; clang-tidy 14 misreads generic lambdas
-      [&u, &who](auto handler, std::string how) {
-        auto executor = asio::get_associated_executor(handler);
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        u.unsubscribe(who, std::move(how), [shared, executor](std::error_code ec) {
-          asio::post(executor, [shared, ec]() { (*shared)(ec); });
-        });
-      },
-      token, std::move(how));
+  auto start = [&u, &who, how = std::move(how)](std::function<void(std::error_code)> done) mutable {
+    u.unsubscribe(who, std::move(how), std::move(done));
+  };
+  return util::async_callback<std::error_code>(std::move(start), std::forward<Token>(token));
 }
 
 }  // namespace
