@@ -43,7 +43,7 @@ KEYREC=$(IFS=,; echo "${TXT[*]}")
 dnsmasq --keep-in-foreground --port="$DNSPORT" --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
   --local=/test/ --txt-record="bench.test,v=spf1 ip4:127.0.0.0/8 -all" \
   --txt-record="_dmarc.bench.test,v=DMARC1; p=reject" --txt-record="bench._domainkey.bench.test,$KEYREC" \
-  --log-facility="$WORK/dns.log" &
+  --local-ttl=300 --log-queries --log-facility="$WORK/dns.log" &
 DNS=$!
 sleep 0.3
 export BENCH_MESSAGE_FILE="$WORK/message.txt" BENCH_SENDER="news@bench.test"

@@ -489,8 +489,9 @@ def smtp_source(port, sessions, size, count, timeout, rcpt=RCPT, rcpts=1, sender
     sender = os.environ.get("BENCH_SENDER", sender)
     argv = [SMTP_SOURCE, "-c", "-s", str(sessions), "-l", str(size), "-m", str(count),
             "-M", "client.test", "-f", sender, "-t", rcpt, f"{HOST}:{port}"]
-    if os.environ.get("BENCH_MESSAGE_FILE"):
-        argv[1:1] = ["-F", os.environ["BENCH_MESSAGE_FILE"]]
+    if os.environ.get("BENCH_MESSAGE_FILE"):   # instead of -l SIZE, which smtp-source refuses with -F
+        at = argv.index("-l")
+        argv[at:at + 2] = ["-F", os.environ["BENCH_MESSAGE_FILE"]]
     if rcpts > 1:       # smtp-source then sends 1x@..., 2x@..., ...: distinct, same domain
         argv[1:1] = ["-r", str(rcpts)]
     t0 = time.monotonic()

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "arc/arc.hpp"
+#include "auth_checks/answer_cache.hpp"
 #include "dkim/signer.hpp"
 #include "dkim/tag_list.hpp"
 #include "dkim/verify.hpp"
@@ -246,12 +247,12 @@ class Run : public std::enable_shared_from_this<Run> {
 }  // namespace
 
 Checker::Checker(asio::io_context& io, dns::Resolver& resolver, Options options)
-    : io_(io), resolver_(resolver), options_(std::move(options)) {}
+    : io_(io), cache_(std::make_unique<AnswerCache>(io, resolver)), options_(std::move(options)) {}
 
 Checker::~Checker() = default;
 
 void Checker::check(const Input& input, std::function<void(Verdict)> done) {
-  std::make_shared<Run>(io_, resolver_, options_, input, std::move(done))->start();
+  std::make_shared<Run>(io_, *cache_, options_, input, std::move(done))->start();
 }
 
 }  // namespace petrel::auth_checks

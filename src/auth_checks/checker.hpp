@@ -6,7 +6,7 @@
 // by a timeout, past which what is missing counts as temperror.
 //
 // One Checker per I/O thread, used from that thread only: its resolver is
-// that thread's. Asio stays out of this header.
+// that thread's, with a small cache of answers in front (answer_cache.hpp). Asio stays out of this header.
 #pragma once
 
 #include <chrono>
@@ -53,7 +53,7 @@ class Checker {
 
  private:
   boost::asio::io_context& io_;
-  dns::Resolver& resolver_;
+  std::unique_ptr<dns::Resolver> cache_;  // an AnswerCache over the thread's resolver
   Options options_;
 };
 

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "dkim/base64.hpp"
 
@@ -245,52 +246,95 @@ Key generate_key(Algorithm algorithm, int rsa_bits) {
   return KeyAccess::make(std::move(pkey));
 }
 
-std::optional<PublicKeyInfo> read_public_key(Algorithm algorithm, std::string_view data, std::string& error) {
-  ERR_clear_error();
+namespace {
+
+// Public keys as verification meets them: OpenSSL 3 decodes a key through
+// its provider machinery, which costs far more than verifying with it, and
+// the same few keys sign most of the mail. Each thread keeps the keys it
+// read, by algorithm and p= octets (and by their SPKI form), and forgets
+// them all when kMaxCachedKeys is reached: bounded, lock-free.
+constexpr std::size_t kMaxCachedKeys = 256;
+
+struct CachedKey {
+  PublicKeyInfo info;
+  std::shared_ptr<EVP_PKEY> pkey;
+};
+
+std::unordered_map<std::string, CachedKey>& key_cache() {
+  thread_local std::unordered_map<std::string, CachedKey> cache;
+  return cache;
+}
+
+std::string cache_key(Algorithm algorithm, std::string_view data) {
+  return std::string(1, static_cast<char>(algorithm)) + std::string(data);
+}
+
+PkeyPtr decode_public_key(Algorithm algorithm, std::string_view data) {
   const auto* in = reinterpret_cast<const unsigned char*>(data.data());
   const auto size = static_cast<long>(data.size());
   PkeyPtr pkey;
   if (algorithm == Algorithm::ed25519_sha256) {
     if (data.size() == 32) pkey.reset(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, in, data.size()));
-  } else {
-    const unsigned char* p = in;
-    pkey.reset(d2i_PUBKEY(nullptr, &p, size));
-    if (!pkey || p != in + size) {
-      p = in;
-      pkey.reset(d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, size));  // PKCS#1 RSAPublicKey
-      if (pkey && p != in + size) pkey.reset();
-    }
+    return pkey;
   }
+  const unsigned char* p = in;
+  pkey.reset(d2i_PUBKEY(nullptr, &p, size));
+  if (!pkey || p != in + size) {
+    p = in;
+    pkey.reset(d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, size));  // PKCS#1 RSAPublicKey
+    if (pkey && p != in + size) pkey.reset();
+  }
+  return pkey;
+}
+
+// The key `data` holds, read once per thread while it stays in the cache.
+const CachedKey* cached_public_key(Algorithm algorithm, std::string_view data) {
+  auto& cache = key_cache();
+  if (const auto it = cache.find(cache_key(algorithm, data)); it != cache.end()) return &it->second;
   ERR_clear_error();
-  if (!pkey || algorithm_of(pkey.get()) != algorithm) {
+  PkeyPtr pkey = decode_public_key(algorithm, data);
+  ERR_clear_error();
+  if (!pkey || algorithm_of(pkey.get()) != algorithm) return nullptr;
+  if (cache.size() >= kMaxCachedKeys) cache.clear();
+  CachedKey entry;
+  entry.info.algorithm = algorithm;
+  entry.info.bits = EVP_PKEY_get_bits(pkey.get());
+  entry.info.data = algorithm == Algorithm::ed25519_sha256 ? std::string(data) : spki_der(pkey.get());
+  entry.pkey = std::shared_ptr<EVP_PKEY>(pkey.release(), EVP_PKEY_free);
+  if (entry.info.data != data) cache.emplace(cache_key(algorithm, entry.info.data), entry);  // PKCS#1 given
+  return &cache.emplace(cache_key(algorithm, data), std::move(entry)).first->second;
+}
+
+// SHA-256 fetched once: an implicit fetch on every use takes locks.
+const EVP_MD* sha256_md() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+}  // namespace
+
+std::optional<PublicKeyInfo> read_public_key(Algorithm algorithm, std::string_view data, std::string& error) {
+  const CachedKey* key = cached_public_key(algorithm, data);
+  if (!key) {
     error = algorithm == Algorithm::ed25519_sha256 ? "p= is not a 32-octet Ed25519 public key (RFC 8463)"
                                                    : "p= is not an RSA public key (DER SubjectPublicKeyInfo)";
     return std::nullopt;
   }
-  PublicKeyInfo info;
-  info.algorithm = algorithm;
-  info.bits = EVP_PKEY_get_bits(pkey.get());
-  info.data = algorithm == Algorithm::ed25519_sha256 ? std::string(data) : spki_der(pkey.get());
-  return info;
+  return key->info;
 }
 
 bool verify_signature(const PublicKeyInfo& key, std::string_view data, std::string_view signature) {
+  const CachedKey* cached = cached_public_key(key.algorithm, key.data);
+  if (!cached) return false;
   ERR_clear_error();
-  const auto* in = reinterpret_cast<const unsigned char*>(key.data.data());
-  PkeyPtr pkey;
-  if (key.algorithm == Algorithm::ed25519_sha256) {
-    pkey.reset(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, in, key.data.size()));
-  } else {
-    pkey.reset(d2i_PUBKEY(nullptr, &in, static_cast<long>(key.data.size())));
-  }
   MdCtxPtr ctx(EVP_MD_CTX_new());
   const bool ed25519 = key.algorithm == Algorithm::ed25519_sha256;
   const std::string hashed = ed25519 ? sha256(data) : std::string();
   const std::string_view signed_data = ed25519 ? std::string_view(hashed) : data;
-  const bool ok = pkey && ctx &&
-                  EVP_DigestVerifyInit(ctx.get(), nullptr, ed25519 ? nullptr : EVP_sha256(), nullptr, pkey.get()) == 1 &&
-                  EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
-                                   reinterpret_cast<const unsigned char*>(signed_data.data()), signed_data.size()) == 1;
+  const bool ok =
+      ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, ed25519 ? nullptr : sha256_md(), nullptr, cached->pkey.get()) == 1 &&
+      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                       reinterpret_cast<const unsigned char*>(signed_data.data()), signed_data.size()) == 1;
   ERR_clear_error();
   return ok;
 }
