@@ -10,4 +10,9 @@ namespace petrel::smtp {
 // §4.5, which readers still honour). The value starts after the first ':'.
 bool is_field(std::string_view line, std::string_view name);
 
+// Whether the header section of `content` (CRLF lines) has the field
+// "TLS-Required: No" (RFC 8689 §5; name and value in any case, value
+// trimmed and unfolded).
+bool tls_required_no(std::string_view content);
+
 }  // namespace petrel::smtp
