@@ -16,6 +16,7 @@ struct MxFlags {
   std::string domain;
   std::string resolver;
   MxDnssec dnssec = MxDnssec::automatic;
+  std::string trust_anchor_file;
   double timeout_seconds = 5.0;
   bool json = false;
 };
@@ -41,6 +42,7 @@ int run(const MxFlags& f) {
   MxLookupOptions options;
   options.resolver = f.resolver;
   options.dnssec = f.dnssec;
+  options.trust_anchor_file = f.trust_anchor_file;
   options.timeout = std::chrono::milliseconds(static_cast<long>(f.timeout_seconds * 1000));
   MxReport report;
   try {
@@ -82,6 +84,11 @@ void add_mx_command(CLI::App& app, int& exit_code) {
                  "DNSSEC records on; on requires it; off never validates")
       ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case).description(""))
       ->type_name("auto|on|off");
+  mx->add_option("--trust-anchor-file", flags->trust_anchor_file,
+                 "Validate with these DS or DNSKEY records instead of the root anchor, through --resolver too "
+                 "(a lab's or a test's signed zones)")
+      ->check(CLI::ExistingFile)
+      ->type_name("FILE");
   mx->add_option("--timeout", flags->timeout_seconds, "Seconds to wait for each DNS query, 0.1 to 120 (default 5)")
       ->check(CLI::Range(0.1, 120.0).description(""))
       ->type_name("SECONDS");

@@ -49,6 +49,11 @@ dns::ResolverOptions resolver_options(const MxLookupOptions& o) {
     case MxDnssec::on: r.dnssec = dns::DnssecMode::on; break;
     case MxDnssec::off: r.dnssec = dns::DnssecMode::off; break;
   }
+  if (!o.trust_anchor_file.empty() && o.dnssec != MxDnssec::off) {
+    r.trust_anchor_file = o.trust_anchor_file;
+    r.dnssec = dns::DnssecMode::on;
+    r.upstream_zones_insecure = false;  // the anchor covers the lab's zones
+  }
   return r;
 }
 

@@ -22,6 +22,9 @@ enum class MxDnssec {
 struct MxLookupOptions {
   std::string resolver;  // "ADDR:PORT"; "" for /etc/resolv.conf
   MxDnssec dnssec = MxDnssec::automatic;
+  // DS or DNSKEY lines to validate with instead of the root anchor; with
+  // it, `automatic` validates through `resolver` too (a lab's signed zones).
+  std::string trust_anchor_file;
   std::chrono::milliseconds timeout{5'000};  // per query
 };
 

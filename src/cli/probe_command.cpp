@@ -11,11 +11,13 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <iterator>
 
 #include "cli/probe_findings.hpp"
 #include "cli/probe_report.hpp"
 #include "cli/probe_session.hpp"
 #include "dns/destination.hpp"
+#include "dns/tlsa.hpp"
 #include "dns/unbound_resolver.hpp"
 
 namespace petrel::cli {
@@ -36,6 +38,7 @@ struct ProbeFlags {
   bool verbose = false;
   std::string ca_file;
   std::string resolver;
+  std::string trust_anchor_file;
   bool implicit_tls = false;
 };
 
@@ -53,6 +56,11 @@ dns::ResolverOptions resolver_options(const ProbeFlags& f) {
     // otherwise answer itself; such forwarders rarely pass DNSSEC records on.
     r.zones_from_upstream = {"test.", "invalid.", "example.", "127.in-addr.arpa."};
     r.dnssec = dns::DnssecMode::off;
+  }
+  if (!f.trust_anchor_file.empty()) {  // a lab's or a test's signed zones, through --resolver too
+    r.trust_anchor_file = f.trust_anchor_file;
+    r.dnssec = dns::DnssecMode::on;
+    r.upstream_zones_insecure = false;
   }
   return r;
 }
@@ -90,8 +98,32 @@ void lookup_by_mx(dns::Resolver& resolver, boost::asio::io_context& io, ProbeObs
     h.address = c.address.str();
     h.preference = c.preference;
     h.port = f.port;
+    // RFC 7672 §2.2.1, §2.2.2: DANE applies where the MX and address answers validated.
+    h.dane.applies = plan.mx_dnssec == dns::Dnssec::secure && c.address_dnssec == dns::Dnssec::secure;
     probe.hosts.push_back(std::move(h));
   }
+}
+
+// The TLSA records of each host found by MX (RFC 7672 §2.2.3), when a
+// validating resolver can say whether they are secure.
+void lookup_tlsa(dns::UnboundResolver& resolver, boost::asio::io_context& io, ProbeObservation& probe) {
+  if (!resolver.validating() || !probe.dns.by_mx) return;
+  int pending = 0;
+  bool done = probe.hosts.empty();
+  for (auto& h : probe.hosts) {
+    ++pending;
+    h.dane.looked_up = true;
+    resolver.lookup_tlsa("_" + std::to_string(h.port) + "._tcp." + h.host,
+                         [&h, &pending, &done](const dns::TlsaAnswer& a) {
+                           h.dane.tlsa = a;
+                           if (h.dane.applies && a.ok() && a.dnssec == dns::Dnssec::secure) {
+                             std::copy_if(a.records.begin(), a.records.end(), std::back_inserter(h.dane.usable),
+                                          dns::dane_usable);
+                           }
+                           done = --pending == 0;
+                         });
+  }
+  if (pending > 0) run_until(io, done);
 }
 
 void lookup_host(dns::Resolver& resolver, boost::asio::io_context& io, ProbeObservation& probe, const ProbeTarget& t,
@@ -152,6 +184,7 @@ void resolve(ProbeObservation& probe, const ProbeTarget& target, const ProbeFlag
   }
   probe.dns.ms = ms_since(start);
   lookup_ptrs(resolver, io, probe);
+  lookup_tlsa(resolver, io, probe);
 }
 
 void probe_hosts(ProbeObservation& probe, const ProbeFlags& f) {
@@ -260,6 +293,11 @@ void add_probe_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--ca-file", flags->ca_file, "PEM file of CA certificates to verify against (default: the system store)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--resolver", flags->resolver, "DNS server to ask (default: /etc/resolv.conf)")->type_name("ADDR:PORT");
+  cmd->add_option("--trust-anchor-file", flags->trust_anchor_file,
+                  "Validate DNS answers with these DS or DNSKEY records (through --resolver too), and check each MX "
+                  "host's certificate against its TLSA records (DANE)")
+      ->check(CLI::ExistingFile)
+      ->type_name("FILE");
   cmd->add_flag("--tls", flags->implicit_tls, "Implicit TLS from the first byte (the default on port 465, RFC 8314)");
   cmd->callback([flags, &exit_code] { exit_code = run_probe(*flags); });
 }

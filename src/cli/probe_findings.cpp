@@ -269,6 +269,38 @@ void grade_tls(const HostObservation& h, std::int64_t now, std::vector<Finding>&
   grade_certificate(h, *s.tls, now, out);
 }
 
+// DANE (RFC 7672): the outcome of the TLSA lookup, and of the check of
+// the certificate against the records: match, mismatch, no TLSA, insecure.
+void grade_dane(const HostObservation& h, std::vector<Finding>& out) {
+  const DaneObservation& d = h.dane;
+  if (!d.looked_up) return;
+  const std::string owner = "_" + std::to_string(h.port) + "._tcp." + h.host;
+  const bool bogus = d.tlsa.dnssec == dns::Dnssec::bogus;
+  if (d.applies && (bogus || d.tlsa.outcome == dns::Outcome::temporary_failure)) {
+    out.push_back(make("dane", Grade::fail, &h, std::string("DANE: the TLSA lookup ") + (bogus ? "is bogus" : "failed") +
+                                                    ": DANE senders defer mail to this host",
+                       owner + ": " + d.tlsa.error));
+  } else if (!d.applies || d.tlsa.dnssec != dns::Dnssec::secure) {
+    out.push_back(make("dane", Grade::info, &h, "DANE: insecure (the DNS answers are not DNSSEC-signed): DANE does not apply",
+                       owner));
+  } else if (!d.tlsa.ok()) {
+    out.push_back(make("dane", Grade::info, &h, "DANE: no TLSA records: DANE does not apply", owner + " (DNSSEC secure)"));
+  } else if (d.usable.empty()) {
+    out.push_back(make("dane", Grade::warn, &h,
+                       "DANE: only unusable TLSA records (PKIX-TA/PKIX-EE or malformed): TLS is required, not authenticated",
+                       "RFC 7672 §2.2, §3.1.3: publish DANE-EE(3) or DANE-TA(2) records"));
+  } else if (!d.checked) {
+    out.push_back(make("dane", Grade::fail, &h, "DANE: the certificate could not be checked against the TLSA records",
+                       d.error));
+  } else if (d.matched) {
+    out.push_back(make("dane", Grade::pass, &h, "DANE: the certificate matches its TLSA records (" + d.match + ")", owner));
+  } else {
+    out.push_back(make("dane", Grade::fail, &h,
+                       "DANE: mismatch: the certificate matches none of its TLSA records; DANE senders defer mail",
+                       owner + ": " + std::to_string(d.usable.size()) + " usable record(s)"));
+  }
+}
+
 void grade_connection(const HostObservation& h, bool others_answered, std::vector<Finding>& out) {
   if (!h.connect.ok()) {
     out.push_back(make("connect", others_answered ? Grade::warn : Grade::fail, &h,
@@ -406,6 +438,7 @@ std::vector<Finding> grade_host(const HostObservation& h, std::int64_t now, bool
   grade_relay(h, out);
   grade_auth(h, out);
   grade_tls(h, now, out);
+  grade_dane(h, out);
   if (!h.lost.empty()) {
     out.push_back(make("connection_lost", Grade::warn, &h, "The connection ended early: " + lost_words(h.lost_error),
                        h.lost));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/smtp_connection.hpp"
+#include "dns/records.hpp"
 #include "smtp/capabilities.hpp"
 #include "smtp/reply_reader.hpp"
 
@@ -51,6 +52,20 @@ struct PipeliningObservation {
   std::vector<smtp::ServerReply> replies;  // to RSET and NOOP sent in one write
 };
 
+// DANE (RFC 7672) for one host: its TLSA records, when a validating
+// resolver was asked (--trust-anchor-file, or the root anchor without
+// --resolver), and whether the server's certificate matches them.
+struct DaneObservation {
+  bool looked_up = false;        // validating, found by MX
+  bool applies = false;          // the MX and address answers are secure (RFC 7672 §2.2.1, §2.2.2)
+  dns::TlsaAnswer tlsa;          // _PORT._tcp.HOST
+  std::vector<dns::TlsaRecord> usable;  // DANE-TA/DANE-EE records among them
+  bool checked = false;          // a STARTTLS handshake was checked against `usable`
+  bool matched = false;
+  std::string match;             // "TLSA 3 1 1" that matched
+  std::string error;             // why the check could not be made (no STARTTLS, handshake failed)
+};
+
 struct HostObservation {
   std::string host;     // the MX name or the host given; an address if that was all
   std::string address;  // the IP connected to
@@ -81,6 +96,7 @@ struct HostObservation {
   Exchange size_mail;
   Exchange relay_mail, relay_rcpt;
   std::optional<StartTlsObservation> starttls;
+  DaneObservation dane;
 
   std::string lost;  // the connection ended early: at which step and why
   NetError lost_error = NetError::none;  // how it ended, for the finding's words

@@ -28,7 +28,8 @@ std::string random_local_part() {
 // connection is lost every further exchange is skipped.
 class Dialogue {
  public:
-  Dialogue(HostObservation& host, const ProbeOptions& options) : h_(host), o_(options) {}
+  Dialogue(HostObservation& host, const ProbeOptions& options, bool dane = false)
+      : h_(host), o_(options), dane_(dane) {}
 
   bool connect() {
     ConnectOptions c;
@@ -36,6 +37,7 @@ class Dialogue {
     c.implicit_tls = h_.implicit_tls;
     c.tls_name = h_.host;
     c.ca_file = o_.ca_file;
+    if (dane_) c.tlsa = h_.dane.usable;
     note("connecting to " + h_.address + " port " + std::to_string(h_.port) + (h_.implicit_tls ? " (implicit TLS)" : ""));
     SmtpConnection::Result result;
     conn_ = SmtpConnection::open(h_.address, h_.port, c, result);
@@ -138,7 +140,13 @@ class Dialogue {
     if (s.command.reply && s.command.reply->code == 220) {
       auto tls = conn_->start_tls(o_.timeout);
       if (tls) {
-        note("TLS: " + tls->describe() + (tls->chain_verified ? ", chain verified" : ", chain NOT verified: " + tls->verify_error));
+        if (tls->dane_checked) {
+          note("TLS: " + tls->describe() + (tls->dane_matched ? ", DANE: certificate matches " + tls->dane_match
+                                                              : ", DANE: no TLSA record matches the certificate"));
+        } else {
+          note("TLS: " + tls->describe() +
+               (tls->chain_verified ? ", chain verified" : ", chain NOT verified: " + tls->verify_error));
+        }
         s.tls = std::move(tls);
         hello(s.ehlo, s.capabilities);
       } else {
@@ -188,6 +196,7 @@ class Dialogue {
 
   HostObservation& h_;
   const ProbeOptions& o_;
+  bool dane_ = false;  // the handshake checks h_.dane.usable (DANE) instead of the CAs
   std::unique_ptr<SmtpConnection> conn_;
   bool alive_ = true;
 };
@@ -215,6 +224,35 @@ void starttls_on_new_connection(HostObservation& h, const ProbeOptions& options)
   second.start_tls();
   second.quit();
   h.starttls = std::move(again.starttls);
+  h.transcript.insert(h.transcript.end(), again.transcript.begin(), again.transcript.end());
+}
+
+// DANE (RFC 7672 §3): one more connection whose STARTTLS handshake checks
+// the certificate against the host's TLSA records; the first connection's
+// check against the CAs is kept apart.
+void dane_check(HostObservation& h, const ProbeOptions& options) {
+  HostObservation again = h;
+  again.transcript.clear();
+  again.starttls.reset();
+  Dialogue d(again, options, /*dane=*/true);
+  d.note("a new connection to check the certificate against the TLSA records (DANE)");
+  if (!d.connect() || !d.greeting()) {
+    h.dane.error = "the second connection failed";
+  } else {
+    Exchange ehlo;
+    smtp::Capabilities caps;
+    d.hello(ehlo, caps);
+    if (d.alive() && caps.starttls) d.start_tls();
+    d.quit();
+    if (again.starttls && again.starttls->tls && again.starttls->tls->dane_checked) {
+      h.dane.checked = true;
+      h.dane.matched = again.starttls->tls->dane_matched;
+      h.dane.match = again.starttls->tls->dane_match;
+    } else {
+      h.dane.error = again.starttls && !again.starttls->error.empty() ? "TLS handshake failed: " + again.starttls->error
+                                                                      : "STARTTLS did not work";
+    }
+  }
   h.transcript.insert(h.transcript.end(), again.transcript.begin(), again.transcript.end());
 }
 
@@ -250,6 +288,7 @@ void probe_host(HostObservation& h, const ProbeOptions& options) {
   }
   if (h.capabilities.starttls && !h.implicit_tls && d.alive()) d.start_tls();
   d.quit();
+  if (!h.dane.usable.empty() && h.capabilities.starttls && !h.implicit_tls) dane_check(h, options);
 }
 
 }  // namespace petrel::cli

@@ -71,6 +71,7 @@ struct SendFlags {
   bool tls = false;
   bool no_starttls = false;
   bool tls_verify = false;
+  bool requiretls = false;  // RFC 8689: MAIL FROM ... REQUIRETLS, over TLS only
   std::string ca_file;
   std::string auth_user;
   std::string helo;
@@ -148,6 +149,7 @@ Prepared prepare(const SendFlags& f) {
   const smtp::Address from = envelope_address(f.from, "--from");
   Prepared p;
   p.message.reverse_path.mailbox = from;
+  p.message.params.requiretls = f.requiretls;
   for (const auto& t : f.to) p.message.recipients.push_back({envelope_address(t, "--to"), smtp::notify_unspecified, ""});
   // These go into headers as given: a line break in one would end the
   // header there and start another, or leave a bare LF in the message.
@@ -258,8 +260,9 @@ delivery::DeliveryOptions delivery_options(const SendFlags& f, Dialogue& dialogu
   o.client.helo_name = f.helo.empty() ? local_host_name() : f.helo;
   const bool verify = f.tls_verify || !f.ca_file.empty();
   o.client.tls = f.no_starttls ? smtp::TlsPolicy::none
-                 : (f.starttls || f.tls || verify) ? smtp::TlsPolicy::encrypt
-                                                   : smtp::TlsPolicy::may;
+                 : (f.starttls || f.tls || verify || f.requiretls) ? smtp::TlsPolicy::encrypt
+                                                                   : smtp::TlsPolicy::may;
+  o.client.requiretls = f.requiretls;
   if (!f.auth_user.empty()) o.client.credentials = smtp::Credentials{f.auth_user, password_for(f.auth_user)};
   o.implicit_tls = f.tls;
   o.verify_certificate = verify;
@@ -465,6 +468,10 @@ void add_flags(CLI::App& send, SendFlags& f) {
   send.add_flag("--tls-verify", f.tls_verify,
                 "Verify the server's certificate (chain and name) against the system store; implies --starttls "
                 "unless --tls")
+      ->excludes(plain);
+  send.add_flag("--requiretls", f.requiretls,
+                "REQUIRETLS (RFC 8689): ask every server on the way to use verified TLS; implies --starttls "
+                "unless --tls, and the server must offer REQUIRETLS")
       ->excludes(plain);
   send.add_option("--ca-file", f.ca_file,
                   "Verify the server's certificate against the CA(s) in FILE; implies --starttls unless --tls")

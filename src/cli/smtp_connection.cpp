@@ -116,6 +116,19 @@ std::vector<std::string> alt_names(X509* cert) {
 
 // The peer certificate as the report shows it, and whether it verified
 // and is valid for `name` (a host name, or an IP literal).
+// OpenSSL's DANE (RFC 7671): `name` is the TLSA base domain; DANE-EE
+// checks no names (RFC 7672 §3.1.1). False when no record could be used.
+bool enable_dane(SSL* ssl, const std::string& name, const std::vector<dns::TlsaRecord>& records) {
+  if (SSL_dane_enable(ssl, name.c_str()) <= 0) return false;
+  SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+  int added = 0;
+  for (const auto& r : records) {
+    if (SSL_dane_tlsa_add(ssl, r.usage, r.selector, r.matching_type, r.data.data(), r.data.size()) > 0) ++added;
+  }
+  ERR_clear_error();
+  return added > 0;
+}
+
 TlsDetails inspect_peer_certificate(SSL* ssl, const std::string& name) {
   TlsDetails details;
   X509Ptr cert(SSL_get1_peer_certificate(ssl));
@@ -282,8 +295,10 @@ boost::system::error_code SmtpConnection::Impl::handshake(Millis timeout) {
   // The chain is checked and the result kept (SSL_get_verify_result), but a
   // failure does not stop the handshake: probe reports it, shell carries on.
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+  if (!options.tlsa.empty()) SSL_CTX_dane_enable(ctx);
   tls_stream = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket, *tls_context);
   const std::string name = options.tls_name.empty() ? host : options.tls_name;
+  const bool dane = !options.tlsa.empty() && enable_dane(tls_stream->native_handle(), name, options.tlsa);
   boost::system::error_code not_ip;
   asio::ip::make_address(name, not_ip);
   if (!name.empty() && not_ip) SSL_set_tlsext_host_name(tls_stream->native_handle(), name.c_str());
@@ -298,6 +313,14 @@ boost::system::error_code SmtpConnection::Impl::handshake(Millis timeout) {
   details.version = info.protocol;
   details.cipher = info.cipher;
   details.bits = info.bits;
+  if (dane) {
+    details.dane_checked = true;
+    std::uint8_t usage = 0, selector = 0, mtype = 0;
+    details.dane_matched = SSL_get0_dane_tlsa(ssl, &usage, &selector, &mtype, nullptr, nullptr) >= 0;
+    if (details.dane_matched) {
+      details.dane_match = "TLSA " + std::to_string(usage) + " " + std::to_string(selector) + " " + std::to_string(mtype);
+    }
+  }
   tls = std::move(details);
   return {};
 }

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dns/records.hpp"
 #include "smtp/reply_reader.hpp"
 
 namespace petrel::cli {
@@ -47,6 +48,11 @@ struct TlsDetails {
   bool chain_verified = false;     // against the system store (or ca_file)
   std::string verify_error;        // X509_verify_cert_error_string when not verified
   bool name_matches = false;       // the certificate is valid for the host name asked
+  // With ConnectOptions::tlsa: OpenSSL's DANE check (RFC 7671) replaced
+  // the CA check, and matched one of the records.
+  bool dane_checked = false;
+  bool dane_matched = false;
+  std::string dane_match;          // "TLSA 3 1 1"
   std::string describe() const;    // "TLSv1.3 with cipher X (256 bits)"
 };
 
@@ -55,6 +61,9 @@ struct ConnectOptions {
   bool implicit_tls = false;  // port 465 (RFC 8314): TLS before the greeting
   std::string tls_name;       // SNI and the name the certificate is checked against; "" = the host
   std::string ca_file;        // "" = the system store
+  // DANE: the certificate is checked against these TLSA records instead
+  // of the CAs (tls_name the base domain); reported, never enforced.
+  std::vector<dns::TlsaRecord> tlsa;
 };
 
 class SmtpConnection {

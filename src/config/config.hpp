@@ -65,12 +65,17 @@ struct RemoteDeliveryConfig {
   std::vector<std::pair<std::string, std::string>> tls_policies;  // domain (".parent" too) -> a policy
   std::string tls_ca_file;  // CAs for `verify` and MTA-STS (PEM); "": the system store
   bool mta_sts = true;      // apply the MTA-STS policies (RFC 8461) domains publish
+  bool dane = true;         // apply DANE (RFC 7672) where DNSSEC validates the MX host's TLSA records
   // Aliases of [shaping.default] connection_limit and
   // max_deliveries_per_connection (Config::shaping), kept equal to them.
   std::size_t destination_concurrency = 20;  // connections per destination at once
   std::size_t messages_per_connection = 100;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::string resolver;  // [dns] resolver: "ADDR:PORT"; "": /etc/resolv.conf
+  // [dns] trust_anchor_file: DS or DNSKEY lines; validates even through
+  // `resolver`. "": the root anchor (/usr/share/dns/root.key) if present,
+  // and only without `resolver`.
+  std::string trust_anchor_file;
   std::string admin;  // [admin] listen: "unix:PATH" or "127.0.0.1:PORT"; "": unix:SPOOL/admin.sock
 };
 

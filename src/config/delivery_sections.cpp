@@ -1,5 +1,10 @@
 // The keys of [delivery], [dns] and [admin]: how mail leaves this server.
 // docs/config.md is the reference.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "config/reading.hpp"
 #include "delivery/route.hpp"
 
@@ -80,6 +85,7 @@ const Key kDeliveryKeys[] = {
     {"relayhost_password_file", [](const Field& f, Config& c) { c.remote.relayhost_password_file = read_path(f); }},
     {"tls_ca_file", [](const Field& f, Config& c) { c.remote.tls_ca_file = read_path(f); }},
     {"mta_sts", [](const Field& f, Config& c) { c.remote.mta_sts = read_bool(f); }},
+    {"dane", [](const Field& f, Config& c) { c.remote.dane = read_bool(f); }},
     {"transport", [](const Field& f, Config& c) { c.remote.transports = read_transports(f); }},
     {"max_queue_lifetime", [](const Field& f, Config& c) { c.remote.max_queue_lifetime = read_duration(f, f.value); }},
     {"delay_warning", [](const Field& f, Config& c) { c.remote.delay_warning = read_optional_duration(f); }},
@@ -109,6 +115,15 @@ const Key kDnsKeys[] = {
     {"resolver",
      [](const Field& f, Config& c) {
        c.remote.resolver = read_string(f, f.value, valid_resolver, "\"ADDR:PORT\" such as \"127.0.0.1:53\", or \"\"");
+     }},
+    {"trust_anchor_file",
+     [](const Field& f, Config& c) {
+       c.remote.trust_anchor_file = read_path(f);
+       // libunbound reads it at the first lookup; a mistake is better said here.
+       if (::access(c.remote.trust_anchor_file.c_str(), R_OK) != 0) {
+         f.fail("a readable file of DS or DNSKEY records (" + c.remote.trust_anchor_file + ": " +
+                std::strerror(errno) + ")");
+       }
      }},
 };
 

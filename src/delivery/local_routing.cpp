@@ -1,7 +1,6 @@
 #include "delivery/local_routing.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "smtp/header_field.hpp"
 #include "util/idn.hpp"
@@ -111,29 +110,8 @@ std::optional<std::string> mailbox_directory(const LocalRouting& r, const smtp::
   return without_trailing_slashes(r.maildir_root) + "/" + domain + "/" + escaped_file_name(name);
 }
 
-namespace {
-
-// Whether the header section has "X-Spam-Flag: YES" (any case, any spacing).
-bool marked_as_spam(std::string_view content) {
-  std::size_t pos = 0;
-  while (pos < content.size() && !content.substr(pos).starts_with("\r\n")) {
-    const std::size_t end = std::min(content.find("\r\n", pos), content.size());
-    const std::string_view line = content.substr(pos, end - pos);
-    if (smtp::is_field(line, "X-Spam-Flag")) {
-      std::string value(line.substr(line.find(':') + 1));
-      std::erase_if(value, [](char c) { return c == ' ' || c == '\t'; });
-      for (char& c : value) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      if (value == "YES") return true;
-    }
-    pos = end + 2;
-  }
-  return false;
-}
-
-}  // namespace
-
 std::string folder_for(const LocalRouting& r, const std::string& mailbox, std::string_view content) {
-  if (r.quarantine_folder.empty() || !marked_as_spam(content)) return mailbox;
+  if (r.quarantine_folder.empty() || !smtp::has_field_value(content, "X-Spam-Flag", "YES")) return mailbox;
   return mailbox + "/." + r.quarantine_folder;
 }
 

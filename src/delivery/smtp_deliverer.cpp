@@ -48,6 +48,14 @@ constexpr std::size_t kReadBuffer = 16 * 1024;
 constexpr std::size_t kWriteBlock = 64 * 1024;
 constexpr Millis kTlsShutdownTimeout{2000};
 
+// How a server's certificate is checked in the handshake.
+struct TlsCheck {
+  bool pkix = false;                  // chain to ca_file (or the system store), and the host name
+  std::string ca_file;
+  std::vector<dns::TlsaRecord> tlsa;  // DANE instead of PKIX (Endpoint::tlsa)
+  std::string next_hop;               // DeliveryOptions::next_hop
+};
+
 // One connection's byte stream: TCP or a UNIX socket, then maybe TLS over
 // the TCP socket. Every operation is bounded by a timer that cancels the
 // socket; the generation tells a stale expiry from a live one.
@@ -113,31 +121,70 @@ class Link : public std::enable_shared_from_this<Link> {
   }
 
   // Opportunistic TLS (RFC 7435) verifies no certificate unless asked to;
-  // SNI when the host is a name. TLS over a UNIX socket is not offered.
-  asio::awaitable<void> handshake(const std::string& sni, const DeliveryOptions& options, Millis timeout,
+  // SNI when the host is a name.
+  asio::awaitable<void> handshake(const std::string& sni, const TlsCheck& check, Millis timeout,
                                   boost::system::error_code& ec) {
     if (unix_mode_) {
       ec = asio::error::operation_not_supported;
       co_return;
     }
     context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-    context_->set_verify_mode(options.verify_certificate ? asio::ssl::verify_peer : asio::ssl::verify_none);
-    if (options.verify_certificate) {
-      if (options.ca_file.empty()) {
+    const bool dane = !check.tlsa.empty();
+    context_->set_verify_mode(check.pkix || dane ? asio::ssl::verify_peer : asio::ssl::verify_none);
+    if (check.pkix && !dane) {
+      if (check.ca_file.empty()) {
         context_->set_default_verify_paths(ec);
       } else {
-        context_->load_verify_file(options.ca_file, ec);
+        context_->load_verify_file(check.ca_file, ec);
       }
       if (ec) co_return;
     }
+    if (dane && SSL_CTX_dane_enable(context_->native_handle()) <= 0) {
+      ec = asio::error::operation_not_supported;
+      co_return;
+    }
     tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(tcp_, *context_);
-    if (options.verify_certificate) tls_->set_verify_callback(asio::ssl::host_name_verification(sni));
+    if (dane) {
+      enable_dane(sni, check, ec);
+      if (ec) co_return;
+    } else if (check.pkix) {
+      tls_->set_verify_callback(asio::ssl::host_name_verification(sni));
+    }
     boost::system::error_code not_ip;
     asio::ip::make_address(sni, not_ip);
     if (!sni.empty() && not_ip) SSL_set_tlsext_host_name(tls_->native_handle(), sni.c_str());
     arm(timeout);
     co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
     disarm();
+    // The handshake verified the peer (SSL_VERIFY_PEER); a DANE match is what it must rest on.
+    if (!ec && dane && SSL_get0_dane_authority(tls_->native_handle(), nullptr, nullptr) < 0) {
+      ec = asio::ssl::error::make_error_code(asio::ssl::error::unspecified_system_error);
+    }
+  }
+
+  // OpenSSL's DANE (RFC 7671, RFC 7672 §3): the MX host name is the TLSA
+  // base domain and, with the next-hop domain, a reference identifier for
+  // DANE-TA(2); DANE-EE(3) checks no names (RFC 7672 §3.1.1).
+  void enable_dane(const std::string& host, const TlsCheck& check, boost::system::error_code& ec) {
+    SSL* ssl = tls_->native_handle();
+    if (SSL_dane_enable(ssl, host.c_str()) <= 0) {
+      ec = asio::error::invalid_argument;
+      return;
+    }
+    SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+    if (!check.next_hop.empty() && check.next_hop != host) (void)SSL_add1_host(ssl, check.next_hop.c_str());
+    int added = 0;
+    for (const auto& r : check.tlsa) {
+      if (SSL_dane_tlsa_add(ssl, r.usage, r.selector, r.matching_type, r.data.data(), r.data.size()) > 0) ++added;
+    }
+    if (added == 0) ec = asio::error::invalid_argument;  // the records were checked usable: cannot happen
+  }
+
+  // "TLSA 3 1 1" when DANE authenticated the peer, "" otherwise.
+  std::string dane_match() const {
+    std::uint8_t usage = 0, selector = 0, mtype = 0;
+    if (!tls_ || SSL_get0_dane_tlsa(tls_->native_handle(), &usage, &selector, &mtype, nullptr, nullptr) < 0) return "";
+    return "TLSA " + std::to_string(usage) + " " + std::to_string(selector) + " " + std::to_string(mtype);
   }
 
   asio::awaitable<void> close() {
@@ -200,7 +247,8 @@ class Attempt {
         options_(options),
         timeouts_(options.timeouts),
         session_(session_options(options, tls)),
-        transcript_(transcript) {}
+        transcript_(transcript),
+        policy_(tls) {}
 
   // Gives the session the jobs without a report, in order, then those
   // options.more has; reports those the server answered for (or that were
@@ -289,6 +337,7 @@ class Attempt {
     report.recipients = std::move(result->recipients);
     report.endpoint = endpoint_;
     report.tls = tls_;
+    report.tls_policy = endpoint_.tls_policy;
     report.dsn_passed_on = session_.capabilities().dsn;
     job->report = std::move(report);
     if (options_.reported) options_.reported(job->index, *job->report);
@@ -368,17 +417,32 @@ class Attempt {
     co_return true;
   }
 
+  // The endpoint's own policy (DANE, MTA-STS) decides the checks, else
+  // the connection's options.
+  TlsCheck tls_check() const {
+    TlsCheck check;
+    check.pkix = endpoint_.tls ? policy_ == smtp::TlsPolicy::verify : options_.verify_certificate;
+    check.ca_file = options_.ca_file;
+    check.tlsa = endpoint_.tlsa;
+    check.next_hop = options_.next_hop;
+    return check;
+  }
+
   asio::awaitable<void> start_tls() {
     boost::system::error_code ec;
-    co_await link_->handshake(endpoint_.host, options_, timeouts_.tls_handshake, ec);
+    const TlsCheck check = tls_check();
+    co_await link_->handshake(endpoint_.host, check, timeouts_.tls_handshake, ec);
     if (ec) {
       tls_failed_ = true;
-      session_.tls_failed(link_->timed_out() ? std::string("timeout") : ec.message());
+      std::string reason = link_->timed_out() ? std::string("timeout") : ec.message();
+      if (!check.tlsa.empty()) reason += " (DANE: no TLSA record of " + endpoint_.host + " matches)";
+      session_.tls_failed(reason);
       co_return;
     }
     const tls::TlsInfo info = tls::describe(link_->tls_session());
     tls_ = info.protocol + " with cipher " + info.cipher + " (" + std::to_string(info.bits) + " bits)";
     note("TLS: " + tls_);
+    if (!check.tlsa.empty()) note("DANE: certificate matches " + link_->dane_match());
     session_.tls_started();
   }
 
@@ -398,11 +462,16 @@ class Attempt {
   std::string tls_;
   bool tls_failed_ = false;
   std::optional<smtp::ServerReply> failure_;
+  smtp::TlsPolicy policy_;
 };
 
+// A permanent reply made here is a refusal of this client's own (REQUIRETLS,
+// RFC 8689 §4.2.1: no next hop could take the message): the message fails.
 DeliveryReport unreached(const Job& job, const smtp::ServerReply& reason) {
   DeliveryReport report;
-  report.recipients.assign(job.message.recipients.size(), smtp::RecipientResult{smtp::DeliveryOutcome::deferred, reason});
+  const auto outcome =
+      reason.local && reason.permanent() ? smtp::DeliveryOutcome::failed : smtp::DeliveryOutcome::deferred;
+  report.recipients.assign(job.message.recipients.size(), smtp::RecipientResult{outcome, reason});
   return report;
 }
 
@@ -425,7 +494,7 @@ asio::awaitable<std::vector<DeliveryReport>> run_delivery(std::vector<Endpoint> 
 
   for (const Endpoint& endpoint : endpoints) {
     if (!pending()) break;
-    smtp::TlsPolicy tls = options.client.tls;
+    smtp::TlsPolicy tls = endpoint.tls.value_or(options.client.tls);
     for (int tries = 0; tries < 2 && pending(); ++tries) {
       Attempt attempt(executor, endpoint, options, tls, transcript);
       co_await attempt.run(jobs);
@@ -450,6 +519,7 @@ asio::awaitable<std::vector<DeliveryReport>> run_delivery(std::vector<Endpoint> 
     if (!job.report) {
       report.endpoint = last_answered;
       report.tls = last_tls;
+      if (last_answered) report.tls_policy = last_answered->tls_policy;
     }
     report.transcript = transcript;
     reports.push_back(std::move(report));

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "dns/records.hpp"
 #include "smtp/client_session.hpp"
 
 namespace boost::asio {
@@ -26,6 +27,14 @@ struct Endpoint {
   std::string address;    // IP literal: "192.0.2.1", "2001:db8::1"
   std::uint16_t port = 25;
   std::string unix_path;  // set: a UNIX socket, address and port unused
+  // This host's STARTTLS policy, when it has one of its own (DANE,
+  // MTA-STS); nullopt: DeliveryOptions::client.tls and verify_certificate.
+  std::optional<smtp::TlsPolicy> tls;
+  // DANE (RFC 7672 §3): the certificate is checked against these usable
+  // TLSA records (DANE-EE without name checks, DANE-TA with them) instead
+  // of the CAs. Empty: no DANE authentication.
+  std::vector<dns::TlsaRecord> tlsa;
+  std::string tls_policy;  // what set `tls`, for the log: "dane", "mta-sts", ...
 
   std::string str() const;  // "mx1.example.org[192.0.2.1]:25" or "unix:/path"
 };
@@ -69,6 +78,9 @@ struct DeliveryOptions {
   // TLS. Off by default: opportunistic TLS does not verify (RFC 7435).
   bool verify_certificate = false;
   std::string ca_file;  // with verify_certificate: "" means the system store
+  // The next-hop domain: with the MX host name, a name a DANE-TA
+  // certificate may carry (RFC 7672 §3.2.2). "": the host name only.
+  std::string next_hop;
   // Sees each transcript line live: the session's ('>', '<') and the
   // connection's own notes ('*'), for a live view (petrel send).
   smtp::TranscriptWatch watch;
@@ -84,6 +96,7 @@ struct DeliveryReport {
   // reply (greeting, EHLO, AUTH); nullopt when none answered at all.
   std::optional<Endpoint> endpoint;
   std::string tls;                   // "TLSv1.3 with cipher X (256 bits)"; "" in the clear
+  std::string tls_policy;            // the endpoint's Endpoint::tls_policy, "" when it had none
   // The server offered DSN (RFC 3461), so NOTIFY went on with the message
   // and success notices are its to send.
   bool dsn_passed_on = false;

@@ -173,7 +173,7 @@ DeliveryPlan plan_addresses(const MxHosts& hosts, const AddressLookup& lookup, c
         const bool duplicate = std::any_of(plan.candidates.begin(), plan.candidates.end(),
                                            [&](const Candidate& c) { return c.address == address; });
         if (duplicate) continue;
-        plan.candidates.push_back({host.name, host.preference, address, answer->canonical_name});
+        plan.candidates.push_back({host.name, host.preference, address, answer->canonical_name, answer->dnssec});
         ++added;
       }
     }

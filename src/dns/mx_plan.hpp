@@ -63,6 +63,7 @@ struct Candidate {
   std::uint16_t preference = 0;
   IpAddress address;
   std::string canonical_host;  // set when `host` is a CNAME
+  Dnssec address_dnssec = Dnssec::insecure;  // of the A/AAAA answer, for DANE (RFC 7672 §2.2.2)
 };
 
 struct DeliveryPlan {

@@ -229,12 +229,14 @@ UnboundResolver::Impl::Impl(asio::io_context& io_context, ResolverOptions opts)
     // through ub_ctx_set_option).
     for (const auto& zone : options.zones_from_upstream) {
       set_option("local-zone:", zone + " transparent");
-      set_option("domain-insecure:", zone);
+      if (options.upstream_zones_insecure) set_option("domain-insecure:", zone);
     }
 
     validating = options.dnssec == DnssecMode::on ||
                  (options.dnssec == DnssecMode::if_trust_anchor && std::filesystem::exists(options.trust_anchor_file));
     if (validating) {
+      // No RFC 8145 key-tag queries (to the root, or to a lab's server).
+      set_option("trust-anchor-signaling:", "no");
       // libunbound reads the file only at the first query; fail here instead.
       if (::access(options.trust_anchor_file.c_str(), R_OK) != 0) {
         throw std::runtime_error("dns trust anchor " + options.trust_anchor_file + " cannot be read");

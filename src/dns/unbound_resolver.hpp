@@ -52,6 +52,11 @@ struct ResolverOptions {
   // should be asked upstream instead, e.g. {"test."} for a test zone
   // served by dnsmasq.
   std::vector<std::string> zones_from_upstream;
+  // Validating, the zones above are taken as unsigned (domain-insecure),
+  // as a root trust anchor would find them bogus. False when
+  // trust_anchor_file is a test or lab anchor that covers them (a signed
+  // test. zone on loopback): then they are validated like any other.
+  bool upstream_zones_insecure = true;
 
   // A lookup not answered by then ends as Outcome::temporary_failure.
   std::chrono::milliseconds query_timeout{10'000};

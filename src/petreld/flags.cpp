@@ -2,7 +2,11 @@
 // (docs/config.md lists them side by side).
 #include "petreld/flags.hpp"
 
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 
 namespace petrel::petreld {
 namespace {
@@ -11,6 +15,9 @@ using config::Config;
 
 void add_delivery_flags(CLI::App& app, Overrides& o) {
   app.add_option("--resolver", o.resolver, "DNS server to ask (default: /etc/resolv.conf)")->type_name("ADDR:PORT");
+  app.add_option("--trust-anchor-file", o.trust_anchor_file,
+                 "DNSSEC trust anchor (DS or DNSKEY lines): validate answers, even through --resolver, for DANE")
+      ->type_name("FILE");
   app.add_option("--relayhost", o.relayhost, "Send all non-local mail through this smarthost")
       ->type_name("[HOST]:PORT");
   app.add_option("--transport", o.transports,
@@ -45,6 +52,12 @@ std::chrono::milliseconds duration_flag(const std::string& flag, const std::stri
 void apply_delivery(const Overrides& o, Config& c) {
   using petrel::config::ConfigError;
   if (o.resolver) c.remote.resolver = *o.resolver;
+  if (o.trust_anchor_file) {
+    if (::access(o.trust_anchor_file->c_str(), R_OK) != 0) {
+      throw ConfigError("--trust-anchor-file", 0, "cannot read " + *o.trust_anchor_file + ": " + std::strerror(errno));
+    }
+    c.remote.trust_anchor_file = *o.trust_anchor_file;
+  }
   if (o.relayhost) c.remote.relayhost = *o.relayhost;
   if (o.admin) c.remote.admin = *o.admin;
   if (!o.http_listen.empty()) c.http.listen = o.http_listen;

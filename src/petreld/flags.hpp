@@ -28,7 +28,7 @@ struct Overrides {
   std::optional<std::size_t> auth_lockout_failures, rate_connections, rate_messages;
   bool self_signed = false;
   // Issue 5: delivery to other servers.
-  std::optional<std::string> resolver, relayhost, retry_intervals, max_queue_lifetime, admin;
+  std::optional<std::string> resolver, trust_anchor_file, relayhost, retry_intervals, max_queue_lifetime, admin;
   std::vector<std::string> transports;
   // Issue 12: the HTTP listener.
   std::vector<std::string> http_listen;

@@ -122,6 +122,8 @@ void configure_remote(const Config& config, petrel::queue::QueueOptions& q) {
   remote.tls = tls_policy(r.tls);
   remote.tls_ca_file = r.tls_ca_file;
   remote.mta_sts = r.mta_sts;
+  remote.dane = r.dane;
+  remote.trust_anchor_file = r.trust_anchor_file;
   remote.shaping = config.shaping;
   remote.max_ready = config.queue.max_ready;
   remote.health.failures_before_down = config.queue.failures_before_down;

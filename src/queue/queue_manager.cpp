@@ -662,9 +662,9 @@ void QueueManager::Impl::complete(const Completion& c) {
       e.bounce_class = bounce_class;
       note_event(item, o.recipient, std::move(e));
     }
-    spdlog::info("delivery qid={} to=<{}> relay={} site={} tls={} result={} reply=\"{}\"{}{} delay={}s",
+    spdlog::info("delivery qid={} to=<{}> relay={} site={} tls={} tls_policy={} result={} reply=\"{}\"{}{} delay={}s",
                  item.message->id.value, to, c.result.endpoint.empty() ? "none" : c.result.endpoint, c.result.site,
-                 c.result.tls.empty() ? "no" : c.result.tls, word, o.reply, bounce_class.empty() ? "" : " class=",
+                 c.result.tls.empty() ? "no" : c.result.tls, c.result.tls_policy.empty() ? "-" : c.result.tls_policy, word, o.reply, bounce_class.empty() ? "" : " class=",
                  bounce_class, now - item.message->arrival_unix_seconds);
   }
   if (c.result.attempted && !c.result.outcomes.empty()) {

@@ -1,5 +1,6 @@
 // One connection of a site: its endpoints (the route's host, or the
-// domain's MX hosts by RFC 5321 §5.1, filtered by MTA-STS), then
+// domain's MX hosts by RFC 5321 §5.1, each with its TLS policy: see
+// remote_tls.cpp), then
 // smtp_deliverer with the jobs it takes from the site's ready queue,
 // paced by the site's message rate. A job's content is read from the
 // spool here, when the connection takes it, and dropped with the job.
@@ -33,6 +34,7 @@ JobResult job_result(const RemoteJob& job, const delivery::DeliveryReport& repor
   JobResult result;
   if (report.endpoint) result.endpoint = report.endpoint->str();
   result.tls = report.tls;
+  result.tls_policy = report.tls_policy;
   result.dsn_passed_on = report.dsn_passed_on;
   result.final_delivery = job.route && job.route->kind == delivery::Route::Kind::lmtp;
   result.site = site;
@@ -136,49 +138,18 @@ void RemoteQueue::Impl::fail_batch(const std::shared_ptr<Batch>& batch, const Jo
   pump(*found->second);
 }
 
-void RemoteQueue::Impl::planned(const std::shared_ptr<Batch>& batch, const dns::DeliveryPlan& plan,
-                                std::uint16_t port) {
-  namespace codes = smtp::codes;
-  const auto& job = batch->jobs.front().job;
-  if (plan.verdict != dns::Verdict::deliver) {
-    // Known a moment ago (the site was found from it): a passing failure.
-    return fail_batch(batch, detail::all_recipients(job, smtp::DeliveryOutcome::deferred, codes::k451DnsFailure,
-                                                    "DNS lookup for " + job.domain + " failed: " + plan.reason));
-  }
-  std::vector<Endpoint> endpoints;
-  for (const auto& c : plan.candidates) {
-    if (!sts_allows(*batch, job.domain, c.host)) continue;
-    endpoints.push_back({c.host, c.address.str(), port, ""});
-  }
-  if (endpoints.empty()) {
-    return fail_batch(batch, detail::all_recipients(job, smtp::DeliveryOutcome::deferred, codes::k451MtaStsNoMx,
-                                                    "No MX host of " + job.domain + " is allowed by its MTA-STS policy"));
-  }
-  send(batch, std::move(endpoints));
-}
-
-// RFC 8461 §4.1: an enforced policy names the MX hosts mail may go to;
-// in testing mode a mismatch is only reported.
-bool RemoteQueue::Impl::sts_allows(const Batch& batch, const std::string& domain, const std::string& mx_host) const {
-  if (!batch.sts || mtasts::mx_matches(*batch.sts, mx_host)) return true;
-  const bool enforce = batch.sts->mode == mtasts::Policy::Mode::enforce;
-  spdlog::warn("mta-sts domain={} mode={} mx={} not in the policy{}", domain, mtasts::to_string(batch.sts->mode),
-               mx_host, enforce ? ": skipped" : " (testing: used anyway)");
-  return !enforce;
-}
-
 // "[host]": no MX lookup; an address literal is used as it is.
 void RemoteQueue::Impl::resolve_host(const std::shared_ptr<Batch>& batch, const std::string& host, std::uint16_t port) {
-  if (auto literal = dns::IpAddress::parse(host)) return send(batch, {{host, literal->str(), port, ""}});
+  if (auto literal = dns::IpAddress::parse(host)) return send_to_host(batch, {{host, literal->str(), port, ""}});
   resolver.lookup_a(host, [this, batch, host, port](const dns::AddressAnswer& a) {
-    if (a.ok()) return send(batch, endpoints_of(host, a, port));
+    if (a.ok()) return send_to_host(batch, endpoints_of(host, a, port));
     resolver.lookup_aaaa(host, [this, batch, host, port](const dns::AddressAnswer& aaaa) {
       if (!aaaa.ok()) {
         return fail_batch(batch, detail::all_recipients(batch->jobs.front().job, smtp::DeliveryOutcome::deferred,
                                                         smtp::codes::k451DnsFailure,
                                                         "No address for " + host + ": " + aaaa.error));
       }
-      send(batch, endpoints_of(host, aaaa, port));
+      send_to_host(batch, endpoints_of(host, aaaa, port));
     });
   });
 }
@@ -206,6 +177,10 @@ delivery::DeliveryOptions RemoteQueue::Impl::delivery_options(const Batch& batch
     delivery.ca_file = options.tls_ca_file;
   }
   if (job.to_relayhost) delivery.client.credentials = options.relayhost_credentials;
+  // RFC 8689 §4.2.1; a local LMTP socket is final delivery, not a next hop.
+  const bool local_socket = route && !route->unix_path.empty();
+  delivery.client.requiretls = job.message->envelope.params.requiretls && !local_socket;
+  delivery.next_hop = job.domain;
   delivery.timeouts.connect = options.connect_timeout;
   if (options.reply_timeout) {
     auto& t = delivery.timeouts;

@@ -19,6 +19,7 @@
 
 #include "delivery/smtp_deliverer.hpp"
 #include "delivery/sts_policies.hpp"
+#include "delivery/tls_decision.hpp"
 #include "dns/mx_plan.hpp"
 #include "dns/unbound_resolver.hpp"
 #include "queue/remote_queue.hpp"
@@ -161,8 +162,16 @@ struct RemoteQueue::Impl {
 
   // remote_connections.cpp: a connection and its messages.
   void start(Site& site, const std::string& source, Pending p);
-  void planned(const std::shared_ptr<Batch>& batch, const dns::DeliveryPlan& plan, std::uint16_t port);
   void resolve_host(const std::shared_ptr<Batch>& batch, const std::string& host, std::uint16_t port);
+  // remote_tls.cpp: each endpoint's TLS policy (DANE, MTA-STS, REQUIRETLS).
+  using TlsaAnswers = std::map<std::string, dns::TlsaAnswer>;  // by MX host
+  void planned(const std::shared_ptr<Batch>& batch, const dns::DeliveryPlan& plan, std::uint16_t port);
+  bool dane_applies(const Batch& batch, const dns::DeliveryPlan& plan) const;
+  void choose_endpoints(const std::shared_ptr<Batch>& batch, const dns::DeliveryPlan& plan, std::uint16_t port,
+                        const TlsaAnswers& answers);
+  delivery::HostTls host_tls(const Batch& batch, const std::string& host, const dns::TlsaAnswer* tlsa) const;
+  void log_host_tls(const Batch& batch, const std::string& host, const delivery::HostTls& tls) const;
+  void send_to_host(const std::shared_ptr<Batch>& batch, std::vector<delivery::Endpoint> endpoints);
   bool sts_allows(const Batch& batch, const std::string& domain, const std::string& mx_host) const;
   delivery::DeliveryOptions delivery_options(const Batch& batch) const;
   void send(const std::shared_ptr<Batch>& batch, std::vector<delivery::Endpoint> endpoints);

@@ -59,6 +59,13 @@ dns::ResolverOptions resolver_options(const RemoteOptions& o) {
     // bogus; with /etc/resolv.conf the root trust anchor is used if present.
     r.dnssec = dns::DnssecMode::off;
   }
+  // An anchor of the operator's validates through the forwarder too (a
+  // lab or test DNS serving signed zones, or a validating-capable one).
+  if (!o.trust_anchor_file.empty()) {
+    r.trust_anchor_file = o.trust_anchor_file;
+    r.dnssec = dns::DnssecMode::on;
+    r.upstream_zones_insecure = false;
+  }
   return r;
 }
 
@@ -68,6 +75,9 @@ std::string connection_key(const RemoteJob& job, smtp::TlsPolicy default_tls) {
   std::string key = job.route ? job.route->str() : "mx:" + job.domain;
   key += " tls=" + std::to_string(static_cast<int>(job.tls.value_or(default_tls)));
   if (job.to_relayhost) key += " relayhost";
+  // RFC 8689: a message's TLS requests decide its endpoints and checks.
+  if (job.message->envelope.params.requiretls) key += " requiretls";
+  if (job.message->envelope.tls_required_no) key += " tls-required-no";
   return key;
 }
 

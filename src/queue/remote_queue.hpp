@@ -56,6 +56,13 @@ struct RemoteOptions {
   // configured TLS policy: an enforced policy restricts the MX hosts and
   // makes TLS `verify`. The policy fetch trusts tls_ca_file too.
   bool mta_sts = true;
+  // DNSSEC trust anchor (DS or DNSKEY lines): answers are validated, even
+  // through `resolver`. "": the root anchor, and only without `resolver`.
+  std::string trust_anchor_file;
+  // DANE (RFC 7672) for mail routed by MX: where the MX and the host's
+  // addresses and TLSA records validate, TLS is required and the
+  // certificate must match a TLSA record. Takes precedence over MTA-STS.
+  bool dane = true;
   std::optional<smtp::Credentials> relayhost_credentials;  // AUTH towards the relayhost
   shaping::Config shaping;         // per-site limits and automation rules
   shaping::HealthOptions health;   // when a site is down
@@ -84,8 +91,9 @@ struct RemoteJob {
   std::string domain;                   // their domain, A-label form
   std::optional<delivery::Route> route;  // nullopt: the domain's MX hosts
   bool to_relayhost = false;            // the route is the relayhost: use its credentials
-  // This destination's STARTTLS policy; nullopt: RemoteOptions::tls. The
-  // place where DANE (RFC 7672) and MTA-STS (RFC 8461) results will plug in.
+  // This destination's configured STARTTLS policy; nullopt:
+  // RemoteOptions::tls, and DANE (RFC 7672) or MTA-STS (RFC 8461) where
+  // the domain publishes them (queue/remote_tls.cpp).
   std::optional<smtp::TlsPolicy> tls;
 };
 
@@ -101,6 +109,7 @@ struct JobResult {
   std::vector<RecipientOutcome> outcomes;  // one per job recipient, same order
   std::string endpoint;                    // "mx1.example.org[192.0.2.1]:25", "" when none answered
   std::string tls;                         // "" in the clear
+  std::string tls_policy;                  // what governed TLS: "dane", "mta-sts", "verify", "may", ...; "" none
   // RFC 3461 §5.2.2: a server without DSN cannot pass NOTIFY=SUCCESS on,
   // so the success notice is ours: "relayed", or "delivered" over LMTP.
   bool dsn_passed_on = false;

@@ -62,6 +62,8 @@ Capabilities parse_capabilities(const ServerReply& reply) {
       caps.eight_bit_mime = true;
     } else if (keyword == "SMTPUTF8") {
       caps.smtputf8 = true;
+    } else if (keyword == "REQUIRETLS") {
+      caps.requiretls = true;
     } else if (keyword == "CHUNKING") {
       caps.chunking = true;
     } else if (keyword == "BINARYMIME") {

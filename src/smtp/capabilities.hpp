@@ -25,6 +25,7 @@ struct Capabilities {
   bool dsn = false;                    // RFC 3461
   bool starttls = false;               // RFC 3207
   bool enhanced_status_codes = false;  // RFC 2034
+  bool requiretls = false;             // RFC 8689 (offered after STARTTLS only)
   std::vector<std::string> auth;       // RFC 4954 mechanisms, upper case
   std::vector<std::string> keywords;   // every extension line as sent, for display
 

@@ -41,6 +41,7 @@ std::string mail_command(const Path& reverse_path, const MailParams& params, std
     }
   }
   if (params.smtputf8 && caps.smtputf8) out += " SMTPUTF8";
+  if (params.requiretls && caps.requiretls) out += " REQUIRETLS";  // RFC 8689 §4.2.1
   if (caps.dsn) {
     if (params.ret == DsnRet::full) out += " RET=FULL";
     if (params.ret == DsnRet::headers) out += " RET=HDRS";

@@ -101,10 +101,22 @@ void ClientSession::on_helo(const ServerReply& r) {
 void ClientSession::after_hello() {
   if (!encrypted_ && options_.tls != TlsPolicy::none && !starttls_refused_) {
     if (caps_.starttls) return send("STARTTLS\r\n", Expect::starttls);
-    if (tls_required(options_.tls)) {
-      return fail(ServerReply::made_here(codes::k454TlsRequired, "TLS is required, but the server does not offer STARTTLS"),
-                  true);
+    if (tls_required(options_.tls) || options_.requiretls) {
+      const Status status = options_.requiretls ? codes::k550RequireTlsNoTls : codes::k454TlsRequired;
+      return fail(ServerReply::made_here(status, "TLS is required, but the server does not offer STARTTLS"), true);
     }
+  }
+  if (options_.requiretls && !encrypted_) {
+    return fail(ServerReply::made_here(codes::k550RequireTlsNoTls, "REQUIRETLS: the message cannot go in the clear"),
+                true);
+  }
+  // RFC 8689 §4.2.1: the next hop must offer REQUIRETLS (in its EHLO after STARTTLS).
+  if (options_.requiretls && !caps_.requiretls) {
+    return fail(ServerReply::made_here(codes::k550RequireTlsNotOffered,
+                                       "REQUIRETLS support required, but " +
+                                           (caps_.server_name.empty() ? std::string("the server") : caps_.server_name) +
+                                           " does not offer it"),
+                true);
   }
   if (options_.credentials && !authenticated_) start_auth();
 }
@@ -139,7 +151,8 @@ void ClientSession::tls_started() {
 
 void ClientSession::tls_failed(std::string_view reason) {
   if (done_) return;
-  fail(ServerReply::made_here(codes::k454TlsFailed, "TLS handshake failed: " + std::string(reason)), false);
+  const Status status = options_.requiretls ? codes::k550RequireTlsNoTls : codes::k454TlsFailed;
+  fail(ServerReply::made_here(status, "TLS handshake failed: " + std::string(reason)), false);
   update_need();
 }
 

@@ -52,6 +52,12 @@ struct ClientOptions {
   // cannot be done or fails, the connection fails (and mail is deferred).
   std::optional<Credentials> credentials;
   bool auth_in_clear = false;  // allow AUTH without TLS (a smarthost on a trusted network)
+  // RFC 8689 §4.2.1: the connection carries REQUIRETLS messages. No TLS,
+  // a failed handshake (the caller's checks included) or a server without
+  // REQUIRETLS after STARTTLS fails it with a permanent reply made here
+  // (5.7.10, 5.7.30), so that the next MX is tried and then the message
+  // is returned, never sent in the clear.
+  bool requiretls = false;
   TranscriptWatch watch;       // optional
 };
 

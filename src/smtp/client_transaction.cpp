@@ -55,6 +55,10 @@ std::optional<ServerReply> ClientSession::refusal(const OutgoingMessage& m) cons
     return ServerReply::made_here(codes::k554ConversionNeeded,
                                   "The server does not accept 8-bit content (8BITMIME), and it cannot be converted");
   }
+  // RFC 8689 §4.2.1: never to a next hop without REQUIRETLS, nor in the clear.
+  if (m.params.requiretls && !(encrypted_ && caps_.requiretls)) {
+    return ServerReply::made_here(codes::k550RequireTlsNotOffered, "REQUIRETLS support required, but the server does not offer it");
+  }
   // RFC 6531 §3.2: no downgrade; the message needs a server with SMTPUTF8.
   if ((m.params.smtputf8 || non_ascii_addresses(m)) && !caps_.smtputf8) {
     return ServerReply::made_here(codes::k553Utf8NotOffered, "The server does not offer SMTPUTF8");

@@ -33,6 +33,9 @@ struct MailParams {
   // AUTH= (RFC 4954 §5), xtext-decoded; "<>" when the submitter is unknown.
   // Only kept from an authenticated or trusted client; otherwise "<>".
   std::string auth;
+  // REQUIRETLS (RFC 8689 §4): only over TLS with an authenticated server,
+  // to next hops that offer REQUIRETLS; never in the clear.
+  bool requiretls = false;
 };
 
 struct Recipient {
@@ -58,6 +61,11 @@ struct Envelope {
   // [bulk] headers of a trusted or authenticated client, or by the API.
   std::string campaign;
   std::string tenant;
+
+  // The message has a "TLS-Required: No" header field (RFC 8689 §5): the
+  // recipients' TLS policies (DANE, MTA-STS) may be set aside. Ignored
+  // with params.requiretls (RFC 8689 §4.1).
+  bool tls_required_no = false;
 };
 
 }  // namespace petrel::smtp

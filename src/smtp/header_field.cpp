@@ -20,37 +20,63 @@ bool is_field(std::string_view line, std::string_view name) {
 
 namespace {
 
-// The end of the header section: the offset just past its last CRLF (the
-// empty line follows), or the whole content when there is no body.
-std::size_t header_end(std::string_view content) {
-  if (content.starts_with("\r\n")) return 0;
-  const auto blank = content.find("\r\n\r\n");
-  return blank == std::string_view::npos ? content.size() : blank + 2;
+bool equals_icase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
 }
 
 }  // namespace
 
-std::size_t remove_fields(std::string& content, const std::function<bool(std::string_view field)>& drop) {
-  const std::size_t end = header_end(content);
-  std::string kept;
-  std::size_t removed = 0;
+void for_each_field(std::string_view content, const std::function<bool(std::string_view field)>& visit) {
   std::size_t pos = 0;
-  while (pos < end) {
+  while (pos < content.size() && !content.substr(pos).starts_with("\r\n")) {
     // One field: its first line and the folded lines after it.
     std::size_t next = content.find("\r\n", pos);
-    next = next == std::string::npos || next + 2 > end ? end : next + 2;
-    while (next < end && (content[next] == ' ' || content[next] == '\t')) {
+    next = next == std::string_view::npos ? content.size() : next + 2;
+    while (next < content.size() && (content[next] == ' ' || content[next] == '\t')) {
       const std::size_t more = content.find("\r\n", next);
-      next = more == std::string::npos || more + 2 > end ? end : more + 2;
+      next = more == std::string_view::npos ? content.size() : more + 2;
     }
-    const std::string_view field(content.data() + pos, next - pos);
+    if (!visit(content.substr(pos, next - pos))) return;
+    pos = next;
+  }
+}
+
+std::string_view trimmed_value(std::string_view field) {
+  const std::size_t colon = field.find(':');
+  if (colon == std::string_view::npos) return {};
+  std::string_view v = field.substr(colon + 1);
+  const auto first = v.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return v.substr(first, v.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+bool has_field_value(std::string_view content, std::string_view name, std::string_view value) {
+  bool found = false;
+  for_each_field(content, [&](std::string_view field) {
+    found = is_field(field, name) && equals_icase(trimmed_value(field), value);
+    return !found;
+  });
+  return found;
+}
+
+std::size_t remove_fields(std::string& content, const std::function<bool(std::string_view field)>& drop) {
+  std::string kept;
+  std::size_t removed = 0;
+  std::size_t end = 0;  // just past the last field
+  for_each_field(content, [&](std::string_view field) {
+    const auto pos = static_cast<std::size_t>(field.data() - content.data());
     if (drop(field)) {
       if (removed++ == 0) kept.assign(content, 0, pos);
     } else if (removed > 0) {
       kept.append(field);
     }
-    pos = next;
-  }
+    end = pos + field.size();
+    return true;
+  });
   if (removed > 0) content.replace(0, end, kept);
   return removed;
 }

@@ -179,6 +179,13 @@ std::optional<Reply> parse_mail_params(std::string_view text, const ParamContext
       if (p.value.size() > kMaxEnvid || !xtext_decode(p.value, out.envid) || out.envid.empty()) return bad_value(p);
       return std::nullopt;
     }
+    if (keyword_is(p, "REQUIRETLS")) {
+      if (p.has_value) return bad_value(p);
+      // RFC 8689 §4: offered only after STARTTLS; X.7.10 encryption needed.
+      if (!ctx.tls) return Reply(codes::k530RequireTlsInClear, "REQUIRETLS needs a TLS session: STARTTLS first");
+      out.requiretls = true;
+      return std::nullopt;
+    }
     if (keyword_is(p, "AUTH") && ctx.auth_offered) {
       if (!out.auth.empty()) return duplicate(p);
       if (!xtext_decode(p.value, out.auth) || out.auth.empty()) return bad_value(p);

@@ -16,6 +16,7 @@ struct ParamContext {
   bool esmtp = true;                   // the client said EHLO, not HELO
   std::uint64_t max_message_size = 0;  // for SIZE= (RFC 1870 §6)
   bool auth_offered = false;           // AUTH= is a parameter only where AUTH is (RFC 4954 §5)
+  bool tls = false;                    // the session is encrypted: REQUIRETLS is a parameter (RFC 8689 §4)
 };
 
 // `text` is what follows the path: " SIZE=123 BODY=8BITMIME". nullopt on

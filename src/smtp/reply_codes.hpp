@@ -45,6 +45,7 @@ inline constexpr Status k451ProtocolError{451, "4.5.0"};    // RFC 3463 X.5.0: t
 inline constexpr Status k454TlsRequired{454, "4.7.4"};      // RFC 3463 X.7.4 security features not supported
 inline constexpr Status k454TlsFailed{454, "4.7.5"};        // RFC 3463 X.7.5 cryptographic failure
 inline constexpr Status k451MtaStsNoMx{451, "4.7.5"};       // RFC 8461 §5.1: no MX the policy allows
+inline constexpr Status k451DaneTlsaFailed{451, "4.7.5"};   // RFC 7672 §2.2: TLSA lookup bogus or failed
 inline constexpr Status k454AuthNotPossible{454, "4.7.0"};  // credentials given, AUTH not possible
 
 inline constexpr Status k458CannotQueue{458, "4.7.0"};      // RFC 1985 §5: unable to queue messages for node
@@ -69,6 +70,13 @@ inline constexpr Status k530AuthRequired{530, "5.7.0"};
 inline constexpr Status k535AuthFailed{535, "5.7.8"};
 inline constexpr Status k538EncryptionRequired{538, "5.7.11"};  // RFC 5248 X.7.11
 inline constexpr Status k553SenderNotOwned{553, "5.7.1"};       // RFC 6409 §6.1
+// RFC 8689 (REQUIRETLS). X.7.10 "Encryption Needed" (RFC 5248): the
+// parameter outside TLS, or no authenticated TLS to carry the message;
+// X.7.30 "REQUIRETLS support required" (RFC 8689 §7): the next hop
+// does not offer REQUIRETLS.
+inline constexpr Status k530RequireTlsInClear{530, "5.7.10"};
+inline constexpr Status k550RequireTlsNoTls{550, "5.7.10"};       // made by the SMTP client
+inline constexpr Status k550RequireTlsNotOffered{550, "5.7.30"};  // made by the SMTP client
 
 // 5xx: policy and content
 inline constexpr Status k550NoSuchUser{550, "5.1.1"};

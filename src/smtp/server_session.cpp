@@ -3,6 +3,7 @@
 #include "smtp/server_session.hpp"
 
 #include "smtp/command.hpp"
+#include "smtp/header_field.hpp"
 #include "smtp/reply_codes.hpp"
 #include "smtp/text_lines.hpp"
 
@@ -275,6 +276,7 @@ ReceivedMessage ServerSession::take_message() {
   envelope_.protocol = protocol_name();
   envelope_.auth_user = auth_user_;
   envelope_.tls = tls_ ? tls_->describe() : std::string();
+  envelope_.tls_required_no = tls_required_no(content_);
   m.envelope = std::move(envelope_);
   m.content = std::move(content_);
   return m;

@@ -133,6 +133,7 @@ std::vector<std::string> ServerSession::ehlo_keywords() const {
        }) {
     keywords.emplace_back(keyword);
   }
+  if (tls_) keywords.emplace_back("REQUIRETLS");  // RFC 8689 §3: only over TLS
   return keywords;
 }
 
@@ -154,7 +155,7 @@ void ServerSession::mail(const CommandLine& cmd) {
     return error_reply(codes::k501BadSenderSyntax, "Bad sender address: " + std::string(describe(AddressError::bad_domain)));
   }
   MailParams params;
-  const ParamContext ctx{esmtp_, options_.limits.max_message_size, auth_offered()};
+  const ParamContext ctx{esmtp_, options_.limits.max_message_size, auth_offered(), tls_.has_value()};
   if (auto refusal = parse_mail_params(arg.substr(parsed.consumed), ctx, params)) {
     if (refusal->status.code == 552) return reply(*refusal);
     return error_reply(refusal->status, refusal->lines.front());
@@ -194,7 +195,7 @@ void ServerSession::rcpt(const CommandLine& cmd) {
   }
   Recipient recipient;
   recipient.forward_path = *parsed.path.mailbox;
-  const ParamContext ctx{esmtp_, options_.limits.max_message_size, false};
+  const ParamContext ctx{esmtp_, options_.limits.max_message_size, false, tls_.has_value()};
   if (auto refusal = parse_rcpt_params(arg.substr(parsed.consumed), ctx, recipient)) {
     return error_reply(refusal->status, refusal->lines.front());
   }

@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from harness import HOST, PASSWORDS, Petrel, free_port, TlsFiles, crypt3, scram_sha256_entry, write_passwd_file
+from dnssec_zone import SignedZones, missing_tools
 from recorder import Recorder
 
 
@@ -153,3 +154,19 @@ def start_secure(start_petrel, tls_files, passwd_file):
 def secure(start_secure):
     """petreld with TLS, AUTH, and submission and smtps listeners, defaults otherwise."""
     return start_secure()
+
+
+# --------------------------------------------------------------------------
+# DNSSEC
+
+@pytest.fixture(scope="session")
+def signed_zones(tmp_path_factory, tls_files):
+    """The signed test zones of dnssec_zone.py, served by NSD on
+    127.0.0.1:<free port> (signed_zones.upstream) with the trust anchor
+    signed_zones.ta; dane.test's TLSA record matches tls_files.cert."""
+    missing = missing_tools()
+    if missing:
+        pytest.skip("missing " + ", ".join(missing) + " (apt-get install nsd ldnsutils)")
+    zones = SignedZones(tmp_path_factory.mktemp("dnssec"), tls_files.cert).build().start()
+    yield zones
+    zones.stop()

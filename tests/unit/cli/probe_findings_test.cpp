@@ -284,3 +284,46 @@ TEST(ProbeTarget, domains_and_hosts) {
 
 }  // namespace
 }  // namespace petrel::cli
+
+namespace petrel::cli {
+namespace {
+
+// DANE (RFC 7672): the TLSA lookup and the certificate check, graded.
+HostObservation with_tlsa(dns::Outcome outcome, dns::Dnssec dnssec) {
+  HostObservation h = greeted();
+  h.dane.looked_up = true;
+  h.dane.applies = true;
+  h.dane.tlsa.outcome = outcome;
+  h.dane.tlsa.dnssec = dnssec;
+  if (outcome == dns::Outcome::ok) {
+    h.dane.tlsa.records.push_back({3, 1, 1, std::vector<std::uint8_t>(32, 1)});
+    h.dane.usable = h.dane.tlsa.records;
+  }
+  return h;
+}
+
+TEST(ProbeDane, a_matching_certificate_passes_and_a_mismatch_fails) {
+  HostObservation h = with_tlsa(dns::Outcome::ok, dns::Dnssec::secure);
+  h.dane.checked = true;
+  h.dane.matched = true;
+  h.dane.match = "TLSA 3 1 1";
+  EXPECT_EQ(grade_of(h, "dane"), Grade::pass);
+  h.dane.matched = false;
+  EXPECT_EQ(grade_of(h, "dane"), Grade::fail);
+}
+
+TEST(ProbeDane, no_tlsa_and_insecure_are_information_and_bogus_fails) {
+  EXPECT_EQ(grade_of(with_tlsa(dns::Outcome::nodata, dns::Dnssec::secure), "dane"), Grade::info);
+  HostObservation insecure = with_tlsa(dns::Outcome::ok, dns::Dnssec::insecure);
+  insecure.dane.applies = false;
+  EXPECT_EQ(grade_of(insecure, "dane"), Grade::info);
+  EXPECT_EQ(grade_of(with_tlsa(dns::Outcome::temporary_failure, dns::Dnssec::bogus), "dane"), Grade::fail);
+}
+
+TEST(ProbeDane, nothing_is_said_without_a_validating_resolver) {
+  const auto findings = grade_host(greeted(), kNow, false);
+  EXPECT_EQ(find(findings, "dane"), nullptr);
+}
+
+}  // namespace
+}  // namespace petrel::cli

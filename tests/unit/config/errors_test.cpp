@@ -435,3 +435,22 @@ TEST(Delivery, AdminListensOnLoopbackOnly) {
 
 }  // namespace
 }  // namespace petrel::config
+
+namespace petrel::config {
+namespace {
+
+TEST(Dns, TrustAnchorFileThatCannotBeReadIsAnErrorAtItsLine) {
+  const ConfigError e = error_of("[dns]\nresolver = \"127.0.0.1:53\"\ntrust_anchor_file = \"/nonexistent/ta.ds\"\n");
+  EXPECT_EQ(e.line(), 3u);
+  EXPECT_NE(std::string(e.what()).find("a readable file of DS or DNSKEY records"), std::string::npos) << e.what();
+}
+
+TEST(Dns, TrustAnchorFileAndDaneAreRead) {
+  const Config c = load_config_text("[dns]\ntrust_anchor_file = \"/dev/null\"\n[delivery]\ndane = false\n", "petreld.toml");
+  EXPECT_EQ(c.remote.trust_anchor_file, "/dev/null");
+  EXPECT_FALSE(c.remote.dane);
+  EXPECT_TRUE(load_config_text("", "petreld.toml").remote.dane);  // the default
+}
+
+}  // namespace
+}  // namespace petrel::config

@@ -318,3 +318,23 @@ TEST(MxHostsStep, gives_the_hosts_to_look_up_before_any_address_lookup) {
 
 }  // namespace
 }  // namespace petrel::dns
+
+namespace petrel::dns {
+namespace {
+
+// DANE (RFC 7672 §2.2.1, §2.2.2) needs the MX answer's and each address
+// answer's DNSSEC status: both are carried into the plan.
+TEST_F(MxPlanTest, the_plan_keeps_the_dnssec_status_of_the_mx_and_of_each_address) {
+  AddressAnswer secure = addresses({"192.0.2.1"});
+  secure.dnssec = Dnssec::secure;
+  zone.host("mx1.example.org", HostAddresses{secure, addresses({})}).host("mx2.example.org", {"192.0.2.2"});
+  const auto result = plan(mx({{10, "mx1.example.org"}, {20, "mx2.example.org"}}, Dnssec::secure));
+  ASSERT_EQ(result.verdict, Verdict::deliver);
+  EXPECT_EQ(result.mx_dnssec, Dnssec::secure);
+  ASSERT_EQ(result.candidates.size(), 2u);
+  EXPECT_EQ(result.candidates[0].address_dnssec, Dnssec::secure);
+  EXPECT_EQ(result.candidates[1].address_dnssec, Dnssec::insecure);
+}
+
+}  // namespace
+}  // namespace petrel::dns

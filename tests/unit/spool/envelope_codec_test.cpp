@@ -79,12 +79,21 @@ TEST(EnvelopeCodec, rejects_trailing_bytes_and_unknown_version) {
   SpooledMessage back;
   EXPECT_FALSE(decode_envelope(record + "x", back));
   std::string other_version = record;
-  other_version[0] = 7;
+  other_version[0] = 8;
   EXPECT_FALSE(decode_envelope(other_version, back));
+}
+
+// Version 7 ends with the TLS requests (RFC 8689): one octet, here 0.
+std::string as_version_6(std::string record) {
+  EXPECT_EQ(record.back(), '\0');
+  record.pop_back();
+  record[0] = 6;
+  return record;
 }
 
 // Version 6 ends with campaign and tenant: two strings, here empty.
 std::string as_version_5(std::string record) {
+  record = as_version_6(std::move(record));
   EXPECT_EQ(record.substr(record.size() - 8), std::string(8, '\0'));
   record.erase(record.size() - 8);
   record[0] = 5;
@@ -99,6 +108,32 @@ TEST(EnvelopeCodec, round_trips_campaign_and_tenant) {
   ASSERT_TRUE(decode_envelope(encode_envelope(*m), back));
   EXPECT_EQ(back.envelope.campaign, "december");
   EXPECT_EQ(back.envelope.tenant, "shop1");
+}
+
+TEST(EnvelopeCodec, round_trips_requiretls_and_tls_required_no) {
+  auto m = sample_message();
+  m->envelope.params.requiretls = true;
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(encode_envelope(*m), back));
+  EXPECT_TRUE(back.envelope.params.requiretls);
+  EXPECT_FALSE(back.envelope.tls_required_no);
+  m->envelope.params.requiretls = false;
+  m->envelope.tls_required_no = true;
+  ASSERT_TRUE(decode_envelope(encode_envelope(*m), back));
+  EXPECT_FALSE(back.envelope.params.requiretls);
+  EXPECT_TRUE(back.envelope.tls_required_no);
+}
+
+TEST(EnvelopeCodec, reads_version_6_records_without_tls_requests) {
+  auto m = sample_message();
+  m->envelope.campaign = "december";
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(as_version_6(encode_envelope(*m)), back));
+  EXPECT_EQ(back.envelope.campaign, "december");
+  EXPECT_FALSE(back.envelope.params.requiretls);
+  std::string unknown_bits = encode_envelope(*m);
+  unknown_bits.back() = 4;
+  EXPECT_FALSE(decode_envelope(unknown_bits, back));
 }
 
 TEST(EnvelopeCodec, reads_version_5_records_without_campaign_or_tenant) {
