@@ -371,6 +371,21 @@ void UnboundResolver::Impl::lookup(std::string_view name, int type, Parse parse,
   start(std::string(name), type, std::move(finish));
 }
 
+ResolverOptions petreld_options(const std::string& upstream, const std::string& trust_anchor_file) {
+  ResolverOptions r;
+  r.upstream = upstream;
+  if (!upstream.empty()) {
+    r.zones_from_upstream = {"test.", "invalid.", "example."};
+    r.dnssec = DnssecMode::off;
+  }
+  if (!trust_anchor_file.empty()) {
+    r.trust_anchor_file = trust_anchor_file;
+    r.dnssec = DnssecMode::on;
+    r.upstream_zones_insecure = false;
+  }
+  return r;
+}
+
 UnboundResolver::UnboundResolver(asio::io_context& io, ResolverOptions options)
     : impl_(std::make_shared<Impl>(io, std::move(options))) {}
 

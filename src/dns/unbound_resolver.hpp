@@ -67,6 +67,13 @@ struct ResolverOptions {
   std::chrono::seconds max_negative_ttl{3'600};   // cap for NXDOMAIN / NODATA
 };
 
+// The options petreld's resolvers start from: `upstream` ([dns] resolver,
+// "" for /etc/resolv.conf) is asked about everything, the RFC 6761 test
+// zones included, without DNSSEC (a forwarder such as dnsmasq does not pass
+// signatures on) unless `trust_anchor_file` ([dns] trust_anchor_file)
+// names the operator's anchor, which validates even through the forwarder.
+ResolverOptions petreld_options(const std::string& upstream, const std::string& trust_anchor_file);
+
 class UnboundResolver final : public Resolver {
  public:
   // Throws std::runtime_error when libunbound rejects the options (a bad

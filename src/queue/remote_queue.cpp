@@ -47,27 +47,6 @@ constexpr auto kHousekeeping = std::chrono::seconds(30);
 constexpr auto kReadyFullRetry = std::chrono::seconds(5);
 constexpr auto kReadyFullRetryMax = std::chrono::minutes(5);
 
-dns::ResolverOptions resolver_options(const RemoteOptions& o) {
-  dns::ResolverOptions r;
-  r.upstream = o.resolver;
-  // A configured upstream is asked about everything, the RFC 6761 test
-  // zones included (a test or lab DNS serves them).
-  if (!o.resolver.empty()) {
-    r.zones_from_upstream = {"test.", "invalid.", "example."};
-    // A configured forwarder (dnsmasq, a lab DNS) rarely passes DNSSEC
-    // records on, and validating through it would make every answer
-    // bogus; with /etc/resolv.conf the root trust anchor is used if present.
-    r.dnssec = dns::DnssecMode::off;
-  }
-  // An anchor of the operator's validates through the forwarder too (a
-  // lab or test DNS serving signed zones, or a validating-capable one).
-  if (!o.trust_anchor_file.empty()) {
-    r.trust_anchor_file = o.trust_anchor_file;
-    r.dnssec = dns::DnssecMode::on;
-    r.upstream_zones_insecure = false;
-  }
-  return r;
-}
 
 // Jobs with the same key can share a connection: same endpoints, same TLS
 // policy, same credentials.
@@ -95,7 +74,7 @@ RemoteQueue::Impl::Impl(RemoteOptions o, spool::Spool& s)
     : options(std::move(o)),
       spool(s),
       guard(io.get_executor()),
-      resolver(io, resolver_options(options)),
+      resolver(io, dns::petreld_options(options.resolver, options.trust_anchor_file)),
       sts_policies(io, resolver, mtasts::FetchOptions{.ca_file = options.tls_ca_file}),
       automation(options.shaping),
       housekeeping(io) {

@@ -194,12 +194,7 @@ struct Server::Impl {
   // One resolver and checker per I/O thread: each is used from its thread
   // only, and a check never waits on another thread.
   void make_checkers() {
-    dns::ResolverOptions r;
-    r.upstream = config.remote.resolver;
-    if (!r.upstream.empty()) {
-      r.zones_from_upstream = {"test.", "invalid.", "example."};
-      r.dnssec = dns::DnssecMode::off;  // SPF, DKIM and DMARC do not need DNSSEC
-    }
+    const dns::ResolverOptions r = dns::petreld_options(config.remote.resolver, config.remote.trust_anchor_file);
     auth_checks::Options o;
     o.policy.authserv_id = config.hostname;
     o.policy.dmarc_enforce = config.auth_checks.dmarc_enforce;
