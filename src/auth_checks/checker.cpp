@@ -107,19 +107,19 @@ class Run : public std::enable_shared_from_this<Run> {
     auto self = shared_from_this();
     switch (lookup->kind) {
       case spf::Lookup::Kind::txt:
-        resolver_.lookup_txt(lookup->name, [self](dns::TxtAnswer a) { self->spf_answer(a); });
+        resolver_.lookup_txt(lookup->name, [self](const dns::TxtAnswer& a) { self->spf_answer(a); });
         break;
       case spf::Lookup::Kind::a:
-        resolver_.lookup_a(lookup->name, [self](dns::AddressAnswer a) { self->spf_answer(a); });
+        resolver_.lookup_a(lookup->name, [self](const dns::AddressAnswer& a) { self->spf_answer(a); });
         break;
       case spf::Lookup::Kind::aaaa:
-        resolver_.lookup_aaaa(lookup->name, [self](dns::AddressAnswer a) { self->spf_answer(a); });
+        resolver_.lookup_aaaa(lookup->name, [self](const dns::AddressAnswer& a) { self->spf_answer(a); });
         break;
       case spf::Lookup::Kind::mx:
-        resolver_.lookup_mx(lookup->name, [self](dns::MxAnswer a) { self->spf_answer(a); });
+        resolver_.lookup_mx(lookup->name, [self](const dns::MxAnswer& a) { self->spf_answer(a); });
         break;
       case spf::Lookup::Kind::ptr:
-        resolver_.lookup_ptr(lookup->address, [self](dns::PtrAnswer a) { self->spf_answer(a); });
+        resolver_.lookup_ptr(lookup->address, [self](const dns::PtrAnswer& a) { self->spf_answer(a); });
         break;
     }
   }
@@ -139,7 +139,7 @@ class Run : public std::enable_shared_from_this<Run> {
     }
     keys_pending_ = names.size();
     for (const std::string& name : names) {
-      resolver_.lookup_txt(name, [self = shared_from_this(), name](dns::TxtAnswer a) {
+      resolver_.lookup_txt(name, [self = shared_from_this(), name](const dns::TxtAnswer& a) {
         if (self->finished_) return;
         self->keys_.emplace(name, key_lookup(a));
         --self->keys_pending_;
@@ -159,7 +159,7 @@ class Run : public std::enable_shared_from_this<Run> {
   }
 
   void ask_dmarc(const std::string& domain, bool org) {
-    resolver_.lookup_txt("_dmarc." + domain, [self = shared_from_this(), domain, org](dns::TxtAnswer a) {
+    resolver_.lookup_txt("_dmarc." + domain, [self = shared_from_this(), domain, org](const dns::TxtAnswer& a) {
       if (self->finished_) return;
       self->dmarc_answer(domain, org, a);
     });

@@ -291,7 +291,7 @@ void start_by_mx(boost::asio::io_context& io, dns::Resolver& resolver, const std
                  Dialogue& dialogue, Outcome& outcome) {
   dialogue.note("looking up the MX of " + domain);
   auto go = [&io, &dialogue, &outcome, port, domain, options = std::move(options),
-             message = std::move(message)](dns::DeliveryPlan plan) mutable {
+             message = std::move(message)](const dns::DeliveryPlan& plan) mutable {
     if (plan.verdict != dns::Verdict::deliver) {
       const bool permanent = plan.verdict == dns::Verdict::null_mx || plan.verdict == dns::Verdict::no_such_domain;
       outcome.status = permanent ? SendStatus::rejected : SendStatus::not_sent;

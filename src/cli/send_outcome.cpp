@@ -77,7 +77,10 @@ std::vector<std::string> reply_lines(const smtp::ServerReply& reply) {
   const std::string code = std::to_string(reply.code);
   const std::string enhanced = reply.enhanced.empty() ? "" : reply.enhanced + " ";
   for (std::size_t i = 0; i < reply.lines.size(); ++i) {
-    std::string line = code + (i + 1 == reply.lines.size() ? " " : "-") + enhanced + reply.lines[i];
+    std::string line = code;
+    line += i + 1 == reply.lines.size() ? " " : "-";
+    line += enhanced;
+    line += reply.lines[i];
     while (line.ends_with(' ')) line.pop_back();
     out.push_back(std::move(line));
   }

@@ -534,9 +534,10 @@ void deliver(asio::io_context& io, std::vector<Endpoint> endpoints, DeliveryOpti
              std::vector<smtp::OutgoingMessage> messages, std::function<void(std::vector<DeliveryReport>)> done) {
   // Kept for the failure path: the coroutine owns its own copies.
   std::vector<std::size_t> sizes;
+  sizes.reserve(messages.size());
   for (const auto& m : messages) sizes.push_back(m.recipients.size());
   asio::co_spawn(io, run_delivery(std::move(endpoints), std::move(options), std::move(messages)),
-                 [done = std::move(done), sizes](std::exception_ptr error, std::vector<DeliveryReport> reports) {
+                 [done = std::move(done), sizes](const std::exception_ptr& error, std::vector<DeliveryReport> reports) {
                    if (error) {
                      // A bug or out of memory: nothing is known, all is deferred.
                      reports.clear();

@@ -186,7 +186,7 @@ std::vector<petrel::dkim::DomainKey> load_dkim_keys(const Config& config, const 
     const auto algorithm = petrel::dkim::parse_algorithm(k.algorithm);
     std::string error;
     auto key = petrel::dkim::load_key_file(k.key_file, algorithm, error);
-    if (!key) throw std::runtime_error(file + ":" + std::to_string(k.line) + ": [[dkim]] key_file: " + error);
+    if (!key) throw petrel::config::ConfigError(file, k.line, "[[dkim]] key_file: " + error);
     petrel::dkim::SignerConfig signer;
     signer.domain = k.domain;
     signer.selector = k.selector;

@@ -126,7 +126,7 @@ void check_named_files(const config::Config& config) {
 }
 
 struct Server::Impl {
-  Impl(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue, ServerExtras extras)
+  Impl(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue, const ServerExtras& extras)
       : config(config),
         policy(config),
         limiter(config.max_sessions, config.max_sessions_per_ip),
@@ -246,7 +246,7 @@ struct Server::Impl {
   std::vector<std::thread> threads;
 };
 
-Server::Server(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue, ServerExtras extras)
+Server::Server(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue, const ServerExtras& extras)
     : impl_(std::make_unique<Impl>(config, spool, queue, extras)) {}
 
 Server::~Server() {

@@ -50,7 +50,7 @@ class Server {
  public:
   // Binds every listen address; throws std::runtime_error naming the
   // address when one cannot be bound.
-  Server(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue, ServerExtras extras = {});
+  Server(const config::Config& config, spool::Spool& spool, queue::QueueManager& queue, const ServerExtras& extras = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
