@@ -70,6 +70,7 @@ const Key kLimitsKeys[] = {
        c.session.limits.max_text_line = static_cast<std::size_t>(i->get());
      }},
     {"max_errors", [](const Field& f, Config& c) { c.session.limits.max_errors = read_count(f, 1); }},
+    {"max_hops", [](const Field& f, Config& c) { c.session.limits.max_hops = read_count(f, 0, 1000); }},
 };
 
 const Key kTimeoutsKeys[] = {

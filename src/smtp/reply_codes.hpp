@@ -85,6 +85,7 @@ inline constexpr Status k554RelayDenied{554, "5.7.1"};
 inline constexpr Status k554NoValidRecipients{554, "5.5.1"};  // RFC 5321 §3.3
 inline constexpr Status k552MessageTooBig{552, "5.3.4"};     // RFC 1870 §6
 inline constexpr Status k550BareLineEnding{550, "5.6.0"};     // smuggling defence
+inline constexpr Status k554TooManyHops{554, "5.4.6"};       // RFC 5321 §6.3: a mail loop, by Received: count
 inline constexpr Status k550DmarcReject{550, "5.7.1"};        // RFC 7489 §6.6.4: the From domain's p=reject
 inline constexpr Status k550SpfFail{550, "5.7.23"};           // RFC 7372 §3.2 SPF validation failed
 inline constexpr Status k554LineTooLong{554, "5.6.0"};        // RFC 5321 §4.5.3.1.6 text line

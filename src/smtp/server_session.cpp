@@ -267,7 +267,30 @@ void ServerSession::finish_bdat_chunk() {
   reply(codes::k250ChunkOk, "Ok: " + std::to_string(content_.size()) + " octets received");
 }
 
+namespace {
+
+// RFC 5321 §6.3: a message that has passed through too many hops is in a
+// loop. Counting stops once past the limit.
+bool too_many_hops(std::string_view content, std::size_t max_hops) {
+  if (max_hops == 0) return false;
+  std::size_t hops = 0;
+  for_each_field(content, [&hops, max_hops](std::string_view field) {
+    if (is_field(field, "Received")) ++hops;
+    return hops <= max_hops;
+  });
+  return hops > max_hops;
+}
+
+}  // namespace
+
 void ServerSession::message_complete() {
+  if (too_many_hops(content_, options_.limits.max_hops)) {
+    reply(codes::k554TooManyHops, "Message refused: more than " + std::to_string(options_.limits.max_hops) +
+                                      " Received: fields, a mail loop (RFC 5321 section 6.3)");
+    ++stats_.messages_rejected;
+    reset_transaction();
+    return;
+  }
   need_ = Need::store_message;
 }
 

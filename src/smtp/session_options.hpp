@@ -19,6 +19,7 @@ struct SessionLimits {
   std::uint64_t max_message_size = 50ull * 1024 * 1024;
   std::size_t max_recipients = 1000;
   std::size_t max_errors = 20;               // then 421 and close
+  std::size_t max_hops = 50;                 // Received: fields a message may carry (RFC 5321 §6.3); 0 = no limit
   std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};  // RFC 5321 §4.5.3.2.7
   std::chrono::milliseconds data_timeout{std::chrono::minutes(3)};     // RFC 5321 §4.5.3.2.5
 };

@@ -238,3 +238,36 @@ TEST(Data, smuggling_fed_byte_at_a_time_is_still_rejected) {
 
 }  // namespace
 }  // namespace petrel::smtp
+
+namespace petrel::smtp {
+namespace {
+
+std::string with_received(std::size_t hops) {
+  std::string m;
+  for (std::size_t i = 0; i < hops; ++i) m += "Received: from hop" + std::to_string(i) + ".test\r\n\tby next.test; x\r\n";
+  return m + "Subject: loop\r\n\r\nReceived: in the body does not count\r\n.\r\n";
+}
+
+TEST(Data, a_message_past_max_hops_is_a_loop_refused_with_554_5_4_6) {
+  SessionOptions options;
+  options.limits.max_hops = 3;
+  Dialogue d(options);
+  EXPECT_EQ(d.send(std::string(kEnvelope) + with_received(3)).statuses(), "250 | 250 2.1.0 | 250 2.1.5 | 354 | 250 2.0.0");
+  const auto r = d.send("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n" + with_received(4));
+  ASSERT_EQ(r.statuses(), "250 2.1.0 | 250 2.1.5 | 354 | 554 5.4.6");
+  EXPECT_NE(r[3].text().find("more than 3 Received"), std::string::npos);
+  EXPECT_EQ(d.stored.size(), 1u);
+  EXPECT_EQ(d.session().stats().messages_rejected, 1u);
+  // The session goes on: a new transaction is accepted.
+  EXPECT_EQ(d.send("MAIL FROM:<a@example.test>\r\n").statuses(), "250 2.1.0");
+}
+
+TEST(Data, max_hops_zero_counts_nothing) {
+  SessionOptions options;
+  options.limits.max_hops = 0;
+  Dialogue d(options);
+  EXPECT_EQ(d.send(std::string(kEnvelope) + with_received(200)).statuses(), "250 | 250 2.1.0 | 250 2.1.5 | 354 | 250 2.0.0");
+}
+
+}  // namespace
+}  // namespace petrel::smtp
