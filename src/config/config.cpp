@@ -50,6 +50,8 @@ const Key kServerKeys[] = {
      }},
     {"max_sessions", [](const Field& f, Config& c) { c.max_sessions = read_count(f, 1); }},
     {"max_sessions_per_ip", [](const Field& f, Config& c) { c.max_sessions_per_ip = read_count(f, 1); }},
+    {"ipv6_client_prefix",
+     [](const Field& f, Config& c) { c.ipv6_client_prefix = static_cast<unsigned>(read_count(f, 1, 128)); }},
     {"threads",
      [](const Field& f, Config& c) {
        c.threads = static_cast<unsigned>(read_count(f, 0, std::numeric_limits<unsigned>::max()));

@@ -213,6 +213,7 @@ struct Config {
   std::vector<std::string> listen{"127.0.0.1:2525"};  // "ADDR:PORT", "[v6]:PORT"
   std::size_t max_sessions = 1000;
   std::size_t max_sessions_per_ip = 50;
+  unsigned ipv6_client_prefix = 64;  // an IPv6 client, for per-IP limits, is its /64
   unsigned threads = 0;  // 0: one per core but one (see Server)
   std::vector<std::string> listen_submission;  // port 587 semantics (RFC 6409)
   std::vector<std::string> listen_smtps;       // port 465: implicit TLS (RFC 8314)

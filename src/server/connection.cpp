@@ -451,18 +451,20 @@ asio::awaitable<void> run_connection(tcp::socket socket, SessionContext& context
   const std::string peer = endpoint.address().is_v6() ? "[" + ip + "]:" + std::to_string(endpoint.port())
                                                       : ip + ":" + std::to_string(endpoint.port());
   std::optional<smtp::Reply> refusal;
-  const auto verdict = context.limiter.acquire(ip);
+  // Per-IP limits count an IPv6 client by its network (ipv6_client_prefix).
+  const std::string client = util::client_network(ip, context.config.ipv6_client_prefix);
+  const auto verdict = context.limiter.acquire(client);
   if (verdict == ConnectionLimiter::Verdict::too_many_from_ip) {
     refusal = smtp::Reply(codes::k421TooManyConnections, context.config.hostname + " Too many connections from your address");
   } else if (verdict == ConnectionLimiter::Verdict::too_many_total) {
     refusal = smtp::Reply(codes::k421TooManyConnections, context.config.hostname + " Too many connections, try again later");
-  } else if (!context.trusted(ip) && !context.connection_rate.admit(ip)) {
+  } else if (!context.trusted(ip) && !context.connection_rate.admit(client)) {
     refusal = smtp::Reply(codes::k421ConnectionRateExceeded,
                           context.config.hostname + " Connection rate limit exceeded, try again later");
   }
   auto connection = std::make_unique<Connection>(std::move(socket), context, listener, ip, peer, checker);
   co_await connection->run(refusal);
-  if (verdict == ConnectionLimiter::Verdict::admitted) context.limiter.release(ip);
+  if (verdict == ConnectionLimiter::Verdict::admitted) context.limiter.release(client);
   connection->log_session(std::chrono::steady_clock::now() - started);
 }
 

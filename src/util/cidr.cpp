@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+
 #include <charconv>
 #include <cstring>
 
@@ -72,6 +74,22 @@ std::string Cidr::str() const {
   char buf[INET6_ADDRSTRLEN] = {};
   inet_ntop(v6_ ? AF_INET6 : AF_INET, network_.data(), buf, sizeof buf);
   return std::string(buf) + "/" + std::to_string(prefix_);
+}
+
+std::string client_network(std::string_view address, unsigned v6_prefix) {
+  const std::string text(address);
+  std::array<std::uint8_t, 16> bytes{};
+  if (inet_pton(AF_INET6, text.c_str(), bytes.data()) != 1) return text;
+  static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (std::memcmp(bytes.data(), kMapped, sizeof kMapped) == 0) {
+    char v4[INET_ADDRSTRLEN];
+    return inet_ntop(AF_INET, bytes.data() + 12, v4, sizeof v4) ? std::string(v4) : text;
+  }
+  const unsigned prefix = std::min(v6_prefix, 128u);
+  for (unsigned bit = prefix; bit < 128; ++bit) bytes[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+  char out[INET6_ADDRSTRLEN];
+  if (!inet_ntop(AF_INET6, bytes.data(), out, sizeof out)) return text;
+  return std::string(out) + "/" + std::to_string(prefix);
 }
 
 }  // namespace petrel::util

@@ -26,4 +26,11 @@ class Cidr {
   unsigned prefix_ = 0;
 };
 
+// The client a per-IP limit counts: an IPv4 address as it is, an IPv6
+// address as its network of `v6_prefix` bits ("2001:db8:1:2::/64"), since
+// one IPv6 customer gets a whole /64 (or more) and could walk around a limit
+// per address. An IPv4-mapped IPv6 address counts as its IPv4 address;
+// text that is not an address comes back unchanged.
+std::string client_network(std::string_view address, unsigned v6_prefix);
+
 }  // namespace petrel::util

@@ -51,3 +51,21 @@ TEST(Cidr, bad_syntax_is_refused) {
 
 }  // namespace
 }  // namespace petrel::util
+
+namespace petrel::util {
+namespace {
+
+TEST(ClientNetwork, Ipv6ClientsAreTheirNetworkAndIpv4ClientsTheirAddress) {
+  EXPECT_EQ(client_network("2001:db8:1:2:aaaa::1", 64), "2001:db8:1:2::/64");
+  EXPECT_EQ(client_network("2001:db8:1:2:ffff:ffff:ffff:ffff", 64), "2001:db8:1:2::/64");
+  EXPECT_EQ(client_network("2001:db8:1:3::1", 64), "2001:db8:1:3::/64");
+  EXPECT_EQ(client_network("2001:db8:1:2::1", 48), "2001:db8:1::/48");
+  EXPECT_EQ(client_network("2001:db8::1", 128), "2001:db8::1/128");
+  EXPECT_EQ(client_network("2001:db8::1", 61), "2001:db8::/61");
+  EXPECT_EQ(client_network("192.0.2.7", 64), "192.0.2.7");
+  EXPECT_EQ(client_network("::ffff:192.0.2.7", 64), "192.0.2.7");
+  EXPECT_EQ(client_network("not an address", 64), "not an address");
+}
+
+}  // namespace
+}  // namespace petrel::util
