@@ -1,5 +1,6 @@
 #include "arc/arc.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <optional>
@@ -19,11 +20,6 @@ std::optional<Kind> kind_of(std::string_view name) {
   if (n == "arc-message-signature") return Kind::message;
   if (n == "arc-seal") return Kind::seal;
   return std::nullopt;
-}
-
-std::string_view value_of(std::string_view raw) {
-  const std::size_t colon = raw.find(':');
-  return colon == std::string_view::npos ? std::string_view() : raw.substr(colon + 1);
 }
 
 // ARC-Authentication-Results: i=N; authserv-id; ... (§4.1.1).
@@ -66,9 +62,9 @@ bool Validator::read_sets() {
     std::optional<int> instance;
     std::string error;
     if (*kind == Kind::results) {
-      instance = results_instance(value_of(fields[i].raw));
+      instance = results_instance(fields[i].value());
     } else {
-      const auto tags = dkim::parse_tag_list(value_of(fields[i].raw), error);
+      const auto tags = dkim::parse_tag_list(fields[i].value(), error);
       const auto text = tags ? tags->find("i") : std::nullopt;
       int n = 0;
       if (text && std::from_chars(text->data(), text->data() + text->size(), n).ec == std::errc()) instance = n;
@@ -97,8 +93,8 @@ bool Validator::read_sets() {
     }
     Set set{*f[0], *f[1], *f[2], {}, {}};
     std::string error;
-    auto ams = dkim::parse_signature(value_of(fields[set.ams].raw), dkim::SignatureKind::arc_message, error);
-    auto seal = ams ? dkim::parse_signature(value_of(fields[set.seal].raw), dkim::SignatureKind::arc_seal, error)
+    auto ams = dkim::parse_signature(fields[set.ams].value(), dkim::SignatureKind::arc_message, error);
+    auto seal = ams ? dkim::parse_signature(fields[set.seal].value(), dkim::SignatureKind::arc_seal, error)
                     : std::nullopt;
     if (!ams || !seal) {
       early_ = failed("ARC set i=" + std::to_string(n) + ": " + error);
@@ -169,14 +165,11 @@ Outcome Validator::check_message_signature(const dkim::KeyLookup* lookup) {
   Outcome out;
   const auto key = key_for(s, lookup, what, out);
   if (!key) return out;
-  const auto body = message_.body_hash(s.body_canonicalization, s.body_length);
-  if (!body || *body != s.body_hash) return failed(what + ": body hash did not verify");
-  const std::string data =
-      message_.signed_fields(s.headers, s.header_canonicalization) +
-      dkim::canonicalize_header(s.header_canonicalization,
-                                dkim::without_signature_value(message_.split().fields[set.ams].raw));
-  if (!dkim::verify_signature(*key, data, s.signature)) return failed(what + ": signature did not verify");
-  return {Result::pass, {}, 0, {}};
+  switch (message_.check(s, set.ams, *key)) {
+    case dkim::Check::verified: return {Result::pass, {}, 0, {}};
+    case dkim::Check::signature_bad: return failed(what + ": signature did not verify");
+    default: return failed(what + ": body hash did not verify");
+  }
 }
 
 // §5.1.1: the ARC fields of sets 1..n, each set as results, message

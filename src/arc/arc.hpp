@@ -28,8 +28,7 @@ struct Outcome {
 
 class Validator {
  public:
-  // `message` must outlive the validator. `now` is not used for ARC
-  // (seals have no x=), kept for symmetry with DKIM.
+  // `message` must outlive the validator.
   explicit Validator(std::string_view message);
 
   // The key records to ask for, each once; empty when the chain is

@@ -36,7 +36,7 @@ struct AnswerCache::Impl {
   Table<dns::AddressAnswer> a, aaaa;
   Table<dns::TxtAnswer> txt;
   Table<dns::PtrAnswer> ptr;
-  std::size_t hits = 0, misses = 0;
+  std::size_t hits = 0;
 
   // A fresh answer from the table, posted; else `ask` the upstream and keep what it says.
   template <class A, class Ask>
@@ -49,7 +49,6 @@ struct AnswerCache::Impl {
       }
       table.entries.erase(it);
     }
-    ++misses;
     ask([this, &table, key = std::move(key), done = std::move(done)](A answer) {
       keep(table, key, answer);
       done(std::move(answer));
@@ -108,6 +107,5 @@ void AnswerCache::lookup_ptr(const dns::IpAddress& address, dns::Callback<dns::P
 }
 
 std::size_t AnswerCache::hits() const { return impl_->hits; }
-std::size_t AnswerCache::misses() const { return impl_->misses; }
 
 }  // namespace petrel::auth_checks

@@ -34,8 +34,7 @@ class AnswerCache final : public dns::Resolver {
   void lookup_txt(std::string_view name, dns::Callback<dns::TxtAnswer> done) override;
   void lookup_ptr(const dns::IpAddress& address, dns::Callback<dns::PtrAnswer> done) override;
 
-  std::size_t hits() const;
-  std::size_t misses() const;
+  std::size_t hits() const;  // answers given from the cache
 
  private:
   struct Impl;

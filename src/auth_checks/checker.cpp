@@ -79,6 +79,7 @@ class Run : public std::enable_shared_from_this<Run> {
   void start_spf() {
     results_.spf_of_helo = input_.mail_from.empty();
     results_.spf_identity = results_.spf_of_helo ? input_.helo : input_.mail_from;
+    spf_domain_ = results_.spf_of_helo ? dkim::ascii_lower(input_.helo) : domain_of(input_.mail_from);
     const auto client = dns::IpAddress::parse(input_.client_ip);
     if (!client) {
       results_.spf = {spf::Result::none, {}, "no client IP address", {}};
@@ -88,7 +89,7 @@ class Run : public std::enable_shared_from_this<Run> {
     spf::Input in;
     in.client = *client;
     in.helo = input_.helo;
-    in.domain = results_.spf_of_helo ? dkim::ascii_lower(input_.helo) : domain_of(input_.mail_from);
+    in.domain = spf_domain_;
     in.sender = results_.spf_of_helo ? "postmaster@" + in.domain : input_.mail_from;
     in.receiver = options_.policy.authserv_id;
     in.now = input_.now;
@@ -151,34 +152,32 @@ class Run : public std::enable_shared_from_this<Run> {
   // --- DMARC: the From domain's record, else its organizational domain's (RFC 7489 §6.6.3).
   void start_dmarc() {
     results_.from_domain = dkim::from_domain(input_.message);
-    if (results_.from_domain.empty()) {
+    dmarc_names_ = dmarc::record_names(results_.from_domain, dmarc::PublicSuffixList::system());
+    if (dmarc_names_.empty()) {
       dmarc_done_ = true;
       return;
     }
-    ask_dmarc(results_.from_domain, false);
+    ask_dmarc(0);
   }
 
-  void ask_dmarc(const std::string& domain, bool org) {
-    resolver_.lookup_txt("_dmarc." + domain, [self = shared_from_this(), domain, org](const dns::TxtAnswer& a) {
+  void ask_dmarc(std::size_t index) {
+    resolver_.lookup_txt(dmarc_names_[index], [self = shared_from_this(), index](const dns::TxtAnswer& a) {
       if (self->finished_) return;
-      self->dmarc_answer(domain, org, a);
+      self->dmarc_answer(index, a);
     });
   }
 
-  void dmarc_answer(const std::string& domain, bool org, const dns::TxtAnswer& answer) {
+  void dmarc_answer(std::size_t index, const dns::TxtAnswer& answer) {
     if (answer.outcome == dns::Outcome::temporary_failure) {
       dmarc_temperror_ = true;
     } else if (answer.ok()) {
       std::string error;  // several records, or none that reads, count as no record (§6.6.3)
       dmarc_record_ = dmarc::select_record(answer.records, error);
-      dmarc_from_org_ = org;
+      dmarc_from_org_ = index > 0;
     }
-    if (!dmarc_record_ && !dmarc_temperror_ && !org) {
-      const std::string organizational = dmarc::PublicSuffixList::system().organizational_domain(domain);
-      if (organizational != domain) {
-        ask_dmarc(organizational, true);
-        return;
-      }
+    if (!dmarc_record_ && !dmarc_temperror_ && index + 1 < dmarc_names_.size()) {
+      ask_dmarc(index + 1);
+      return;
     }
     dmarc_done_ = true;
     maybe_finish();
@@ -199,7 +198,7 @@ class Run : public std::enable_shared_from_this<Run> {
     };
     results_.dkim = dkim_.verify(key);
     results_.arc = arc_.validate(key);
-    if (!results_.from_domain.empty()) results_.dmarc = judge_dmarc();
+    if (!dmarc_names_.empty()) results_.dmarc = judge_dmarc();
     asio::post(io_, [done = std::move(done_), verdict = decide(results_, options_.policy)]() mutable {
       done(std::move(verdict));
     });
@@ -209,13 +208,13 @@ class Run : public std::enable_shared_from_this<Run> {
     dmarc::Input in;
     in.from_domain = results_.from_domain;
     in.spf = results_.spf.result;
-    in.spf_domain = results_.spf_of_helo ? dkim::ascii_lower(input_.helo) : domain_of(input_.mail_from);
+    in.spf_domain = spf_domain_;
     for (const auto& s : results_.dkim) {
       if (s.result == dkim::Result::pass) in.dkim_pass_domains.push_back(s.domain);
     }
     in.sample = pct_draw();
     if (!dmarc_done_ || dmarc_temperror_) {
-      return dmarc::temperror("_dmarc." + results_.from_domain, dmarc_done_ ? "lookup failed" : "lookup timed out");
+      return dmarc::temperror(dmarc_names_.front(), dmarc_done_ ? "lookup failed" : "lookup timed out");
     }
     return dmarc::evaluate(in, dmarc_record_ ? &*dmarc_record_ : nullptr, dmarc_from_org_,
                            dmarc::PublicSuffixList::system());
@@ -231,6 +230,7 @@ class Run : public std::enable_shared_from_this<Run> {
   Results results_;
 
   std::optional<spf::Evaluator> spf_;
+  std::string spf_domain_;  // the MAIL FROM domain, or the HELO name for <>
   bool spf_done_ = false;
 
   dkim::Verifier dkim_;
@@ -238,6 +238,7 @@ class Run : public std::enable_shared_from_this<Run> {
   std::map<std::string, dkim::KeyLookup, std::less<>> keys_;
   std::size_t keys_pending_ = 0;
 
+  std::vector<std::string> dmarc_names_;  // _dmarc.FROM, then _dmarc.ORG when it differs
   std::optional<dmarc::Record> dmarc_record_;
   bool dmarc_from_org_ = false;
   bool dmarc_temperror_ = false;

@@ -19,6 +19,12 @@ enum class Canonicalization { simple, relaxed };
 struct HeaderField {
   std::string_view name;  // before the first ':', trailing WSP removed ("Date :" is "Date"); "" if no ':'
   std::string_view raw;   // the whole field: name, ':', value, folded lines, and its final CRLF if it has one
+
+  // After the first ':' to the end of `raw`; "" when there is no ':'.
+  std::string_view value() const {
+    const std::size_t colon = raw.find(':');
+    return colon == std::string_view::npos ? std::string_view() : raw.substr(colon + 1);
+  }
 };
 
 // A message's header section split into fields, in message order, and

@@ -1,26 +1,11 @@
 // Domain names in DKIM: what a d= or s= may be, and the domain of a
 // message's From field, which decides the keys that sign it.
-#include <algorithm>
-
 #include "dkim/canonicalize.hpp"
 #include "dkim/signer.hpp"
+#include "dkim/tag_list.hpp"
 
 namespace petrel::dkim {
 namespace {
-
-char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) { return to_lower(x) == to_lower(y); });
-}
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // The first mailbox of an address list (RFC 5322 §3.4) with its comments
 // and quoted strings blanked out, so that neither hides a '<', '@' or ','.
@@ -62,12 +47,10 @@ std::string mailbox_domain(std::string_view value) {
   }
   const std::size_t at = address.rfind('@');
   if (at == std::string_view::npos) return {};
-  std::string_view domain = trim(address.substr(at + 1));
+  std::string_view domain = trim_wsp(address.substr(at + 1));
   if (domain.ends_with('.')) domain.remove_suffix(1);
   if (!valid_dns_name(domain)) return {};  // a domain literal, U-labels, junk
-  std::string out(domain);
-  std::transform(out.begin(), out.end(), out.begin(), to_lower);
-  return out;
+  return ascii_lower(domain);
 }
 
 }  // namespace
@@ -96,7 +79,7 @@ std::string from_domain(std::string_view message) {
     from = &field;
   }
   if (!from) return {};
-  return mailbox_domain(from->raw.substr(from->raw.find(':') + 1));
+  return mailbox_domain(from->value());
 }
 
 }  // namespace petrel::dkim

@@ -9,24 +9,13 @@
 
 #include "dkim/base64.hpp"
 #include "dkim/canonicalize.hpp"
+#include "dkim/tag_list.hpp"
 
 namespace petrel::dkim {
 namespace {
 
 // RFC 5322 §2.1.1: lines SHOULD be at most 78 characters.
 constexpr std::size_t kLineWidth = 78;
-
-char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), to_lower);
-  return out;
-}
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) { return to_lower(x) == to_lower(y); });
-}
 
 // RFC 5322 §3.6.8: printable US-ASCII except ':'.
 bool valid_field_name(std::string_view name) {
@@ -60,7 +49,7 @@ struct Prepared {
 Prepared prepare(std::string_view message) {
   Prepared prepared{split_message(message), {}, {}};
   for (std::size_t i = 0; i < prepared.split.fields.size(); ++i) {
-    prepared.fields[lower(prepared.split.fields[i].name)].push_back(i);
+    prepared.fields[ascii_lower(prepared.split.fields[i].name)].push_back(i);
   }
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw std::runtime_error("DKIM: no SHA-256");
@@ -81,7 +70,7 @@ Prepared prepare(std::string_view message) {
 std::vector<std::string> h_names(const SignerConfig& config, const Prepared& prepared) {
   std::vector<std::string> names{"from"};
   for (const std::string& name : config.headers) {
-    if (std::find(names.begin(), names.end(), lower(name)) == names.end()) names.push_back(lower(name));
+    if (std::find(names.begin(), names.end(), ascii_lower(name)) == names.end()) names.push_back(ascii_lower(name));
   }
   std::vector<std::string> listed;
   for (const std::string& name : names) {
@@ -156,7 +145,7 @@ std::string signature_field(const Key& key, const SignerConfig& config, const Pr
   field.word("v=1;");
   field.word("a=" + std::string(to_string(config.algorithm)) + ";");
   field.word("c=relaxed/relaxed;");
-  field.word("d=" + lower(config.domain) + ";");
+  field.word("d=" + ascii_lower(config.domain) + ";");
   field.word("s=" + config.selector + ";");
   field.word("t=" + std::to_string(unix_time) + ";");
   for (std::size_t i = 0; i < names.size(); ++i) {

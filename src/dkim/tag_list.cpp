@@ -29,6 +29,11 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [&lower](char x, char y) { return lower(x) == lower(y); });
+}
+
 std::optional<std::string_view> TagList::find(std::string_view name) const {
   for (const Tag& t : tags) {
     if (t.name == name) return t.value;

@@ -32,5 +32,6 @@ std::vector<std::string> colon_list(std::string_view value);
 // `s` without SP, HTAB, CR, LF at either end.
 std::string_view trim_wsp(std::string_view s);
 std::string ascii_lower(std::string_view s);
+bool equal_ignoring_case(std::string_view a, std::string_view b);  // ASCII letters
 
 }  // namespace petrel::dkim

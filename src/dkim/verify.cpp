@@ -48,11 +48,6 @@ class LimitedDigest {
 
 bool is_signature_field(std::string_view name) { return ascii_lower(name) == "dkim-signature"; }
 
-std::string_view field_value(std::string_view raw) {
-  const std::size_t colon = raw.find(':');
-  return colon == std::string_view::npos ? std::string_view() : raw.substr(colon + 1);
-}
-
 std::optional<PublicKeyInfo> usable_key(const KeyRecord& record, const Signature& signature, KeySelection& out) {
   if (record.revoked()) {
     out.reason = "the key is revoked (empty p=)";
@@ -128,6 +123,15 @@ std::string ParsedMessage::signed_fields(const std::vector<std::string>& names, 
   return data;
 }
 
+Check ParsedMessage::check(const Signature& s, std::size_t field, const PublicKeyInfo& key) {
+  const auto body = body_hash(s.body_canonicalization, s.body_length);
+  if (!body) return Check::body_too_short;
+  if (*body != s.body_hash) return Check::body_changed;
+  const std::string data = signed_fields(s.headers, s.header_canonicalization) +
+                           canonicalize_header(s.header_canonicalization, without_signature_value(split_.fields[field].raw));
+  return verify_signature(key, data, s.signature) ? Check::verified : Check::signature_bad;
+}
+
 KeySelection select_key(const KeyLookup& lookup, const Signature& signature) {
   KeySelection out;
   if (lookup.status == KeyLookup::Status::failed) {
@@ -150,7 +154,7 @@ KeySelection select_key(const KeyLookup& lookup, const Signature& signature) {
     return out;
   }
   out.testing = record->testing();
-  if (record->strict() && signature.identity != "@" + signature.domain && !signature.identity.ends_with("@" + signature.domain)) {
+  if (record->strict() && !signature.identity.ends_with("@" + signature.domain)) {
     out.reason = "the key record's t=s forbids an i= below d=";
     return out;
   }
@@ -165,7 +169,7 @@ Verifier::Verifier(std::string_view message, VerifyOptions options) : message_(m
     if (!is_signature_field(fields[i].name)) continue;
     Entry entry;
     entry.field = i;
-    entry.signature = parse_signature(field_value(fields[i].raw), SignatureKind::dkim, entry.error);
+    entry.signature = parse_signature(fields[i].value(), SignatureKind::dkim, entry.error);
     entries_.push_back(std::move(entry));
   }
 }
@@ -223,23 +227,24 @@ SignatureResult Verifier::judge(const Entry& entry, const KeyLookup* lookup) {
     r.reason = "a " + std::to_string(key.key->bits) + "-bit RSA key is too short (RFC 8301)";
     return r;
   }
-  const auto body = message_.body_hash(s.body_canonicalization, s.body_length);
-  if (!body) {
-    r.result = Result::permerror;
-    r.reason = "l= is longer than the body";
-    return r;
+  switch (message_.check(s, entry.field, *key.key)) {
+    case Check::body_too_short:
+      r.result = Result::permerror;
+      r.reason = "l= is longer than the body";
+      break;
+    case Check::body_changed:
+      r.result = Result::fail;
+      r.reason = "body hash did not verify";
+      break;
+    case Check::signature_bad:
+      r.result = Result::fail;
+      r.reason = "signature did not verify";
+      break;
+    case Check::verified:
+      r.result = Result::pass;
+      r.reason = "signature verified";
+      break;
   }
-  if (*body != s.body_hash) {
-    r.result = Result::fail;
-    r.reason = "body hash did not verify";
-    return r;
-  }
-  const std::string data = message_.signed_fields(s.headers, s.header_canonicalization) +
-                           canonicalize_header(s.header_canonicalization,
-                                               without_signature_value(message_.split().fields[entry.field].raw));
-  const bool good = verify_signature(*key.key, data, s.signature);
-  r.result = good ? Result::pass : Result::fail;
-  r.reason = good ? "signature verified" : "signature did not verify";
   return r;
 }
 

@@ -30,6 +30,11 @@ struct KeyLookup {
   std::vector<std::string> records;  // each TXT record's strings joined
 };
 
+// How a signature fares against its key: the body hash (RFC 6376 §6.1.3
+// step 1, with l=), then the signature over the signed fields and the
+// signature's own field without its b= value (§3.7).
+enum class Check { verified, body_too_short, body_changed, signature_bad };
+
 // A message split once, with its body hashes kept per canonicalization and
 // length, shared by the signatures (and ARC sets) that ask for them.
 class ParsedMessage {
@@ -47,6 +52,9 @@ class ParsedMessage {
   // the n-th field of that name from the bottom; a missing one adds
   // nothing), canonicalized, each ending in CRLF.
   std::string signed_fields(const std::vector<std::string>& names, Canonicalization c) const;
+  // The check of `signature`, the field at index `field` (a DKIM-Signature
+  // or an ARC-Message-Signature), with `key`.
+  Check check(const Signature& signature, std::size_t field, const PublicKeyInfo& key);
 
  private:
   std::string_view message_;
