@@ -154,7 +154,10 @@ KeySelection select_key(const KeyLookup& lookup, const Signature& signature) {
     return out;
   }
   out.testing = record->testing();
-  if (record->strict() && !signature.identity.ends_with("@" + signature.domain)) {
+  // Domains compare without regard to case; d= is already lower case.
+  const std::size_t at = signature.identity.rfind('@');
+  const std::string identity_domain = ascii_lower(signature.identity.substr(at == std::string::npos ? 0 : at + 1));
+  if (record->strict() && identity_domain != signature.domain) {
     out.reason = "the key record's t=s forbids an i= below d=";
     return out;
   }

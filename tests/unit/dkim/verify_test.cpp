@@ -149,3 +149,27 @@ TEST(DkimVerify, WithoutSignatureValueKeepsEverythingElse) {
 
 }  // namespace
 }  // namespace petrel::dkim
+
+namespace petrel::dkim {
+namespace {
+
+TEST(DkimVerify, StrictKeysAllowAnIdentityInDEvenInAnotherCaseButNotBelowIt) {
+  const Key key = generate_key(Algorithm::ed25519_sha256);
+  const std::string record = "v=DKIM1; k=ed25519; t=s; p=" + key.dns_record().substr(key.dns_record().find("p=") + 2);
+  Signature s;
+  s.algorithm = Algorithm::ed25519_sha256;
+  s.domain = "example.test";
+  s.selector = "k";
+  const KeyLookup lookup{KeyLookup::Status::found, {record}};
+  s.identity = "news@Example.TEST";
+  EXPECT_TRUE(select_key(lookup, s).key) << select_key(lookup, s).reason;
+  s.identity = "@example.test";
+  EXPECT_TRUE(select_key(lookup, s).key);
+  s.identity = "news@mail.example.test";
+  const KeySelection below = select_key(lookup, s);
+  EXPECT_FALSE(below.key);
+  EXPECT_EQ(below.result, Result::permerror);
+}
+
+}  // namespace
+}  // namespace petrel::dkim
