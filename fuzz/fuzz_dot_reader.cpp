@@ -6,6 +6,7 @@
 //   0: bits 0-2 max size, bit 3 normalize bare line endings
 //   1: bits 0-2 max line length
 //   2: how the bytes are split into reads (see Splitter)
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -98,9 +99,23 @@ void check_data(const DotReader::Limits& limits, std::string_view in, std::uint8
   }
 }
 
-void check_bdat_lines(std::size_t max_line, smtp::BareLineEndingPolicy policy, std::string_view in) {
+void check_bdat_lines(std::size_t max_line, smtp::BareLineEndingPolicy policy, std::string_view in,
+                      std::uint8_t split_seed) {
   std::string content(in);
   const DotReader::Verdict verdict = smtp::check_text_lines(content, max_line, policy);
+
+  // Chunks cut anywhere (a CRLF split in two) give the same verdict and, when
+  // accepted, the same content: BDAT content is checked as it arrives.
+  smtp::TextLineChecker checker(max_line, policy);
+  fuzz::Splitter split(split_seed);
+  std::string pieces;
+  for (std::string_view rest = in; !rest.empty();) {
+    const std::size_t n = std::min(split.next(), rest.size());
+    checker.feed(rest.substr(0, n), pieces);
+    rest.remove_prefix(n);
+  }
+  FUZZ_CHECK(checker.finish(pieces) == verdict);
+  if (verdict == DotReader::Verdict::ok) FUZZ_CHECK(pieces == content);
   if (policy == smtp::BareLineEndingPolicy::reject) {
     FUZZ_CHECK(content == in);  // checked, never changed
     FUZZ_CHECK(fuzz::crlf_clean(in) || verdict != DotReader::Verdict::ok);
@@ -127,6 +142,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view in = input.rest();
 
   check_data(limits, in, s2);
-  check_bdat_lines(limits.max_line, limits.bare_line_endings, in);
+  check_bdat_lines(limits.max_line, limits.bare_line_endings, in, s2);
   return 0;
 }

@@ -3,9 +3,7 @@
 #include "smtp/server_session.hpp"
 
 #include "smtp/command.hpp"
-#include "smtp/header_field.hpp"
 #include "smtp/reply_codes.hpp"
-#include "smtp/text_lines.hpp"
 
 namespace petrel::smtp {
 namespace {
@@ -100,6 +98,11 @@ void ServerSession::reset_transaction() {
   content_.clear();
   content_.shrink_to_fit();
   dot_reader_.reset();
+  line_checker_.reset();
+  spilled_ = 0;
+  head_size_ = 0;
+  complete_after_spill_ = false;
+  content_failure_.reset();
   bdat_in_progress_ = false;
   bdat_failure_.reset();
   if (phase_ != Phase::greeting && phase_ != Phase::closed) phase_ = Phase::ready;
@@ -183,126 +186,6 @@ std::size_t ServerSession::feed_command_bytes(std::string_view bytes) {
   }
   line_.clear();
   return chunk.size();
-}
-
-std::size_t ServerSession::feed_data(std::string_view bytes) {
-  const std::size_t used = dot_reader_->feed(bytes, content_);
-  if (dot_reader_->done()) finish_data();
-  return used;
-}
-
-void ServerSession::finish_data() {
-  const DotReader::Verdict verdict = dot_reader_->verdict();
-  dot_reader_.reset();
-  phase_ = Phase::mail;
-  if (verdict == DotReader::Verdict::ok) return message_complete();
-  refuse_content(verdict);
-}
-
-void ServerSession::refuse_content(DotReader::Verdict verdict) {
-  switch (verdict) {
-    case DotReader::Verdict::ok:
-      return;
-    case DotReader::Verdict::too_big:
-      reply(codes::k552MessageTooBig, "Message size exceeds fixed maximum message size");
-      break;
-    case DotReader::Verdict::bare_line_ending:
-      reply(codes::k550BareLineEnding,
-            "Message refused: bare CR or LF in DATA; lines must end with CRLF (RFC 5321 section 2.3.8)");
-      break;
-    case DotReader::Verdict::line_too_long:
-      reply(codes::k554LineTooLong,
-            "Message refused: a line is longer than " + std::to_string(options_.limits.max_text_line) +
-                " octets (RFC 5321 section 4.5.3.1.6)");
-      break;
-  }
-  ++stats_.messages_rejected;
-  reset_transaction();
-}
-
-std::size_t ServerSession::feed_bdat(std::string_view bytes) {
-  const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(bdat_remaining_, bytes.size()));
-  if (!bdat_failure_) {
-    if (content_.size() + take > options_.limits.max_message_size) {
-      bdat_failure_ = Reply(codes::k552MessageTooBig, "Message size exceeds fixed maximum message size");
-      content_.clear();
-      content_.shrink_to_fit();
-    } else {
-      content_.append(bytes.substr(0, take));
-    }
-  }
-  bdat_remaining_ -= take;
-  if (bdat_remaining_ == 0) finish_bdat_chunk();
-  return take;
-}
-
-void ServerSession::finish_bdat_chunk() {
-  phase_ = bdat_return_phase_;
-  if (bdat_failure_) {
-    // RFC 3030 §2: after a failed chunk the client sends no more; the
-    // transaction is over.
-    Reply failure = *bdat_failure_;
-    bdat_failure_.reset();
-    // An out-of-sequence BDAT is an error like any other: it spends the
-    // error budget and may end the session.
-    if (failure.code() == codes::k503BadSequence.code) {
-      error_reply(failure.status, failure.lines.front());
-    } else {
-      reply(failure);
-    }
-    if (phase_ == Phase::mail) {
-      ++stats_.messages_rejected;
-      reset_transaction();
-    }
-    return;
-  }
-  if (bdat_last_) {
-    if (envelope_.params.body != BodyType::binary_mime) {
-      const auto verdict = check_text_lines(content_, options_.limits.max_text_line, options_.bare_line_endings);
-      if (verdict != DotReader::Verdict::ok) return refuse_content(verdict);
-    }
-    message_complete();
-    return;
-  }
-  reply(codes::k250ChunkOk, "Ok: " + std::to_string(content_.size()) + " octets received");
-}
-
-namespace {
-
-// RFC 5321 §6.3: a message that has passed through too many hops is in a
-// loop. Counting stops once past the limit.
-bool too_many_hops(std::string_view content, std::size_t max_hops) {
-  if (max_hops == 0) return false;
-  std::size_t hops = 0;
-  for_each_field(content, [&hops, max_hops](std::string_view field) {
-    if (is_field(field, "Received")) ++hops;
-    return hops <= max_hops;
-  });
-  return hops > max_hops;
-}
-
-}  // namespace
-
-void ServerSession::message_complete() {
-  if (too_many_hops(content_, options_.limits.max_hops)) {
-    reply(codes::k554TooManyHops, "Message refused: more than " + std::to_string(options_.limits.max_hops) +
-                                      " Received: fields, a mail loop (RFC 5321 section 6.3)");
-    ++stats_.messages_rejected;
-    reset_transaction();
-    return;
-  }
-  need_ = Need::store_message;
-}
-
-ReceivedMessage ServerSession::take_message() {
-  ReceivedMessage m;
-  envelope_.protocol = protocol_name();
-  envelope_.auth_user = auth_user_;
-  envelope_.tls = tls_ ? tls_->describe() : std::string();
-  envelope_.tls_required_no = tls_required_no(content_);
-  m.envelope = std::move(envelope_);
-  m.content = std::move(content_);
-  return m;
 }
 
 void ServerSession::message_stored(std::string_view queue_id) {

@@ -18,6 +18,7 @@
 #include "smtp/reply.hpp"
 #include "smtp/sasl.hpp"
 #include "smtp/session_options.hpp"
+#include "smtp/text_lines.hpp"
 
 namespace petrel::smtp {
 
@@ -27,6 +28,9 @@ struct CommandLine;
 struct ReceivedMessage {
   Envelope envelope;
   std::string content;  // CRLF line endings, dot-unstuffed, without our Received:
+  // Octets that follow `content`, which the caller was given through
+  // Need::spill and keeps (a file); 0 when the whole message is in content.
+  std::uint64_t spilled_size = 0;
 };
 
 // What the caller learnt from a finished TLS handshake.
@@ -55,6 +59,7 @@ class ServerSession {
     close,          // send output() and close the connection
     start_tls,      // send output(), do the TLS handshake, then tls_started()
     authenticate,   // call authenticate(), which may take a while (password hashing)
+    spill,          // append spill_bytes() to where the message goes on (a file), then spilled()
   };
 
   // `authenticator` may be null: no AUTH. The policy and authenticator
@@ -92,6 +97,21 @@ class ServerSession {
   std::string& output() { return output_; }
 
   ReceivedMessage take_message();
+
+  // The message being received has grown past limits.body_in_memory: its
+  // octets after the head (spill_bytes()) are the caller's to keep; after
+  // spilled() the session forgets them. A message starts spilling afresh
+  // (spilled_size() is 0) after the last one ended, however it ended.
+  std::string_view spill_bytes() const;
+  void spilled();
+  std::uint64_t spilled_size() const { return spilled_; }
+  // The message being received (or complete and not yet stored) is dropped:
+  // memory budget exceeded, spill file unwritable. It is still read to its
+  // end (its octets must not be taken as commands), then refused with
+  // `failure`.
+  void discard_message(const Reply& failure);
+  // Octets of message content held in memory, for a global budget.
+  std::size_t content_memory() const { return content_.capacity(); }
   void message_stored(std::string_view queue_id);
   void message_failed(const Reply& reply);
 
@@ -148,6 +168,9 @@ class ServerSession {
   void refuse_content(DotReader::Verdict verdict);  // 552/550/554 after the end of a message
   void finish_bdat_chunk();
   void message_complete();
+  void maybe_spill();
+  std::size_t settle_head();
+  std::uint64_t content_size() const { return spilled_ + content_.size(); }
 
   void reply(const Reply& r);
   void reply(Status s, std::string text);
@@ -185,6 +208,11 @@ class ServerSession {
   std::size_t recipients_refused_ = 0;
   std::string content_;
   std::unique_ptr<DotReader> dot_reader_;
+  std::unique_ptr<TextLineChecker> line_checker_;  // BDAT of a text body
+  std::uint64_t spilled_ = 0;                       // octets handed over through Need::spill
+  std::size_t head_size_ = 0;                       // octets kept in memory once spilling; 0: not yet
+  bool complete_after_spill_ = false;               // the message ended; store it after the spill
+  std::optional<Reply> content_failure_;            // DATA: refuse the message at its end
   // BDAT (RFC 3030): bytes of the current chunk still to read, whether it is
   // the last, and whether an earlier chunk already failed the transaction.
   std::uint64_t bdat_remaining_ = 0;

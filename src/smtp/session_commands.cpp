@@ -270,14 +270,21 @@ void ServerSession::bdat(const CommandLine& cmd) {
   } else if (envelope_.recipients.empty()) {
     bdat_failure_ = Reply(codes::k554NoValidRecipients, "No valid recipients");
   } else {
-    if (!bdat_in_progress_) content_.clear();
+    if (!bdat_in_progress_) {
+      content_.clear();
+      if (envelope_.params.body != BodyType::binary_mime) {
+        line_checker_ = std::make_unique<TextLineChecker>(options_.limits.max_text_line, options_.bare_line_endings);
+      }
+    }
     bdat_in_progress_ = true;
-    if (size > options_.limits.max_message_size - std::min<std::uint64_t>(content_.size(), options_.limits.max_message_size)) {
+    if (size > options_.limits.max_message_size - std::min<std::uint64_t>(content_size(), options_.limits.max_message_size)) {
       bdat_failure_ = Reply(codes::k552MessageTooBig, "Message size exceeds fixed maximum message size");
       content_.clear();
       content_.shrink_to_fit();
+      spilled_ = 0;
     } else if (size > 0) {
-      content_.reserve(content_.size() + static_cast<std::size_t>(std::min<std::uint64_t>(size, 1 << 20)));
+      const std::uint64_t room = options_.limits.body_in_memory + (64 << 10);
+      content_.reserve(content_.size() + static_cast<std::size_t>(std::min<std::uint64_t>(size, room)));
     }
   }
   phase_ = Phase::bdat;

@@ -19,6 +19,9 @@ struct SessionLimits {
   std::uint64_t max_message_size = 50ull * 1024 * 1024;
   std::size_t max_recipients = 1000;
   std::size_t max_errors = 20;               // then 421 and close
+  // Octets of a message's content a session keeps in memory; the rest is
+  // spilled (ServerSession::Need::spill) as it arrives. 0: all in memory.
+  std::size_t body_in_memory = 256 * 1024;
   std::size_t max_hops = 50;                 // Received: fields a message may carry (RFC 5321 §6.3); 0 = no limit
   std::chrono::milliseconds command_timeout{std::chrono::minutes(5)};  // RFC 5321 §4.5.3.2.7
   std::chrono::milliseconds data_timeout{std::chrono::minutes(3)};     // RFC 5321 §4.5.3.2.5

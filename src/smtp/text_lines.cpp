@@ -2,36 +2,70 @@
 
 namespace petrel::smtp {
 
-DotReader::Verdict check_text_lines(std::string& content, std::size_t max_line, BareLineEndingPolicy policy) {
-  using Verdict = DotReader::Verdict;
-  const bool normalize = policy == BareLineEndingPolicy::normalize;
-  std::string normalized;  // built only when a bare line ending is rewritten
-  Verdict verdict = Verdict::ok;
-  std::size_t line_start = 0;
-  std::size_t copied = 0;  // content[0, copied) is already in `normalized`
-  for (std::size_t i = 0; i < content.size(); ++i) {
-    const char c = content[i];
-    if (c != '\r' && c != '\n') continue;
-    std::size_t line_end = i;
-    if (c == '\r' && i + 1 < content.size() && content[i + 1] == '\n') {
-      ++i;  // a proper CRLF
-    } else if (normalize) {
-      normalized.append(content, copied, line_end - copied);
-      normalized += "\r\n";
-      copied = i + 1;
-    } else if (verdict == Verdict::ok) {
-      verdict = Verdict::bare_line_ending;
+using Verdict = DotReader::Verdict;
+
+void TextLineChecker::count(std::size_t octets) {
+  line_length_ += octets;
+  if (max_line_ && line_length_ + 2 > max_line_ && verdict_ == Verdict::ok) verdict_ = Verdict::line_too_long;
+}
+
+void TextLineChecker::bare_line_ending(std::string& out) {
+  if (policy_ != BareLineEndingPolicy::normalize) {
+    verdict_ = Verdict::bare_line_ending;
+    return;  // the rest is appended as it comes: the message is refused, but its size still counts
+  }
+  out += "\r\n";
+  line_length_ = 0;
+}
+
+void TextLineChecker::feed(std::string_view chunk, std::string& out) {
+  std::size_t i = 0;
+  while (i < chunk.size()) {
+    if (verdict_ != Verdict::ok) {
+      out.append(chunk.substr(i));
+      return;
     }
-    if (max_line && line_end - line_start + 2 > max_line && verdict == Verdict::ok) verdict = Verdict::line_too_long;
-    line_start = i + 1;
+    if (pending_cr_) {
+      pending_cr_ = false;
+      if (chunk[i] == '\n') {
+        out += "\r\n";
+        line_length_ = 0;
+        ++i;
+      } else {
+        bare_line_ending(out);
+      }
+      continue;
+    }
+    const std::size_t next = chunk.find_first_of("\r\n", i);
+    const std::size_t end = next == std::string_view::npos ? chunk.size() : next;
+    count(end - i);
+    out.append(chunk.substr(i, end - i));
+    if (next == std::string_view::npos) return;
+    i = next + 1;
+    if (chunk[next] == '\r') {
+      pending_cr_ = true;
+    } else {
+      bare_line_ending(out);
+    }
   }
-  if (max_line && content.size() - line_start + 2 > max_line && verdict == Verdict::ok) {
-    verdict = Verdict::line_too_long;
+}
+
+Verdict TextLineChecker::finish(std::string& out) {
+  if (pending_cr_ && verdict_ == Verdict::ok) {
+    pending_cr_ = false;
+    bare_line_ending(out);
   }
-  if (copied > 0) {
-    normalized.append(content, copied, std::string::npos);
-    content = std::move(normalized);
-  }
+  return verdict_;
+}
+
+Verdict check_text_lines(std::string& content, std::size_t max_line, BareLineEndingPolicy policy) {
+  TextLineChecker checker(max_line, policy);
+  std::string checked;
+  checked.reserve(content.size());
+  checker.feed(content, checked);
+  const Verdict verdict = checker.finish(checked);
+  // Under the reject policy the content stays as it came (the message is refused anyway).
+  if (verdict == Verdict::ok) content = std::move(checked);
   return verdict;
 }
 

@@ -3,6 +3,7 @@
 // replies parsed back into code, enhanced code and text.
 #pragma once
 
+#include <algorithm>
 #include <cctype>
 #include <cstddef>
 #include <functional>
@@ -143,6 +144,9 @@ class Dialogue {
   std::vector<ReceivedMessage> stored;  // what the fake spool accepted
   int store_requests = 0;
   int authentications = 0;  // SASL steps the session handed to the caller
+  int spills = 0;                  // Need::spill served
+  std::vector<std::size_t> heads;  // per stored message: octets the session kept in memory
+  std::size_t max_memory = 0;      // most content memory seen at a spill or store
 
  private:
   void drain() {
@@ -155,6 +159,7 @@ class Dialogue {
   }
 
   void serve_need() {
+    if (session_.need() == ServerSession::Need::spill) spill();
     if (session_.need() == ServerSession::Need::store_message) store();
     if (session_.need() == ServerSession::Need::authenticate) {
       ++authentications;
@@ -162,9 +167,25 @@ class Dialogue {
     }
   }
 
+  // The caller's spill file: started afresh for each message.
+  void spill() {
+    if (session_.spilled_size() == 0) spill_file_.clear();
+    spill_file_ += session_.spill_bytes();
+    ++spills;
+    max_memory = std::max(max_memory, session_.content_memory());
+    session_.spilled();
+  }
+
   void store() {
     ++store_requests;
     ReceivedMessage message = session_.take_message();
+    max_memory = std::max(max_memory, session_.content_memory());
+    heads.push_back(message.content.size());
+    if (message.spilled_size > 0) {
+      EXPECT_EQ(message.spilled_size, spill_file_.size());
+      message.content += spill_file_;  // the whole message, as the server stores it
+      spill_file_.clear();
+    }
     if (store_) {
       if (auto failure = store_(message)) {
         session_.message_failed(*failure);
@@ -186,6 +207,7 @@ class Dialogue {
   LocalDomainsPolicy policy_;
   ServerSession session_;
   std::string pending_;
+  std::string spill_file_;
   std::function<std::optional<Reply>(const ReceivedMessage&)> store_;
 };
 
