@@ -48,7 +48,7 @@ std::string_view to_string(Result result) {
   return "none";
 }
 
-Validator::Validator(std::string_view message) : message_(message) { decided_early_ = !read_sets(); }
+Validator::Validator(std::string_view message, dkim::BodyRest rest) : message_(message, std::move(rest)) { decided_early_ = !read_sets(); }
 
 // Finds the sets and checks their structure (§5.2 steps 1-3); false when
 // that decides the outcome (early_).

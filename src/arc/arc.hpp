@@ -29,7 +29,8 @@ struct Outcome {
 class Validator {
  public:
   // `message` must outlive the validator.
-  explicit Validator(std::string_view message);
+  // `rest`: the body past `message`, for a big message whose tail is in a file.
+  explicit Validator(std::string_view message, dkim::BodyRest rest = {});
 
   // The key records to ask for, each once; empty when the chain is
   // already decided (no sets, broken structure, cv=fail).

@@ -60,8 +60,8 @@ class Run : public std::enable_shared_from_this<Run> {
         input_(input),
         done_(std::move(done)),
         timer_(io),
-        dkim_(input.message, {options.max_dkim_signatures, input.now, dkim::kMinRsaBits}),
-        arc_(input.message) {}
+        dkim_(input.message, {options.max_dkim_signatures, input.now, dkim::kMinRsaBits, input.body_rest}),
+        arc_(input.message, input.body_rest) {}
 
   void start() {
     timer_.expires_after(options_.timeout);

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "auth_checks/verdict.hpp"
+#include "dkim/canonicalize.hpp"
 #include "dns/resolver.hpp"
 
 namespace boost::asio {
@@ -37,6 +38,7 @@ struct Input {
   std::string mail_from;     // "local@domain"; "" for the null reverse-path
   std::string_view message;  // CRLF lines; must stay alive until `done` is called
   std::int64_t now = 0;      // seconds since the epoch
+  dkim::BodyRest body_rest;  // the body past `message` when a big message's tail is in a file
 };
 
 class Checker {

@@ -73,6 +73,9 @@ const Key kLimitsKeys[] = {
      }},
     {"max_errors", [](const Field& f, Config& c) { c.session.limits.max_errors = read_count(f, 1); }},
     {"max_hops", [](const Field& f, Config& c) { c.session.limits.max_hops = read_count(f, 0, 1000); }},
+    {"body_in_memory",
+     [](const Field& f, Config& c) { c.session.limits.body_in_memory = static_cast<std::size_t>(read_size(f, 16 << 10)); }},
+    {"body_memory_budget", [](const Field& f, Config& c) { c.body_memory_budget = read_size(f, 1 << 20); }},
 };
 
 const Key kTimeoutsKeys[] = {

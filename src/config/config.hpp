@@ -214,6 +214,11 @@ struct Config {
   std::size_t max_sessions = 1000;
   std::size_t max_sessions_per_ip = 50;
   unsigned ipv6_client_prefix = 64;  // an IPv6 client, for per-IP limits, is its /64
+  // Message octets all sessions together may hold in memory while they
+  // receive ([limits] body_memory_budget); past it a message is refused
+  // with 452 4.3.1. Each holds at most session.limits.body_in_memory plus
+  // a spill chunk; the rest goes to a file as it arrives.
+  std::uint64_t body_memory_budget = 256ull << 20;
   unsigned threads = 0;  // 0: one per core but one (see Server)
   std::vector<std::string> listen_submission;  // port 587 semantics (RFC 6409)
   std::vector<std::string> listen_smtps;       // port 465: implicit TLS (RFC 8314)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <map>
 #include <unordered_map>
@@ -185,6 +186,35 @@ void fail(Job& job, std::error_code ec) {
   job.in_tmp = false;
 }
 
+// Copies the file at `path` to the end of `fd` in the kernel (no copy in
+// our memory); read and write when the file systems do not allow that.
+std::error_code append_file(int fd, const std::string& path) {
+  const int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return errno_code();
+  std::error_code ec;
+  for (;;) {
+    const ssize_t n = ::copy_file_range(in, nullptr, fd, nullptr, 1 << 30, 0);
+    if (n > 0) continue;
+    if (n == 0) break;
+    if (errno == EINTR) continue;
+    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
+      ec = errno_code();
+      break;
+    }
+    std::array<char, 64 * 1024> buffer;
+    ssize_t got = 0;
+    while ((got = ::read(in, buffer.data(), buffer.size())) > 0 || (got < 0 && errno == EINTR)) {
+      if (got < 0) continue;
+      ec = write_all(fd, std::string_view(buffer.data(), static_cast<std::size_t>(got)), {});
+      if (ec) break;
+    }
+    if (got < 0 && !ec) ec = errno_code();
+    break;
+  }
+  ::close(in);
+  return ec;
+}
+
 std::error_code write_job(Job& job, std::string_view header, std::string_view content, bool sync) {
   bool unnamed = false;
   const int fd = open_for_delivery(job.file->mailbox_dir + "/new", job.tmp_path, unnamed);
@@ -192,6 +222,7 @@ std::error_code write_job(Job& job, std::string_view header, std::string_view co
   job.in_tmp = true;  // possibly partly written: removed on failure
   if (unnamed) job.unnamed_fd = fd;
   std::error_code ec = write_all(fd, header, content);
+  if (!ec && !job.file->tail_path.empty()) ec = append_file(fd, job.file->tail_path);
   if (!ec && sync && ::fdatasync(fd) != 0) ec = errno_code();
   if (!unnamed && ::close(fd) != 0 && !ec) ec = errno_code();
   return ec;

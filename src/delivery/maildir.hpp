@@ -14,6 +14,9 @@ struct MaildirFile {
                             // redelivery after a crash finds it already there
   std::string header;       // prepended (Return-Path:, Delivered-To:)
   const std::string* content = nullptr;  // the message, not owned
+  // A big message's tail, in the spool's body file, copied after content
+  // without passing through memory; "": none.
+  std::string tail_path;
   // False for a message this process accepted and has not tried before: it
   // cannot be in the Maildir yet, so the look-ups for a copy are skipped.
   bool may_exist = true;

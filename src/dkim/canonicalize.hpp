@@ -15,6 +15,11 @@ namespace petrel::dkim {
 
 enum class Canonicalization { simple, relaxed };
 
+// The octets of a message body past the part in memory (a big message's
+// tail, in a file), handed to `piece` in order. Empty: the body is all in
+// memory.
+using BodyRest = std::function<void(const std::function<void(std::string_view)>& piece)>;
+
 // One header field as it stands in the message.
 struct HeaderField {
   std::string_view name;  // before the first ':', trailing WSP removed ("Date :" is "Date"); "" if no ':'

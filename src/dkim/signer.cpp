@@ -46,7 +46,7 @@ struct Prepared {
   }
 };
 
-Prepared prepare(std::string_view message) {
+Prepared prepare(std::string_view message, const BodyRest& rest) {
   Prepared prepared{split_message(message), {}, {}};
   for (std::size_t i = 0; i < prepared.split.fields.size(); ++i) {
     prepared.fields[ascii_lower(prepared.split.fields[i].name)].push_back(i);
@@ -57,6 +57,7 @@ Prepared prepare(std::string_view message) {
     if (EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1) throw std::runtime_error("DKIM: SHA-256 failed");
   });
   body.update(message.substr(prepared.split.body_offset));
+  if (rest) rest([&body](std::string_view piece) { body.update(piece); });
   body.finish();
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
@@ -168,10 +169,11 @@ std::string signature_field(const Key& key, const SignerConfig& config, const Pr
 
 std::string sign(const Key& key, const SignerConfig& config, std::string_view message, std::int64_t unix_time) {
   check(key, config);
-  return signature_field(key, config, prepare(message), unix_time);
+  return signature_field(key, config, prepare(message, {}), unix_time);
 }
 
-std::string sign_all(const std::vector<DomainKey>& keys, std::string_view message, std::int64_t unix_time) {
+std::string sign_all(const std::vector<DomainKey>& keys, std::string_view message, std::int64_t unix_time,
+                     const BodyRest& rest) {
   const std::string domain = from_domain(message);
   if (domain.empty()) return {};
   std::optional<Prepared> prepared;  // only for a message some key signs
@@ -179,7 +181,7 @@ std::string sign_all(const std::vector<DomainKey>& keys, std::string_view messag
   for (const DomainKey& key : keys) {
     if (!key.key || !equal_ignoring_case(key.config.domain, domain)) continue;
     check(*key.key, key.config);
-    if (!prepared) prepared = prepare(message);
+    if (!prepared) prepared = prepare(message, rest);
     signatures += signature_field(*key.key, key.config, *prepared, unix_time);
   }
   return signatures;

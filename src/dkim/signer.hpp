@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dkim/algorithm.hpp"
+#include "dkim/canonicalize.hpp"
 #include "dkim/key.hpp"
 
 namespace petrel::dkim {
@@ -69,7 +70,9 @@ std::string from_domain(std::string_view message);
 
 // The signatures of every key whose domain is the From domain (ignoring
 // case), concatenated in the order of `keys`: an RSA and an Ed25519 key
-// for one domain give two fields. "" when none applies.
-std::string sign_all(const std::vector<DomainKey>& keys, std::string_view message, std::int64_t unix_time);
+// for one domain give two fields. "" when none applies. `rest`: the body
+// past `message`, for a big message whose tail is in a file.
+std::string sign_all(const std::vector<DomainKey>& keys, std::string_view message, std::int64_t unix_time,
+                     const BodyRest& rest = {});
 
 }  // namespace petrel::dkim

@@ -86,7 +86,8 @@ std::string_view to_string(Result result) {
   return "none";
 }
 
-ParsedMessage::ParsedMessage(std::string_view message) : message_(message), split_(split_message(message)) {
+ParsedMessage::ParsedMessage(std::string_view message, BodyRest rest)
+    : message_(message), rest_(std::move(rest)), split_(split_message(message)) {
   for (std::size_t i = 0; i < split_.fields.size(); ++i) by_name_[ascii_lower(split_.fields[i].name)].push_back(i);
 }
 
@@ -103,6 +104,7 @@ std::optional<std::string> ParsedMessage::body_hash(Canonicalization c, std::opt
   LimitedDigest digest(limit);
   BodyCanonicalizer body(c, [&digest](std::string_view bytes) { digest.update(bytes); });
   body.update(message_.substr(std::min(split_.body_offset, message_.size())));
+  if (rest_) rest_([&body](std::string_view piece) { body.update(piece); });
   body.finish();
   std::optional<std::string> hash = digest.finish();
   if (length && digest.total() < *length) hash.reset();
@@ -166,7 +168,8 @@ KeySelection select_key(const KeyLookup& lookup, const Signature& signature) {
   return out;
 }
 
-Verifier::Verifier(std::string_view message, VerifyOptions options) : message_(message), options_(options) {
+Verifier::Verifier(std::string_view message, VerifyOptions options)
+    : message_(message, options.body_rest), options_(std::move(options)) {
   const auto& fields = message_.split().fields;
   for (std::size_t i = 0; i < fields.size() && entries_.size() < options_.max_signatures; ++i) {
     if (!is_signature_field(fields[i].name)) continue;

@@ -39,8 +39,9 @@ enum class Check { verified, body_too_short, body_changed, signature_bad };
 // length, shared by the signatures (and ARC sets) that ask for them.
 class ParsedMessage {
  public:
-  // `message` (CRLF lines) must outlive this object.
-  explicit ParsedMessage(std::string_view message);
+  // `message` (CRLF lines) must outlive this object; `rest` is the body
+  // past it, for a big message whose tail is in a file.
+  explicit ParsedMessage(std::string_view message, BodyRest rest = {});
 
   const SplitMessage& split() const { return split_; }
   // Indices into split().fields of the fields named `name` (any case), top to bottom.
@@ -58,6 +59,7 @@ class ParsedMessage {
 
  private:
   std::string_view message_;
+  BodyRest rest_;
   SplitMessage split_;
   std::map<std::string, std::vector<std::size_t>, std::less<>> by_name_;
   std::map<std::pair<int, std::uint64_t>, std::optional<std::string>> body_hashes_;
@@ -91,6 +93,7 @@ struct VerifyOptions {
   std::size_t max_signatures = 5;  // beyond these, signatures are not looked at
   std::int64_t now = 0;            // for x=
   int min_rsa_bits = 1024;         // RFC 8301 §3.2
+  BodyRest body_rest;              // the body past the message given, if it is not all in memory
 };
 
 class Verifier {

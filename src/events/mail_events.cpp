@@ -13,7 +13,7 @@ void envelope_fields(Event& e, const spool::SpooledMessage& m) {
   e.sender = m.envelope.reverse_path.mailbox ? m.envelope.reverse_path.mailbox->str() : "";
   e.campaign = m.envelope.campaign;
   e.tenant = m.envelope.tenant;
-  if (!m.content.empty()) e.size = m.content.size();
+  if (!m.content.empty()) e.size = m.content.size() + m.tail_size;
 }
 
 }  // namespace

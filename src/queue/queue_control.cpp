@@ -24,7 +24,7 @@ QueueEntry entry_of(const spool::SpooledMessage& m) {
   QueueEntry e;
   e.id = m.id.value;
   e.arrival_unix_seconds = m.arrival_unix_seconds;
-  e.size = m.content.size();
+  e.size = m.content.size() + m.tail_size;
   e.sender = m.envelope.reverse_path.is_null() ? "" : m.envelope.reverse_path.mailbox->str();
   for (std::size_t r = 0; r < m.envelope.recipients.size(); ++r) {
     e.recipients.push_back({m.envelope.recipients[r].forward_path.str(), state_name(m.state(r))});

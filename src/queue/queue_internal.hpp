@@ -36,6 +36,9 @@ using State = spool::SpooledMessage::RecipientState;
 struct Item {
   std::shared_ptr<const spool::SpooledMessage> message;
   bool content_in_memory = false;
+  // A big message's head (its tail stays in its file), read for a local
+  // delivery and dropped after it.
+  std::shared_ptr<const spool::SpooledMessage> head;
   std::uint32_t attempts = 0;
   std::vector<State> states;  // per recipient, so a retry skips the settled ones
   std::set<std::string> counted_domains;  // pending domains, as counted in domain_counts

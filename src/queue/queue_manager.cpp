@@ -251,7 +251,9 @@ void QueueManager::Impl::add_fresh(std::shared_ptr<const spool::SpooledMessage> 
     if (active.count(message->id.value)) return;
     const std::int64_t suspended = suspended_until(*message, std::time(nullptr));
     const bool room = active.size() < options.active_limit && suspended == 0;
-    const bool with_content = room && content_bytes + message->content.size() <= options.max_content_in_memory;
+    // A big message's tail stays in its file: its delivery streams it.
+    const bool with_content = room && message->tail_size == 0 &&
+                              content_bytes + message->content.size() <= options.max_content_in_memory;
     if (!with_content) message = envelope_only(*message);
     Item item = make_item(std::move(message), with_content, /*fresh=*/true);
     ++queued;
@@ -422,7 +424,9 @@ bool QueueManager::Impl::load_contents(std::vector<Item>& batch) {
                                    [&](const smtp::Recipient& r) { return !destination_of(options, r.forward_path).remote; });
     if (!local) return false;  // remote jobs read it when a connection takes them
     std::error_code ec;
-    auto content = spool.read_content(item.message->id, ec);
+    // A big message: its head only, the tail is copied from its file.
+    const bool big = item.message->tail_size > 0;
+    auto content = big ? spool.read_head(item.message->id, ec) : spool.read_content(item.message->id, ec);
     if (!content) {
       std::lock_guard lock(mutex);
       active.erase(item.message->id.value);
@@ -438,6 +442,10 @@ bool QueueManager::Impl::load_contents(std::vector<Item>& batch) {
     }
     auto full = std::make_shared<spool::SpooledMessage>(*item.message);
     full->content = std::move(*content);
+    if (big) {
+      item.head = std::make_shared<const spool::SpooledMessage>(std::move(*full));
+      return false;
+    }
     loaded += full->content.size();
     item.message = std::move(full);
     item.content_in_memory = true;
@@ -483,15 +491,22 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
       Attempt a{i, r, d.mailbox.value_or("")};
       if (!a.mailbox.empty()) {
         a.file = files.size();
-        files.push_back({delivery::folder_for(options.routing, a.mailbox, m.content), delivery::unique_name(m.arrival_unix_seconds, m.id.value, r, options.hostname),
-                         delivery_header(m.envelope, rcpt, options.routing), &m.content, batch[i].may_be_delivered});
+        // A big message: its head from the spool, its tail copied from its file.
+        const spool::SpooledMessage& c = batch[i].head ? *batch[i].head : m;
+        files.push_back({delivery::folder_for(options.routing, a.mailbox, c.content),
+                         delivery::unique_name(m.arrival_unix_seconds, m.id.value, r, options.hostname),
+                         delivery_header(m.envelope, rcpt, options.routing), &c.content,
+                         c.tail_size > 0 ? spool.tail_path(m.id) : std::string(), batch[i].may_be_delivered});
       }
       attempts.push_back(std::move(a));
     }
   }
 
   delivery::deliver_batch(files);
-  for (Item& item : batch) item.may_be_delivered = true;
+  for (Item& item : batch) {
+    item.may_be_delivered = true;
+    item.head.reset();
+  }
 
   for (const Attempt& a : attempts) {
     Item& item = batch[a.item];

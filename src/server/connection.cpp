@@ -9,6 +9,8 @@
 #include <optional>
 #include <ctime>
 
+#include <unistd.h>
+
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -22,6 +24,8 @@
 #include "events/outbox.hpp"
 #include "metrics/petrel_metrics.hpp"
 #include "server/client_stream.hpp"
+#include "server/spill_file.hpp"
+#include "spool/body_files.hpp"
 #include "smtp/received_header.hpp"
 #include "smtp/reply_codes.hpp"
 #include "smtp/server_session.hpp"
@@ -78,12 +82,21 @@ auto async_check(auth_checks::Checker& checker, const auth_checks::Input& input,
   return util::async_callback<auth_checks::Verdict>(std::move(start), std::forward<Token>(token));
 }
 
+// A big message's tail, read from its spill file for a check over the whole
+// body. Throws std::system_error when the file cannot be read.
+dkim::BodyRest tail_of(const spool::SpooledMessage& message) {
+  if (message.spill_file.empty()) return {};
+  return [path = message.spill_file](const std::function<void(std::string_view)>& piece) {
+    spool::read_pieces(path, piece);
+  };
+}
+
 // Our mail (submitted, or relayed for a trusted network) is signed for its
 // From: domain, after every change the server makes to it.
 void sign(spool::SpooledMessage& message, const std::vector<dkim::DomainKey>& keys) {
   if (keys.empty()) return;
   try {
-    message.content.insert(0, dkim::sign_all(keys, message.content, std::time(nullptr)));
+    message.content.insert(0, dkim::sign_all(keys, message.content, std::time(nullptr), tail_of(message)));
   } catch (const std::exception& e) {  // a key that cannot sign: logged, the mail goes unsigned
     spdlog::error("dkim: cannot sign qid={}: {}", message.id.value, e.what());
   }
@@ -117,6 +130,7 @@ std::shared_ptr<spool::SpooledMessage> prepare(smtp::ReceivedMessage received, c
   message->content.reserve(trace.size() + received.content.size());
   message->content = trace;
   message->content += received.content;
+  message->tail_size = received.spilled_size;
   message->envelope = std::move(received.envelope);
   return message;
 }
@@ -138,12 +152,16 @@ class Connection {
         listener_(listener),
         checker_(checker),
         session_(listener.options, context.policy, std::move(client_ip), context.authenticator),
+        spill_(context.spool.spill_directory()),
         peer_(std::move(peer)),
         sessions_(metrics::sessions().with({listener.address})),
         received_(metrics::messages_received().with({listener.address})) {
     sessions_.add(1);
   }
-  ~Connection() { sessions_.sub(1); }
+  ~Connection() {
+    context_.body_budget.resize(memory_held_, 0);
+    sessions_.sub(1);
+  }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -179,6 +197,10 @@ class Connection {
   asio::awaitable<void> serve() {
     for (;;) {
       feed_buffered();
+      if (session_.need() == Need::spill) {
+        spill();
+        continue;
+      }
       if (session_.need() == Need::store_message) {
         co_await store_message();
         continue;
@@ -221,6 +243,31 @@ class Connection {
       std::memmove(buffer_.get(), buffer_.get() + used, buffered_ - used);
       buffered_ -= used;
     }
+    account_memory();
+  }
+
+  // The session's message content counts against body_memory_budget; a
+  // message that would pass it is dropped and refused with 452 4.3.1.
+  void account_memory() {
+    if (context_.body_budget.resize(memory_held_, session_.content_memory())) return;
+    spdlog::warn("message client={} result=refused reason=\"body_memory_budget of {} octets in use\"", peer_,
+                 context_.body_budget.limit());
+    session_.discard_message(smtp::Reply(smtp::codes::k452StorageFull, "Insufficient system storage, try again later"));
+    context_.body_budget.resize(memory_held_, session_.content_memory());
+  }
+
+  // A big message past its head goes to a file as it arrives.
+  void spill() {
+    const std::error_code ec = spill_.append(session_.spill_bytes(), session_.spilled_size() == 0);
+    if (!ec) {
+      session_.spilled();
+      account_memory();
+      return;
+    }
+    spdlog::error("message client={} result=not-stored error=\"spill file: {}\"", peer_, ec.message());
+    const bool full = ec == std::errc::no_space_on_device;
+    session_.discard_message(full ? smtp::Reply(smtp::codes::k452StorageFull, "Insufficient system storage")
+                                  : smtp::Reply(smtp::codes::k451LocalError, "Local error in processing, try again later"));
   }
 
   void size_buffer() {
@@ -322,18 +369,29 @@ class Connection {
         listener_.kind != ListenerKind::smtp && context_.config.submission.add_missing_headers;
     const bool trusted_client = context_.trusted(session_.client_address()) || !session_.auth_user().empty();
     smtp::ReceivedMessage received = session_.take_message();
+    // A spilled message's file is this message's now (the spool renames it
+    // when it stores it); deleted here if it is not stored.
+    const std::string spill_path = received.spilled_size > 0 ? spill_.release() : std::string();
+    const bool stored = co_await check_and_store(std::move(received), spill_path, complete_headers, trusted_client);
+    if (!stored && !spill_path.empty()) ::unlink(spill_path.c_str());
+  }
+
+  asio::awaitable<bool> check_and_store(smtp::ReceivedMessage received, const std::string& spill_path,
+                                        bool complete_headers, bool trusted_client) {
+    namespace codes = smtp::codes;
     std::string auth_summary;
     if (checker_ && !trusted_client) {
-      auto summary = co_await check_authentication(received);
-      if (!summary) co_return;
+      auto summary = co_await check_authentication(received, spill_path);
+      if (!summary) co_return false;
       auth_summary = " auth=\"" + *summary + "\"";
     }
     auto message = prepare(std::move(received), context_.config, complete_headers, trusted_client);
+    message->spill_file = spill_path;
     if (trusted_client && context_.extras.dkim_keys) sign(*message, *context_.extras.dkim_keys);
-    if (!co_await consume_sink_recipients(*message)) co_return;
+    if (!co_await consume_sink_recipients(*message)) co_return false;
     if (message->envelope.recipients.empty()) {  // all were the server's own
       session_.message_stored(message->id.value);
-      co_return;
+      co_return false;
     }
     std::optional<events::Event> reception;
     std::vector<spool::Spool::Record> records;
@@ -342,8 +400,9 @@ class Connection {
       records = events::outbox_records({*reception});
     }
     const std::error_code ec = co_await async_store(context_.spool, message, std::move(records), asio::use_awaitable);
-    const auto size = message->content.size();
+    const auto size = message->content.size() + message->tail_size;
     if (!ec) {
+      message->spill_file.clear();  // the spool's now
       context_.queue.submit(message);
       session_.message_stored(message->id.value);
       received_.inc();
@@ -352,7 +411,7 @@ class Connection {
                    message->envelope.reverse_path.str(), join_recipients(message->envelope), size,
                    message->envelope.campaign.empty() ? "" : " campaign=" + message->envelope.campaign,
                    message->envelope.tenant.empty() ? "" : " tenant=" + message->envelope.tenant, auth_summary);
-      co_return;
+      co_return true;
     }
     spdlog::error("message client={} from={} size={} result=not-stored error=\"{}\"", peer_,
                   message->envelope.reverse_path.str(), size, ec.message());
@@ -361,22 +420,25 @@ class Connection {
     } else {
       session_.message_failed(smtp::Reply(codes::k451LocalError, "Local error in processing, try again later"));
     }
+    co_return false;
   }
 
   // SPF, DKIM, DMARC and ARC (docs/auth-checks.md), judged on the message
   // as it came; then the Authentication-Results field goes on top, after
   // any that claimed our name was removed (RFC 8601 §5). The log's summary
   // of the results, or nullopt (and a 550) when the message is refused.
-  asio::awaitable<std::optional<std::string>> check_authentication(smtp::ReceivedMessage& received) {
+  asio::awaitable<std::optional<std::string>> check_authentication(smtp::ReceivedMessage& received,
+                                                                  const std::string& spill_path) {
     const auto& path = received.envelope.reverse_path;
-    const auth_checks::Input input{session_.client_address(), session_.helo_name(),
-                                   path.is_null() ? std::string() : path.mailbox->str(), received.content,
-                                   static_cast<std::int64_t>(std::time(nullptr))};
+    auth_checks::Input input{session_.client_address(), session_.helo_name(),
+                             path.is_null() ? std::string() : path.mailbox->str(), received.content,
+                             static_cast<std::int64_t>(std::time(nullptr)), {}};
+    if (!spill_path.empty()) input.body_rest = verification_tail(spill_path);
     const auth_checks::Verdict verdict = co_await async_check(*checker_, input, asio::use_awaitable);
     count(verdict);
     if (verdict.action == auth_checks::Action::reject) {
       spdlog::info("message client={} from={} to={} size={} auth=\"{}\" result=refused reply=\"{}\"", peer_,
-                   path.str(), join_recipients(received.envelope), received.content.size(), verdict.summary,
+                   path.str(), join_recipients(received.envelope), received.content.size() + received.spilled_size, verdict.summary,
                    verdict.reply->lines.front());
       session_.message_failed(*verdict.reply);
       co_return std::nullopt;
@@ -417,11 +479,25 @@ class Connection {
     co_return true;
   }
 
+  // A tail whose file cannot be read reads as cut short: the body hash
+  // then fails, which is what a damaged message deserves.
+  static dkim::BodyRest verification_tail(const std::string& path) {
+    return [path](const std::function<void(std::string_view)>& piece) {
+      try {
+        spool::read_pieces(path, piece);
+      } catch (const std::exception& e) {
+        spdlog::error("auth checks: {}", e.what());
+      }
+    };
+  }
+
   std::shared_ptr<ClientStream> stream_;
   SessionContext& context_;
   const Listener& listener_;
   auth_checks::Checker* checker_;  // null: no inbound checks
   smtp::ServerSession session_;
+  SpillFile spill_;
+  std::uint64_t memory_held_ = 0;  // this session's share of body_memory_budget
   std::string peer_;
   metrics::Gauge& sessions_;
   metrics::Counter& received_;

@@ -13,6 +13,7 @@
 
 #include "config/config.hpp"
 #include "queue/queue_manager.hpp"
+#include "server/body_budget.hpp"
 #include "server/connection_limiter.hpp"
 #include "server/mail_policy.hpp"
 #include "server/server.hpp"
@@ -48,6 +49,7 @@ struct SessionContext {
   queue::QueueManager& queue;
   ConnectionLimiter& limiter;
   RateLimiter& connection_rate;
+  BodyBudget& body_budget;
   std::vector<util::Cidr> trusted_networks;
   tls::ServerTls* tls = nullptr;                 // null: no certificate
   smtp::Authenticator* authenticator = nullptr;  // null: no AUTH

@@ -134,8 +134,9 @@ struct Server::Impl {
         tls(make_tls(config)),
         authenticator(make_authenticator(config)),
         auth_pool(std::max(1u, std::thread::hardware_concurrency() / 2)),
-        context{config, policy, spool, queue, limiter, connection_rate, trusted_networks(config), tls.get(),
-                authenticator.get(), &auth_pool, extras} {
+        body_budget(config.body_memory_budget),
+        context{config, policy, spool, queue, limiter, connection_rate, body_budget, trusted_networks(config),
+                tls.get(), authenticator.get(), &auth_pool, extras} {
     // One core is left to the spool writer and the delivery thread, which
     // do the syncing; measured faster than a thread per core on 2 cores.
     unsigned threads = config.threads ? config.threads : std::max(2u, std::thread::hardware_concurrency()) - 1;
@@ -234,6 +235,7 @@ struct Server::Impl {
   std::unique_ptr<tls::ServerTls> tls;
   std::unique_ptr<auth::GsaslAuthenticator> authenticator;
   asio::thread_pool auth_pool;
+  BodyBudget body_budget;
   SessionContext context;
   std::vector<std::unique_ptr<Listener>> listeners;  // one per acceptor, same order
   std::vector<std::unique_ptr<asio::io_context>> contexts;

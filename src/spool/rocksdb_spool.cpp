@@ -17,6 +17,7 @@
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -31,6 +32,7 @@
 #include <thread>
 
 #include "metrics/petrel_metrics.hpp"
+#include "spool/body_files.hpp"
 #include "spool/envelope_codec.hpp"
 #include "spool/spool.hpp"
 #include "util/fs.hpp"
@@ -133,9 +135,13 @@ struct PendingStore {
   Spool::StoreDone done;
 
   std::size_t count() const { return (message ? 1 : 0) + messages.size(); }
+  void collect(std::vector<const SpooledMessage*>& out) const {
+    if (message) out.push_back(message.get());
+    for (const auto& m : messages) out.push_back(m.get());
+  }
   std::size_t bytes() const {
-    std::size_t n = message ? message->content.size() : 0;
-    for (const auto& m : messages) n += m->content.size();
+    std::size_t n = message ? message->content.size() + message->tail_size : 0;
+    for (const auto& m : messages) n += m->content.size() + m->tail_size;
     for (const auto& r : records) n += r.key.size() + (r.value ? r.value->size() : 0);
     return n;
   }
@@ -146,9 +152,14 @@ class RocksDbSpool final : public Spool {
   RocksDbSpool(std::unique_ptr<rocksdb::DB> db, const RocksDbSpoolOptions& options)
       : db_(std::move(db)),
         directory_(options.directory),
+        bodies_(options.directory),
         max_batch_messages_(options.max_batch_messages == 0 ? 1 : options.max_batch_messages),
         min_free_bytes_(options.min_free_bytes) {
     stored_ = count_envelopes();
+    bodies_.sweep([this](const QueueId& id) {
+      std::string ignored;
+      return !db_->Get(rocksdb::ReadOptions(), envelope_key(id), &ignored).IsNotFound();
+    });
     writer_ = std::thread([this] { write_loop(); });
   }
 
@@ -197,6 +208,9 @@ class RocksDbSpool final : public Spool {
     return read_content(id, ignored);
   }
   std::optional<std::string> read_content(const QueueId& id, std::error_code& ec) override;
+  std::optional<std::string> read_head(const QueueId& id, std::error_code& ec) override;
+  std::string tail_path(const QueueId& id) const override { return bodies_.path(id); }
+  std::string spill_directory() const override { return bodies_.incoming(); }
   bool read_envelope(const QueueId& id, SpooledMessage& out, std::error_code& ec) override;
   std::error_code scan_envelopes(std::string_view after, const Visit& visit) override;
   std::error_code record_progress(const SpooledMessage& progress, bool durable,
@@ -219,6 +233,7 @@ class RocksDbSpool final : public Spool {
   mutable std::shared_mutex db_mutex_;
   std::unique_ptr<rocksdb::DB> db_;  // null after a failed reopen
   const std::string directory_;
+  const BodyFiles bodies_;
   const std::size_t max_batch_messages_;
   const std::uint64_t min_free_bytes_;
   bool short_of_space_ = false;  // writer thread only; for logging transitions
@@ -332,6 +347,15 @@ std::error_code RocksDbSpool::write_batch(const std::deque<PendingStore>& batch)
   }
 
   const auto started = std::chrono::steady_clock::now();
+  // Big messages' tails first: the commit must not name a file that a
+  // crash could lose.
+  std::vector<const SpooledMessage*> messages;
+  for (const auto& p : batch) p.collect(messages);
+  if (auto ec = bodies_.adopt(messages)) {
+    spdlog::error("spool: cannot keep a message file: {}", ec.message());
+    bodies_.discard(messages);
+    return ec;
+  }
   rocksdb::WriteBatch wb;
   const auto put = [&wb](const SpooledMessage& m) {
     wb.Put(envelope_key(m.id), encode_envelope(m));
@@ -349,7 +373,10 @@ std::error_code RocksDbSpool::write_batch(const std::deque<PendingStore>& batch)
   metrics::spool_commit_seconds()().observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   last_write_failed_ = !status.ok();
-  if (last_write_failed_) spdlog::error("spool: write failed: {}", status.ToString());
+  if (last_write_failed_) {
+    spdlog::error("spool: write failed: {}", status.ToString());
+    bodies_.discard(messages);
+  }
   return to_error_code(status);
 }
 
@@ -358,6 +385,13 @@ std::error_code RocksDbSpool::write_batch(const std::deque<PendingStore>& batch)
 std::error_code unavailable() { return std::make_error_code(std::errc::io_error); }
 
 std::optional<std::string> RocksDbSpool::read_content(const QueueId& id, std::error_code& ec) {
+  auto content = read_head(id, ec);
+  if (content) ec = bodies_.append(id, *content);
+  if (ec) content.reset();
+  return content;
+}
+
+std::optional<std::string> RocksDbSpool::read_head(const QueueId& id, std::error_code& ec) {
   ec.clear();
   std::shared_lock lock(db_mutex_);
   if (!db_) {
@@ -477,7 +511,10 @@ std::vector<std::shared_ptr<SpooledMessage>> RocksDbSpool::load_all(Load what) {
     // rather than deleted or delivered half-understood.
     if (!is_valid_queue_id(m->id.value)) continue;
     if (!decode_envelope(std::string_view(it->value().data(), it->value().size()), *m)) continue;
-    if (what == Load::with_content && !db_->Get(read, content_key(m->id), &m->content).ok()) continue;
+    if (what == Load::with_content) {
+      if (!db_->Get(read, content_key(m->id), &m->content).ok()) continue;
+      if (m->tail_size > 0 && bodies_.append(m->id, m->content)) continue;
+    }
     messages.push_back(std::move(m));
   }
   it.reset();
@@ -518,6 +555,7 @@ std::error_code RocksDbSpool::remove(const std::vector<QueueId>& ids, const std:
   rocksdb::WriteBatch wb;
   std::size_t removed = 0;
   std::string ignored;
+  bool with_files = false;
   for (const auto& id : ids) {
     const std::string key = envelope_key(id);
     // Count only what is there, so that size() stays exact.
@@ -526,15 +564,22 @@ std::error_code RocksDbSpool::remove(const std::vector<QueueId>& ids, const std:
     if (!found.ok()) return to_error_code(found);
     wb.Delete(key);
     wb.Delete(content_key(id));
+    with_files = with_files || ::access(bodies_.path(id).c_str(), F_OK) == 0;
     ++removed;
   }
   put_records(wb, records);
   if (removed == 0 && records.empty()) return {};
   // Not synced: a delete lost in a crash means a redelivery, which local
-  // delivery recognises (deterministic Maildir names).
-  const rocksdb::Status status = db_->Write(rocksdb::WriteOptions(), &wb);
-  if (status.ok()) stored_ -= removed;
-  return to_error_code(status);
+  // delivery recognises (deterministic Maildir names). Unless a message
+  // has a tail file: it goes only after the delete is durable, or a crash
+  // could bring back the envelope without it.
+  rocksdb::WriteOptions options;
+  options.sync = with_files;
+  const rocksdb::Status status = db_->Write(options, &wb);
+  if (!status.ok()) return to_error_code(status);
+  stored_ -= removed;
+  if (with_files) bodies_.remove(ids);
+  return {};
 }
 
 }  // namespace

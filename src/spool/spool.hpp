@@ -25,7 +25,8 @@ class Spool {
   // Stores message and envelope durably (fsync'ed) and then calls done, on a
   // spool thread, with no error; only then may the server say 250.
   // Concurrent stores share one sync (group commit). A full disk reports
-  // std::errc::no_space_on_device.
+  // std::errc::no_space_on_device. A big message's spill_file becomes the
+  // spool's (renamed into it); after a failure it is gone or where it was.
   virtual void store(std::shared_ptr<const SpooledMessage> message, StoreDone done) = 0;
 
   enum class Load { with_content, envelopes_only };
@@ -41,6 +42,16 @@ class Spool {
   // The same, telling "not there" (nullopt, ec clear) from "could not read"
   // (nullopt, ec set: retry later, never treat as deleted).
   virtual std::optional<std::string> read_content(const QueueId& id, std::error_code& ec) = 0;
+
+  // The content of one message without the tail a big message keeps in a
+  // file (SpooledMessage::tail_size), as read_content reports it.
+  virtual std::optional<std::string> read_head(const QueueId& id, std::error_code& ec) = 0;
+  // The file holding a big message's tail, for a reader that streams it.
+  virtual std::string tail_path(const QueueId& id) const = 0;
+  // Where a session writes the part of a big message past its head while it
+  // arrives (SpooledMessage::spill_file); it must be on the spool's file
+  // system, as store() renames the file into the spool.
+  virtual std::string spill_directory() const = 0;
 
   // One message's envelope record (everything but the content): found
   // (true), not there (false, ec clear) or unreadable (false, ec set).

@@ -17,6 +17,12 @@ struct SpooledMessage {
   std::int64_t arrival_unix_seconds = 0;
   std::uint32_t attempts = 0;  // delivery attempts so far
   std::string content;         // CRLF line endings, dot-unstuffed
+  // A big message's content past `content` (its head) is in a file, not in
+  // memory (spool/body_files.hpp): this many octets. 0: all in content.
+  std::uint64_t tail_size = 0;
+  // While a big message is being stored: the session's spill file holding
+  // its tail, which the spool makes its own. Not stored.
+  std::string spill_file;
 
   // Delivery progress, kept with the envelope so a restart resumes where
   // it stopped and never sends to a recipient whose 250 was recorded.

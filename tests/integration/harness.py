@@ -19,6 +19,7 @@ import signal
 import smtplib
 import socket
 import ssl
+import threading
 import subprocess
 import time
 
@@ -662,3 +663,39 @@ QUEUED_AS = re.compile(r"queued as <?([A-Za-z0-9]{16})>?")
 def queue_id(reply):
     m = QUEUED_AS.search(reply.text if isinstance(reply, Reply) else reply)
     return m.group(1) if m else None
+
+
+class RssWatch(threading.Thread):
+    """The largest resident size of petreld's current process from start()
+    to stop(): the kernel's peak (VmHWM, reset at start), and VmRSS sampled
+    every 0.1 s should the reset not be allowed."""
+
+    def __init__(self, petrel):
+        super().__init__(daemon=True)
+        self.petrel = petrel
+        self.peak_kib = 0
+        self.done = threading.Event()
+        self.hwm_reset = False
+
+    def start(self):
+        try:
+            self.petrel.reset_rss_peak()
+            self.hwm_reset = True
+        except OSError:
+            pass
+        super().start()
+
+    def run(self):
+        while not self.done.is_set():
+            try:
+                self.peak_kib = max(self.peak_kib, self.petrel.rss_kib())
+            except (OSError, AssertionError):
+                pass
+            self.done.wait(0.1)
+
+    def stop(self):
+        self.done.set()
+        self.join(5)
+        if self.hwm_reset:
+            self.peak_kib = max(self.peak_kib, self.petrel.rss_peak_kib())
+        return self.peak_kib / 1024

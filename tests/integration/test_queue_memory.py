@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from harness import LOCAL_DOMAIN, free_port, wait_until
+from harness import LOCAL_DOMAIN, RssWatch, free_port, wait_until
 from recorder import Recorder
 from shaping_setup import petrel_queue, queue_json
 
@@ -43,42 +43,6 @@ LIST_S = 5.0               # petrel queue list --limit 100, under the bound with
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("PETREL_SANITIZED")),
                                 reason="resident memory under ASan is not petreld's own")
-
-
-class RssWatch(threading.Thread):
-    """The largest resident size of petreld's current process from start()
-    to stop(): the kernel's peak (VmHWM, reset at start), and VmRSS sampled
-    every 0.1 s should the reset not be allowed."""
-
-    def __init__(self, petrel):
-        super().__init__(daemon=True)
-        self.petrel = petrel
-        self.peak_kib = 0
-        self.done = threading.Event()
-        self.hwm_reset = False
-
-    def start(self):
-        try:
-            self.petrel.reset_rss_peak()
-            self.hwm_reset = True
-        except OSError:
-            pass
-        super().start()
-
-    def run(self):
-        while not self.done.is_set():
-            try:
-                self.peak_kib = max(self.peak_kib, self.petrel.rss_kib())
-            except (OSError, AssertionError):
-                pass
-            self.done.wait(0.1)
-
-    def stop(self):
-        self.done.set()
-        self.join(5)
-        if self.hwm_reset:
-            self.peak_kib = max(self.peak_kib, self.petrel.rss_peak_kib())
-        return self.peak_kib / 1024
 
 
 def local_delivery_seconds(petrel, user):

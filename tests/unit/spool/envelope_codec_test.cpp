@@ -79,12 +79,21 @@ TEST(EnvelopeCodec, rejects_trailing_bytes_and_unknown_version) {
   SpooledMessage back;
   EXPECT_FALSE(decode_envelope(record + "x", back));
   std::string other_version = record;
-  other_version[0] = 8;
+  other_version[0] = 9;
   EXPECT_FALSE(decode_envelope(other_version, back));
+}
+
+// Version 8 ends with the size of the tail in a body file: a u64, here 0.
+std::string as_version_7(std::string record) {
+  EXPECT_EQ(record.substr(record.size() - 8), std::string(8, '\0'));
+  record.erase(record.size() - 8);
+  record[0] = 7;
+  return record;
 }
 
 // Version 7 ends with the TLS requests (RFC 8689): one octet, here 0.
 std::string as_version_6(std::string record) {
+  record = as_version_7(std::move(record));
   EXPECT_EQ(record.back(), '\0');
   record.pop_back();
   record[0] = 6;
@@ -124,6 +133,17 @@ TEST(EnvelopeCodec, round_trips_requiretls_and_tls_required_no) {
   EXPECT_TRUE(back.envelope.tls_required_no);
 }
 
+TEST(EnvelopeCodec, round_trips_the_tail_size_and_reads_version_7_without_it) {
+  auto m = sample_message();
+  m->tail_size = 20u << 20;
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(encode_envelope(*m), back));
+  EXPECT_EQ(back.tail_size, 20u << 20);
+  m->tail_size = 0;
+  ASSERT_TRUE(decode_envelope(as_version_7(encode_envelope(*m)), back));
+  EXPECT_EQ(back.tail_size, 0u);
+}
+
 TEST(EnvelopeCodec, reads_version_6_records_without_tls_requests) {
   auto m = sample_message();
   m->envelope.campaign = "december";
@@ -131,7 +151,7 @@ TEST(EnvelopeCodec, reads_version_6_records_without_tls_requests) {
   ASSERT_TRUE(decode_envelope(as_version_6(encode_envelope(*m)), back));
   EXPECT_EQ(back.envelope.campaign, "december");
   EXPECT_FALSE(back.envelope.params.requiretls);
-  std::string unknown_bits = encode_envelope(*m);
+  std::string unknown_bits = as_version_7(encode_envelope(*m));
   unknown_bits.back() = 4;
   EXPECT_FALSE(decode_envelope(unknown_bits, back));
 }
