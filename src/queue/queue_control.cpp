@@ -134,7 +134,8 @@ std::optional<QueueEntry> QueueManager::find(std::string_view id) const {
   return e;
 }
 
-std::size_t QueueManager::flush(std::string_view domain) {
+std::size_t QueueManager::flush(std::string_view domain, bool with_subdomains) {
+  if (with_subdomains && !domain.empty()) return flush_tree(util::ascii_domain(domain));
   std::size_t moved = 0;
   {
     std::lock_guard lock(impl_->mutex);
@@ -151,6 +152,28 @@ std::size_t QueueManager::flush(std::string_view domain) {
   if (moved) impl_->wake.notify_one();
   admin_event("", "flush " + (domain.empty() ? std::string("all") : util::ascii_domain(domain)) + ": " +
                       std::to_string(moved) + " message(s)");
+  return moved;
+}
+
+// ETRN @domain (RFC 1985 §3): the domain and every subdomain with mail waiting.
+std::size_t QueueManager::flush_tree(const std::string& domain) {
+  std::size_t moved = 0;
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(impl_->mutex);
+    const std::vector<std::uint32_t> ids = impl_->domains.matching(domain, true);
+    for (const std::uint32_t id : ids) {
+      impl_->gates.erase(id);
+      names.push_back(impl_->domains.name(id));
+    }
+    moved = impl_->schedule.force_due(std::time(nullptr), ids);
+    impl_->rescheduled = true;
+  }
+  if (impl_->remote) {
+    for (const auto& name : names) impl_->remote->revive(name);
+  }
+  if (moved) impl_->wake.notify_one();
+  admin_event("", "flush @" + domain + ": " + std::to_string(moved) + " message(s)");
   return moved;
 }
 

@@ -150,8 +150,9 @@ class QueueManager {
   ListPage list(const ListFilter& filter) const;  // pages through the spool
   std::optional<QueueEntry> find(std::string_view id) const;
   // Everything waiting for a retry that has a pending recipient in `domain`
-  // ("" for all) is tried now; returns how many messages.
-  std::size_t flush(std::string_view domain);
+  // ("" for all), or with_subdomains in it or below it, is tried now;
+  // returns how many messages.
+  std::size_t flush(std::string_view domain, bool with_subdomains = false);
   Outcome hold(std::string_view id);     // not delivered until released (kept over a restart)
   Outcome release(std::string_view id);  // back in the queue, tried now
   Outcome remove(std::string_view id);   // deleted from the spool, never delivered
@@ -174,6 +175,7 @@ class QueueManager {
   QueueStats stats() const;
 
  private:
+  std::size_t flush_tree(const std::string& domain);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -18,6 +18,17 @@ std::uint32_t DomainTable::intern(std::string_view domain) {
   return id;
 }
 
+std::vector<std::uint32_t> DomainTable::matching(std::string_view domain, bool subdomains) const {
+  std::vector<std::uint32_t> ids;
+  if (auto found = ids_.find(std::string(domain)); found != ids_.end()) ids.push_back(found->second);
+  if (!subdomains) return ids;
+  const std::string suffix = "." + std::string(domain);
+  for (std::uint32_t id = 0; id < names_.size(); ++id) {
+    if (names_[id].size() > suffix.size() && names_[id].ends_with(suffix)) ids.push_back(id);
+  }
+  return ids;
+}
+
 const std::string& DomainTable::name(std::uint32_t id) const {
   static const std::string empty;
   return id < names_.size() ? names_[id] : empty;
@@ -145,6 +156,19 @@ std::size_t Schedule::force_due(std::int64_t now, std::uint32_t domain) {
   std::size_t forced = 0;
   for (auto& e : heap_) {
     if (domain != DomainTable::none && e.domain != domain && e.domain != DomainTable::none) continue;
+    e.due = std::min(e.due, now);
+    e.forced = true;
+    ++forced;
+  }
+  std::make_heap(heap_.begin(), heap_.end(), later);
+  return forced;
+}
+
+std::size_t Schedule::force_due(std::int64_t now, const std::vector<std::uint32_t>& domains) {
+  for (const std::uint32_t d : domains) open(d, now);
+  std::size_t forced = 0;
+  for (auto& e : heap_) {
+    if (e.domain != DomainTable::none && std::find(domains.begin(), domains.end(), e.domain) == domains.end()) continue;
     e.due = std::min(e.due, now);
     e.forced = true;
     ++forced;

@@ -34,6 +34,8 @@ class DomainTable {
   static constexpr std::uint32_t none = 0xffffffffu;  // several domains, or local only
   std::uint32_t intern(std::string_view domain);
   const std::string& name(std::uint32_t id) const;  // "" for none or unknown
+  // The ids of `domain` and, with `subdomains`, of every known name below it.
+  std::vector<std::uint32_t> matching(std::string_view domain, bool subdomains) const;
   std::size_t size() const { return names_.size(); }
 
  private:
@@ -67,6 +69,8 @@ class Schedule {
   // of messages for several domains, are forced due now, and the domain
   // no longer waits for room. O(n), once per command.
   std::size_t force_due(std::int64_t now, std::uint32_t domain);
+  // The same for several domains at once (ETRN @domain: a domain and its subdomains).
+  std::size_t force_due(std::int64_t now, const std::vector<std::uint32_t>& domains);
   // A suspension ended: the parked entries are forced due now.
   std::size_t release_parked(std::int64_t now);
   std::size_t size() const { return heap_.size() + set_aside_; }

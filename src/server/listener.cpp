@@ -145,7 +145,10 @@ struct Server::Impl {
       guards.emplace_back(contexts.back()->get_executor());
     }
     if (config.auth_checks.enabled) make_checkers();
-    policy.set_queue_runner([&queue](std::string_view domain) { return queue.flush(domain); });
+    // "@domain" (RFC 1985 §3): the domain and its subdomains.
+    policy.set_queue_runner([&queue](std::string_view node) {
+      return node.starts_with('@') ? queue.flush(node.substr(1), true) : queue.flush(node);
+    });
     if (extras.sink_accepts) policy.set_sink(extras.sink_accepts);
     for (const auto& text : config.listen) bind(text, ListenerKind::smtp);
     for (const auto& text : config.listen_submission) bind(text, ListenerKind::submission);

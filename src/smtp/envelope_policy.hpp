@@ -30,8 +30,9 @@ class EnvelopePolicy {
   }
   // nullopt accepts the recipient; a reply rejects it with that reply.
   virtual std::optional<Reply> check_recipient(const Address& rcpt, const ClientIdentity& client) const = 0;
-  // ETRN (RFC 1985): start delivering what waits for `domain`; the reply to
-  // send. The default has no queue to run.
+  // ETRN (RFC 1985): start delivering what waits for `domain`, as the client
+  // gave it ("@domain": that domain and its subdomains); the reply to send.
+  // The default has no queue to run.
   virtual Reply start_queue_run(std::string_view domain, const ClientIdentity& client);
 };
 

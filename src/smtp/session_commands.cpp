@@ -335,9 +335,10 @@ void ServerSession::etrn(const CommandLine& cmd) {
   if (has_transaction()) return error_reply(codes::k503BadSequence, "ETRN not permitted during a mail transaction");
   std::string_view node = cmd.argument;
   if (!node.empty() && node.front() == '@') node.remove_prefix(1);
-  const bool plausible = !node.empty() && node.find_first_of(" #<>\"") == std::string_view::npos && !has_control(node);
+  const bool plausible = !node.empty() && node.find_first_of(" #<>\"@") == std::string_view::npos && !has_control(node);
   if (!plausible) return error_reply(codes::k501Syntax, "Syntax: ETRN domain");
-  reply(policy_.start_queue_run(node, identity()));
+  // The policy sees "@domain" as given: the domain and its subdomains.
+  reply(policy_.start_queue_run(cmd.argument, identity()));
 }
 
 void ServerSession::quit(const CommandLine&) {

@@ -147,6 +147,19 @@ def test_a_changed_body_is_dkim_fail_and_dmarc_still_passes_on_spf(checking, zon
     assert r["dmarc"].result == "pass"  # SPF passes and aligns
 
 
+def test_a_big_message_spilled_to_disk_is_verified_over_its_whole_body(checking, zone, tmp_path):
+    # body_in_memory is 16 KiB: the body hash covers the spill file too,
+    # and a change deep in it is seen.
+    p = checking("--config", str(write_extra(tmp_path, '[limits]\nbody_in_memory = "16KiB"\n')))
+    body = "".join(f"line {i:06d} of a big signed body\r\n" for i in range(30000))
+    msg = signed(zone, message("alice@pass.test", "big", body), "pass.test")
+    assert send(p, "alice@pass.test", msg)[0] == 250
+    assert parsed(delivered(p, 1))[0]["dkim"].result == "pass"
+    changed = msg.replace(b"line 029000 of", b"line 029000 0f")
+    assert send(p, "alice@pass.test", changed)[0] == 250
+    assert parsed(delivered(p, 2))[0]["dkim"].result == "fail"
+
+
 def test_dmarc_reject_refuses_at_end_of_data_with_the_reason(checking, zone):
     p = checking()
     code, text = send(p, "mallory@fail.test", message("CEO <ceo@fail.test>", "forged"))

@@ -38,7 +38,8 @@ def signing(start_petrel, tmp_path):
     ed_key, ed_record = keygen(tmp_path, "ed1", "ed25519")
     extra = (f'[[dkim]]\ndomain = "{SIGNER}"\nselector = "rsa1"\nkey_file = "{rsa_key}"\n'
              f'[[dkim]]\ndomain = "{SIGNER}"\nselector = "ed1"\nkey_file = "{ed_key}"\nalgorithm = "ed25519-sha256"\n'
-             '[relay]\ntrusted_networks = ["127.0.0.2/32"]\n')
+             '[relay]\ntrusted_networks = ["127.0.0.2/32"]\n'
+             '[limits]\nbody_in_memory = "16KiB"\n')
     path, port = write_config(tmp_path, extra=extra)
     p = start_petrel("--config", path)
     assert wait_until(lambda: port_open(port), 10), p.stderr()
@@ -98,6 +99,20 @@ def test_submitted_and_trusted_relay_mail_is_signed_inbound_mail_is_not(signing,
     with smtplib.SMTP(p.host, p.port, source_address=("127.0.0.3", 0), timeout=10) as c:
         c.sendmail(f"news@{SIGNER}", [f"bob@{LOCAL_DOMAIN}"], body)
     assert b"DKIM-Signature" not in p.wait_for_messages("bob", 1)[0].message
+
+
+def test_a_big_message_spilled_to_disk_is_signed_over_its_whole_body(signing, tmp_path):
+    # body_in_memory is 16 KiB here: most of this body is hashed from the spill file.
+    p, client, records = signing
+    import smtplib
+    lines = b"".join(b"line %06d of a long body that goes to the spill file\r\n" % i for i in range(40000))
+    body = (f"From: News <news@{SIGNER}>\r\nTo: ann@{LOCAL_DOMAIN}\r\nSubject: big and signed\r\n"
+            "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\nMessage-ID: <big@example.org>\r\n\r\n").encode() + lines
+    with smtplib.SMTP(p.host, p.port, source_address=("127.0.0.2", 0), timeout=30) as c:
+        c.sendmail(f"news@{SIGNER}", [f"ann@{LOCAL_DOMAIN}"], body)
+    signed = p.wait_for_messages("ann", 1)[0].message
+    assert signed.endswith(lines)
+    assert python_dkim_verdicts(signed, records) == [True, True]
 
 
 def test_mail_from_another_domain_is_not_signed(signing):

@@ -105,6 +105,21 @@ def test_flush_and_etrn_retry_now(start_petrel):
     assert wait_until(lambda: queued(server)[0]["attempts"] == 3, 15)
 
 
+def test_etrn_at_domain_runs_the_domain_and_its_subdomains(start_petrel):
+    # "@domain" is the domain and its subdomains (RFC 1985 §3): far.test is below test.
+    server = relay_with_a_closed_far_side(start_petrel)
+    send(server, [f"bob@{FAR}"])
+    assert wait_until(lambda: queued(server) and queued(server)[0]["attempts"] == 1, 15)
+    with server.raw() as s:
+        s.command("EHLO client.test")
+        r = s.command("ETRN test")
+        assert r.code == 251, r  # the bare name is that domain only
+        r = s.command("ETRN @test")
+        assert (r.code, r.enhanced) == (250, "2.0.0"), r
+        assert s.command("ETRN @").code == 501
+    assert wait_until(lambda: queued(server)[0]["attempts"] == 2, 15)
+
+
 def test_etrn_from_an_untrusted_client_is_refused(start_petrel):
     server = start_petrel()
     with server.raw() as s:

@@ -116,6 +116,29 @@ TEST(Schedule, AddRefusesIdsThatAreNot16Characters) {
   EXPECT_EQ(s.size(), 1u);
 }
 
+TEST(DomainTable, MatchingFindsADomainAndWithSubdomainsTheNamesBelowIt) {
+  DomainTable t;
+  const auto top = t.intern("example.org");
+  const auto mx = t.intern("mx.example.org");
+  const auto deep = t.intern("a.b.example.org");
+  t.intern("badexample.org");
+  t.intern("example.org.evil.test");
+  EXPECT_EQ(t.matching("example.org", false), (std::vector<std::uint32_t>{top}));
+  EXPECT_EQ(t.matching("example.org", true), (std::vector<std::uint32_t>{top, mx, deep}));
+  EXPECT_EQ(t.matching("b.example.org", true), (std::vector<std::uint32_t>{deep}));
+  EXPECT_TRUE(t.matching("nothing.test", true).empty());
+}
+
+TEST(Schedule, ForceDueOfSeveralDomainsForcesTheirsAndThoseOfSeveralDomains) {
+  Schedule s;
+  s.add(qid(1), 5000, 0);
+  s.add(qid(2), 6000, 1);
+  s.add(qid(3), 7000, 2);
+  s.add(qid(4), 8000, DomainTable::none);
+  EXPECT_EQ(s.force_due(100, std::vector<std::uint32_t>{0, 2}), 3u);
+  EXPECT_EQ(drain(s, 100).size(), 3u);
+}
+
 TEST(Schedule, ForceDueMakesOneDomainsEntriesDueNowAndForced) {
   Schedule s;
   const std::uint32_t a = 0, b = 1;
