@@ -51,6 +51,13 @@ Family<Counter>& auth_refused() {
   return f;
 }
 
+Family<Counter>& connections_refused() {
+  static Family<Counter>& f = registered(*new Family<Counter>(
+      "petrel_connections_refused_total",
+      "Connections refused at once, by listener and reason (per_ip, sessions, rate).", {"listener", "reason"}));
+  return f;
+}
+
 Family<Counter>& events() {
   static Family<Counter>& f =
       registered(*new Family<Counter>("petrel_events_total", "Events recorded, by type (docs/events.md).", {"type"}));
@@ -82,6 +89,7 @@ void register_petrel_metrics(std::size_t max_sites) {
   webhook_events();
   auth_results();
   auth_refused();
+  connections_refused();
   events();
   sessions();
   spool_commit_seconds();

@@ -23,6 +23,9 @@ Family<Counter>& events();
 Family<Counter>& auth_results();
 // counter {reason="dmarc|spf"}: messages refused at the end of DATA by the inbound checks.
 Family<Counter>& auth_refused();
+// counter {listener, reason="per_ip|sessions|rate"}: connections refused at
+// once (421, or closed before the handshake on an implicit-TLS port).
+Family<Counter>& connections_refused();
 // gauge {listener}: SMTP sessions open now.
 Family<Gauge>& sessions();
 // histogram: seconds from a group commit's start to its sync.

@@ -527,16 +527,30 @@ asio::awaitable<void> run_connection(tcp::socket socket, SessionContext& context
   const std::string peer = endpoint.address().is_v6() ? "[" + ip + "]:" + std::to_string(endpoint.port())
                                                       : ip + ":" + std::to_string(endpoint.port());
   std::optional<smtp::Reply> refusal;
+  const char* reason = "";
   // Per-IP limits count an IPv6 client by its network (ipv6_client_prefix).
   const std::string client = util::client_network(ip, context.config.ipv6_client_prefix);
   const auto verdict = context.limiter.acquire(client);
   if (verdict == ConnectionLimiter::Verdict::too_many_from_ip) {
     refusal = smtp::Reply(codes::k421TooManyConnections, context.config.hostname + " Too many connections from your address");
+    reason = "per_ip";
   } else if (verdict == ConnectionLimiter::Verdict::too_many_total) {
     refusal = smtp::Reply(codes::k421TooManyConnections, context.config.hostname + " Too many connections, try again later");
+    reason = "sessions";
   } else if (!context.trusted(ip) && !context.connection_rate.admit(client)) {
     refusal = smtp::Reply(codes::k421ConnectionRateExceeded,
                           context.config.hostname + " Connection rate limit exceeded, try again later");
+    reason = "rate";
+  }
+  if (refusal) metrics::connections_refused().with({listener.address, reason}).inc();
+  if (refusal && listener.implicit_tls()) {
+    // A 421 could only be sent after a TLS handshake, which is what an
+    // over-limit client must not get to cost: the connection is closed
+    // at once (RFC 8314 gives no way to refuse in the clear).
+    if (verdict == ConnectionLimiter::Verdict::admitted) context.limiter.release(client);
+    spdlog::info("session client={} port=smtps result=refused reason={} duration=0.000s", peer, reason);
+    socket.close(ec);
+    co_return;
   }
   auto connection = std::make_unique<Connection>(std::move(socket), context, listener, ip, peer, checker);
   co_await connection->run(refusal);

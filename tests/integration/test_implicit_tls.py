@@ -141,3 +141,19 @@ def test_many_abandoned_handshakes_do_not_stop_service(secure):
     finally:
         for s in held:
             s.close()
+
+
+def test_over_the_limit_the_smtps_port_closes_before_any_handshake(start_secure):
+    # One session per IP: a second client is refused before its TLS
+    # handshake costs the server anything, and the refusal is logged.
+    p = start_secure("--max-sessions-per-ip", "1")
+    with p.raw_tls(listener="smtps"):
+        with p.connect(listener="smtps") as s:
+            s.sock.settimeout(5.0)
+            try:
+                s.sock.sendall(client_hello())
+                data = s.sock.recv(4096)
+            except (ConnectionResetError, BrokenPipeError):
+                data = b""  # closed before the hello was read: a reset
+        assert data == b"", f"an over-limit client got {data[:20]!r}"
+    assert "port=smtps result=refused reason=per_ip" in p.log_text()
