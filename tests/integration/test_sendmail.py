@@ -182,10 +182,20 @@ def far_side_closed(start_petrel):
 
 
 def attempts(server):
+    """Delivery attempts of the one queued message, from the admin channel (docs/admin.md)."""
     import json
-    r = subprocess.run([os.path.join(os.path.dirname(PETRELD), "petrel"), "queue", "--spool", server.spool, "--json",
-                        "list"], capture_output=True, timeout=30)
-    listed = json.loads(r.stdout)
+    import socket
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(os.path.join(server.spool, "admin.sock"))
+        s.sendall(b'{"command": "list"}\n')
+        reply = b""
+        while not reply.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    listed = json.loads(reply)["messages"]
     return listed[0]["attempts"] if listed else 0
 
 
@@ -262,7 +272,8 @@ def test_git_send_email_sends_a_patch(petrel, tmp_path):
     git("format-patch", "-1", "-o", str(tmp_path / "out"))
     [patch] = glob.glob(str(tmp_path / "out" / "*.patch"))
     r = subprocess.run(["git", "send-email", f"--smtp-server={SENDMAIL}", f"--to=bob@{LOCAL_DOMAIN}",
-                        f"--from=Ann <ann@{LOCAL_DOMAIN}>", "--confirm=never", "--quiet", "--no-validate", patch],
+                        f"--from=Ann <ann@{LOCAL_DOMAIN}>", f"--envelope-sender=ann@{LOCAL_DOMAIN}",
+                        "--suppress-cc=all", "--confirm=never", "--quiet", "--no-validate", patch],
                        capture_output=True, timeout=60, env=env, cwd=str(repo))
     assert r.returncode == 0, r.stderr
     [m] = petrel.wait_for_messages("bob", 1)
@@ -279,4 +290,56 @@ def test_php_mail_sends_through_petrel_sendmail(petrel):
     assert r.returncode == 0, r.stderr
     [m] = petrel.wait_for_messages("bob", 1)
     assert b"Subject: from php\r\n" in m.message
-    assert m.message.endswith(b"sent by mail()\r\n.\r\nstill here\r\n")
+    assert b"\r\n\r\nsent by mail()\r\n.\r\nstill here" in m.message  # -i: the lone dot is text
+
+
+# -- a user who is not root -------------------------------------------------
+
+@pytest.fixture
+def shared_dirs():
+    """A spool and Maildir root petreld's user (nobody) owns, and a config, on
+    a path other users can reach (pytest's tmp_path is root-only)."""
+    import pwd
+    import tempfile
+    pw = pwd.getpwnam("nobody")
+    top = tempfile.mkdtemp(prefix="petrel-sendmail-")
+    os.chmod(top, 0o755)
+    for name in ("spool", "maildir"):
+        os.mkdir(os.path.join(top, name), 0o700)
+        os.chown(os.path.join(top, name), pw.pw_uid, pw.pw_gid)
+    yield top
+    shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv")
+def test_a_user_drops_mail_as_themselves_and_own_holds_the_sender(start_petrel, shared_dirs):
+    import pwd
+    spool = os.path.join(shared_dirs, "spool")
+    config = os.path.join(shared_dirs, "petreld.toml")
+    with open(config, "w") as f:
+        f.write(f'[server]\nhostname = "{HOSTNAME}"\nuser = "nobody"\n[local]\ndomains = ["{LOCAL_DOMAIN}"]\n'
+                f'[spool]\ndir = "{spool}"\nmaildrop_senders = "own"\n')
+    os.chmod(config, 0o644)
+    server = start_petrel("--config", config, "--user", "nobody", spool=spool,
+                          maildir=os.path.join(shared_dirs, "maildir"))
+    assert wait_until(lambda: os.path.exists(os.path.join(spool, "maildrop")), 5)
+    daemon = pwd.getpwnam("daemon")
+    as_daemon = ["setpriv", f"--reuid={daemon.pw_uid}", f"--regid={daemon.pw_gid}", "--clear-groups",
+                 SENDMAIL, "-C", config]
+    run = lambda *a, stdin=b"Subject: u\n\nfrom daemon\n": subprocess.run([*as_daemon, *a], input=stdin,
+                                                                           capture_output=True, timeout=30)
+    r = run(f"bob@{LOCAL_DOMAIN}")
+    assert r.returncode == 0, r.stderr
+    [m] = server.wait_for_messages("bob", 1)
+    assert m.header("Return-Path") == f"<daemon@{LOCAL_DOMAIN}>"
+    assert m.header("Received").startswith(f"by {HOSTNAME} (Petrel, from userid {daemon.pw_uid})")
+    r = run("-f", f"root@{LOCAL_DOMAIN}", f"bob@{LOCAL_DOMAIN}")
+    assert r.returncode == 77 and b"may not send as" in r.stderr
+    # Written by hand, past petrel-sendmail's check: petreld refuses it too.
+    drop = os.path.join(spool, "maildrop", "1.forged")
+    subprocess.run(["setpriv", f"--reuid={daemon.pw_uid}", f"--regid={daemon.pw_gid}", "--clear-groups", "sh", "-c",
+                    f"printf 'petrel-maildrop 1\\nsender <root@{LOCAL_DOMAIN}>\\nrcpt <bob@{LOCAL_DOMAIN}>\\n"
+                    f"size 0\\n\\n' > {drop}"], check=True, timeout=10)
+    assert wait_until(lambda: "may not send as <root@" in server.log_text(), 10)
+    assert not os.path.exists(drop)
+    assert len(server.messages("bob")) == 1
