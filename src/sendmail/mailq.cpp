@@ -40,7 +40,7 @@ std::string format_mailq(const nlohmann::json& messages) {
     bytes += size;
     std::string sender = m.value("sender", "");
     if (sender.empty()) sender = "MAILER-DAEMON";
-    std::snprintf(line, sizeof line, "%-17s %8llu %20.20s  ", id.c_str(), static_cast<unsigned long long>(size),
+    std::snprintf(line, sizeof line, "%-17s %8llu %-20.20s ", id.c_str(), static_cast<unsigned long long>(size),
                   arrival(m.value("arrival", std::int64_t{0})).c_str());
     out += line + printable(sender) + "\n";
     const std::string error = m.value("last_error", "");
@@ -48,7 +48,7 @@ std::string format_mailq(const nlohmann::json& messages) {
     for (const auto& r : m.value("recipients", nlohmann::json::array())) {
       const std::string state = r.value("state", "");
       if (state == "delivered" || state == "bounced" || state == "failed") continue;
-      out += std::string(49, ' ') + printable(r.value("address", "")) + "\n";
+      out += std::string(48, ' ') + printable(r.value("address", "")) + "\n";
     }
     out += "\n";
   }

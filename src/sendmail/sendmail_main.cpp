@@ -78,7 +78,17 @@ int list_queue(const petrel::config::Config& config, const std::string& me) {
     json request = {{"command", "list"}, {"limit", 1000}};
     for (;;) {
       const json page = ask(config, request);
-      for (const auto& m : page["messages"]) all.push_back(m);
+      for (auto m : page["messages"]) {
+        // The listing keeps no contents in memory (size 0): `show` reads one.
+        if (m.value("size", std::size_t{0}) == 0) {
+          try {
+            m["size"] = ask(config, {{"command", "show"}, {"id", m["id"]}})["message"].value("size", std::size_t{0});
+          } catch (const std::exception&) {
+            // delivered meanwhile: listed with the size unknown
+          }
+        }
+        all.push_back(std::move(m));
+      }
       if (page["next"].is_null()) break;
       request["after"] = page["next"];
     }

@@ -73,9 +73,8 @@ def test_dash_t_takes_to_cc_and_bcc_and_removes_bcc(petrel):
     assert status == 0, err
     for user in ("bob", "carol", "dave"):
         [m] = petrel.wait_for_messages(user, 1)
-        added, original = added_and_original(m)
-        assert added == {}
-        assert original == message.replace(f"Bcc: dave@{d}\n".encode(), b"").replace(b"\n", b"\r\n")
+        # nothing added (From:, Date:, Message-ID: are there), Bcc: gone
+        assert m.message == message.replace(f"Bcc: dave@{d}\n".encode(), b"").replace(b"\n", b"\r\n")
         assert m.header("Return-Path") == f"<alice@{d}>"
 
 
@@ -212,9 +211,9 @@ def test_mailq_lists_the_queue_and_dash_q_flushes_it(start_petrel, tmp_path):
     assert status == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("-Queue ID-") and "-Sender/Recipient-" in lines[0]
-    assert re.match(r"^\S+ +\d+ \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d  root@" + LOCAL_DOMAIN + "$", lines[1]), out
+    assert re.match(r"^\S+ +[1-9]\d* \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d  root@" + LOCAL_DOMAIN + "$", lines[1]), out
     assert lines[2].startswith("(") and "refused" in lines[2], out
-    assert lines[3] == " " * 49 + f"bob@{FAR}"
+    assert lines[3] == " " * 48 + f"bob@{FAR}"
     assert lines[-1] == "-- 1 Kbytes in 1 Request."
     status, _, err = sendmail(server, "-q")
     assert status == 0, err
@@ -259,7 +258,8 @@ def test_mailutils_mail_sends_through_petrel_sendmail(petrel):
 
 
 def test_git_send_email_sends_a_patch(petrel, tmp_path):
-    if subprocess.run(["git", "send-email", "-h"], capture_output=True).returncode not in (0, 129):
+    if not os.path.exists(os.path.join(subprocess.run(["git", "--exec-path"], capture_output=True, text=True)
+                                       .stdout.strip(), "git-send-email")):
         pytest.skip("git send-email is not installed (git-email)")
     repo = tmp_path / "repo"
     env = dict(caller_env(petrel), GIT_AUTHOR_NAME="Ann", GIT_AUTHOR_EMAIL=f"ann@{LOCAL_DOMAIN}",
