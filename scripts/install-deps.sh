@@ -23,6 +23,7 @@ test_pkgs=(
   nsd ldnsutils
   prometheus
   chromium chromium-driver python3-selenium
+  bsd-mailx mailutils git-email libmailtools-perl php-cli
 )
 
 want=("${build_pkgs[@]}")

@@ -131,9 +131,19 @@ const Key kLocalKeys[] = {
      }},
 };
 
+constexpr std::string_view kMaildropSenders[] = {"any", "own"};
+
 const Key kSpoolKeys[] = {
     {"dir", [](const Field& f, Config& c) { c.spool_dir = read_path(f); }},
     {"min_free_space", [](const Field& f, Config& c) { c.spool_min_free = read_size(f, 0); }},
+    {"maildrop", [](const Field& f, Config& c) { c.maildrop = read_path(f); }},
+    {"maildrop_senders",
+     [](const Field& f, Config& c) { c.maildrop_own_senders = read_choice(f, kMaildropSenders) == 1; }},
+    {"maildrop_scan_interval",
+     [](const Field& f, Config& c) {
+       c.maildrop_scan_interval = read_duration(f, f.value);
+       if (c.maildrop_scan_interval < std::chrono::seconds(1)) f.fail("a duration of at least 1s");
+     }},
 };
 
 const Key kLogKeys[] = {
@@ -257,6 +267,8 @@ Config default_config() {
   c.session.hostname = c.hostname;
   return c;
 }
+
+std::string maildrop_dir(const Config& c) { return c.maildrop.empty() ? c.spool_dir + "/maildrop" : c.maildrop; }
 
 Config load_config_text(std::string_view toml, const std::string& name) {
   toml::table root;

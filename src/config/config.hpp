@@ -248,6 +248,11 @@ struct Config {
   // Below this much free space new messages get 452 4.3.1 (Postfix's
   // queue_minfree); RocksDB needs about two memtables' worth to recover.
   std::uint64_t spool_min_free = 128ull << 20;
+  // The maildrop petrel-sendmail leaves local mail in (docs/petrel-sendmail.md);
+  // "": SPOOL/maildrop (see maildrop_dir()).
+  std::string maildrop;
+  bool maildrop_own_senders = false;  // maildrop_senders = "own": a user may only send as user@local domain
+  std::chrono::milliseconds maildrop_scan_interval{std::chrono::seconds(60)};  // besides inotify
 
   // [delivery]
   std::vector<std::chrono::milliseconds> retry_intervals{
@@ -293,6 +298,9 @@ Config default_config();
 Config load_config_file(const std::string& path);
 // The same from text (name is used in error messages).
 Config load_config_text(std::string_view toml, const std::string& name);
+
+// [spool] maildrop, or SPOOL/maildrop when it is not set.
+std::string maildrop_dir(const Config& c);
 
 // Parses "30s", "5m", "2h", "1500ms" (a bare number is seconds).
 bool parse_duration(std::string_view text, std::chrono::milliseconds& out);

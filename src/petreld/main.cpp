@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <optional>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -30,6 +31,7 @@
 #include "auth/password_hash.hpp"
 #include "config/config.hpp"
 #include "petreld/flags.hpp"
+#include "pickup/pickup.hpp"
 #include "queue/queue_manager.hpp"
 #include "delivery/route.hpp"
 #include "server/mail_policy.hpp"
@@ -93,7 +95,7 @@ std::optional<petrel::util::RunAs> prepare_user(const Config& config) {
     return std::nullopt;
   }
   auto user = petrel::util::lookup_user(config.user);
-  petrel::util::give_tree_to(config.spool_dir, user);
+  petrel::util::give_tree_to(config.spool_dir, user, petrel::config::maildrop_dir(config));
   petrel::util::give_tree_to(config.maildir, user);
   return user;
 }
@@ -230,6 +232,38 @@ std::vector<petrel::webhook::WebhookOptions> webhook_options(const Config& confi
   return out;
 }
 
+// The maildrop (docs/petrel-sendmail.md): made (1733) with its directory
+// for bad files. When it lies in the spool directory, local users must be
+// able to pass through that: the spool becomes 0711 (search, no listing)
+// and its files private (0600, and petreld's umask 077 for new ones), so
+// nobody reads the spool's files by guessing their names.
+petrel::pickup::PickupOptions maildrop_options(const Config& config, const std::optional<petrel::util::RunAs>& run_as) {
+  petrel::pickup::PickupOptions o;
+  o.maildrop = petrel::config::maildrop_dir(config);
+  o.corrupt_dir = config.spool_dir + "/maildrop.corrupt";
+  o.hostname = config.hostname;
+  o.limits.max_content = config.session.limits.max_message_size;
+  o.limits.max_recipients = config.session.limits.max_recipients;
+  o.senders = config.maildrop_own_senders ? petrel::pickup::SenderRule::own : petrel::pickup::SenderRule::any;
+  o.sender_domains = config.local_domains;
+  o.sender_domains.push_back(config.hostname);
+  o.daemon_uid = run_as ? run_as->uid : geteuid();
+  o.scan_interval = config.maildrop_scan_interval;
+  const uid_t* owner = run_as ? &run_as->uid : nullptr;
+  const gid_t* group = run_as ? &run_as->gid : nullptr;
+  petrel::pickup::prepare_maildrop(o, owner, group);
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::equivalent(fs::path(o.maildrop).parent_path(), config.spool_dir, ec)) {
+    ::chmod(config.spool_dir.c_str(), 0711);
+    for (const auto& entry : fs::directory_iterator(config.spool_dir, ec)) {
+      if (entry.is_regular_file(ec)) fs::permissions(entry.path(), fs::perms::group_all | fs::perms::others_all,
+                                                     fs::perm_options::remove, ec);
+    }
+  }
+  return o;
+}
+
 int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim_keys,
           std::vector<petrel::webhook::WebhookOptions> hooks) {
   std::unique_ptr<petrel::spool::Spool> spool;
@@ -245,7 +279,9 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   std::unique_ptr<petrel::events::EventLog> event_log;
   std::unique_ptr<petrel::events::Outbox> outbox;
   std::unique_ptr<petrel::webhook::Webhooks> webhooks;
+  std::unique_ptr<petrel::pickup::Pickup> pickup;
   std::size_t event_log_subscription = 0;
+  ::umask(077);  // the spool, the Maildirs and the logs are petreld's alone
   try {
     bounces = load_bounces(config);
     const auto run_as = prepare_user(config);
@@ -294,9 +330,11 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
       api = std::make_unique<petrel::api::ApiServer>(config, *spool, *queue, *suppressions, *unsubscribe_tokens,
                                                      dkim_keys);
     }
+    pickup = std::make_unique<petrel::pickup::Pickup>(maildrop_options(config, run_as), *spool, *queue);
     if (run_as) {
-      // Files the spool created while opening, as root, become the user's too.
-      petrel::util::give_tree_to(config.spool_dir, *run_as);
+      // Files the spool created while opening, as root, become the user's
+      // too; the maildrop's files keep their owners (who dropped them).
+      petrel::util::give_tree_to(config.spool_dir, *run_as, petrel::config::maildrop_dir(config));
       petrel::util::drop_privileges(*run_as);
       spdlog::info("running as user {} (uid {})", run_as->name, run_as->uid);
     }
@@ -305,12 +343,14 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
     return kExitStartupError;
   }
   queue->start();
+  pickup->start();
   spdlog::info("petreld started: hostname={} spool={} maildir={} local_domains={}", config.hostname,
                config.spool_dir, config.maildir, fmt::join(config.local_domains, ","));
   server->run();
   // Order matters: the spool's last callbacks post into the server's
   // (stopped) io_contexts, so those outlive the spool.
   if (api) api->stop();
+  pickup->stop();
   queue->stop();
   if (webhooks) webhooks->stop();
   petrel::events::set_outbox(nullptr);

@@ -29,14 +29,16 @@ RunAs lookup_user(const std::string& name) {
   return {name, entry.pw_uid, entry.pw_gid};
 }
 
-void give_tree_to(const std::string& path, const RunAs& user) {
+void give_tree_to(const std::string& path, const RunAs& user, const std::string& keep_owners) {
   if (auto ec = make_directories(path)) throw std::runtime_error("cannot create " + path + ": " + ec.message());
   if (lchown(path.c_str(), user.uid, user.gid) != 0) fail("cannot chown " + path);
+  const auto keep = std::filesystem::path(keep_owners).lexically_normal();
   std::error_code ec;
   for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     // lchown: a symlink planted in a Maildir must not hand its target over.
     if (lchown(it->path().c_str(), user.uid, user.gid) != 0) fail("cannot chown " + it->path().string());
+    if (!keep_owners.empty() && it->path().lexically_normal() == keep) it.disable_recursion_pending();
   }
   if (ec) throw std::runtime_error("cannot walk " + path + ": " + ec.message());
 }

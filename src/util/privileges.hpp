@@ -20,7 +20,10 @@ RunAs lookup_user(const std::string& name);
 // Makes `path` (created if missing) and everything under it owned by the
 // user, so the spool and Maildirs stay writable after the switch. Throws
 // std::runtime_error naming the path.
-void give_tree_to(const std::string& path, const RunAs& user);
+// `keep_owners`: a directory under `path` that is given to the user itself
+// but whose contents are not (the maildrop: a file's owner there says which
+// local user dropped it).
+void give_tree_to(const std::string& path, const RunAs& user, const std::string& keep_owners = "");
 
 // setgroups/setgid/setuid to the user, then checks root cannot be regained
 // and forbids gaining privileges through exec (no_new_privs). All
