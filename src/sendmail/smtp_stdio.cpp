@@ -52,6 +52,7 @@ int serve_smtp_stdio(const config::Config& config, const Settings& s, const Iden
   options.starttls = false;
   options.submission = false;
   options.bare_line_endings = smtp::BareLineEndingPolicy::normalize;  // a pipe, often LF-only
+  options.limits.body_in_memory = 0;  // no spilling: the maildrop file is written from the whole message
   LocalPolicy policy(s, who);
   smtp::ServerSession session(options, policy, "127.0.0.1");
   session.set_trusted_network(true);
@@ -65,6 +66,8 @@ int serve_smtp_stdio(const config::Config& config, const Settings& s, const Iden
       case smtp::ServerSession::Need::start_tls:     // not offered
       case smtp::ServerSession::Need::authenticate:  // not offered
         return EX_OK;
+      case smtp::ServerSession::Need::spill:  // off (body_in_memory = 0)
+        return EX_SOFTWARE;
       case smtp::ServerSession::Need::store_message: {
         smtp::ReceivedMessage m = session.take_message();
         std::vector<smtp::Address> recipients;
