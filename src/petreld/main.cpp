@@ -15,6 +15,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "aliases/alias_files.hpp"
 #include "api/api_server.hpp"
 #include "api/mail_sinks.hpp"
 #include "api/record_sweeper.hpp"
@@ -230,6 +231,22 @@ std::vector<petrel::webhook::WebhookOptions> webhook_options(const Config& confi
   return out;
 }
 
+// The alias files (docs/aliases.md), read as the server will read them:
+// an error in them is a configuration error, each at its FILE:LINE. A
+// pipe or file target while allow_commands is off is one for
+// --check-config; a server that starts with it logs it and refuses mail
+// to that alias, so that a shared /etc/aliases does not stop the server.
+void check_aliases(const Config& config, bool strict) {
+  const petrel::aliases::Loaded loaded = petrel::aliases::load(
+      {config.aliases.aliases_file, config.aliases.virtual_file, config.aliases.allow_commands});
+  std::vector<petrel::aliases::Problem> problems = loaded.errors;
+  if (strict) problems.insert(problems.end(), loaded.refused.begin(), loaded.refused.end());
+  if (problems.empty()) return;
+  std::string text;
+  for (const auto& p : problems) text += (text.empty() ? "" : "\npetreld: ") + p.str();
+  throw std::runtime_error(text);
+}
+
 int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim_keys,
           std::vector<petrel::webhook::WebhookOptions> hooks) {
   std::unique_ptr<petrel::spool::Spool> spool;
@@ -356,6 +373,7 @@ int main(int argc, char** argv) {
     // The files the configuration names are part of it: one that does not
     // load is a configuration error (exit 2), found before a restart.
     petrel::server::check_named_files(config);
+    check_aliases(config, overrides.check_config);
     petrel::api::check_api_tokens(config);
     load_bounces(config);
     dkim_keys = load_dkim_keys(config, overrides.config_file.empty() ? "(flags)" : overrides.config_file);
