@@ -288,6 +288,8 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
     queue_options.routing = petrel::server::local_routing(config);
     queue_options.hostname = config.hostname;
     queue_options.retry_intervals = config.retry_intervals;
+    queue_options.alias_commands.timeout = config.aliases.command_timeout;
+    queue_options.alias_commands.output_limit = config.aliases.command_output_limit;
     queue_options.active_limit = config.queue.active_limit;
     configure_remote(config, queue_options);
     queue_options.classifier = &bounces.classifier;
