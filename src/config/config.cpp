@@ -129,6 +129,15 @@ const Key kLocalKeys[] = {
        c.recipient_delimiter =
            read_string(f, f.value, valid_delimiter, "\"\" or one printable ASCII character such as \"+\"");
      }},
+    // docs/aliases.md
+    {"aliases", [](const Field& f, Config& c) { c.aliases.aliases_file = read_path(f); }},
+    {"virtual_aliases", [](const Field& f, Config& c) { c.aliases.virtual_file = read_path(f); }},
+    {"allow_commands", [](const Field& f, Config& c) { c.aliases.allow_commands = read_bool(f); }},
+    {"alias_max_depth", [](const Field& f, Config& c) { c.aliases.max_depth = read_count(f, 1, 1000); }},
+    {"alias_max_recipients",
+     [](const Field& f, Config& c) { c.aliases.max_recipients = read_count(f, 1, 1'000'000); }},
+    {"command_timeout", [](const Field& f, Config& c) { c.aliases.command_timeout = read_duration(f, f.value); }},
+    {"command_output_limit", [](const Field& f, Config& c) { c.aliases.command_output_limit = read_size(f, 0); }},
 };
 
 constexpr std::string_view kMaildropSenders[] = {"any", "own"};

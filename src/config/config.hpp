@@ -28,6 +28,17 @@ struct CertificateFiles {
   std::string key;   // PEM private key
 };
 
+// [local] aliases and virtual aliases (docs/aliases.md).
+struct AliasesConfig {
+  std::string aliases_file;   // aliases(5) format; "": none
+  std::string virtual_file;   // virtual(5) format; "": none
+  bool allow_commands = false;  // "|command" and "/file" targets
+  std::uint64_t max_depth = 20;
+  std::uint64_t max_recipients = 1000;
+  std::chrono::milliseconds command_timeout{std::chrono::seconds(1000)};  // Postfix's command_time_limit
+  std::uint64_t command_output_limit = 4096;  // octets of a command's output kept for the bounce
+};
+
 struct TlsConfig {
   CertificateFiles certificate;         // the default; empty: no TLS
   std::vector<CertificateFiles> sni;    // more, chosen by the client's SNI name
@@ -242,6 +253,7 @@ struct Config {
   std::vector<std::string> local_users;  // used when unknown_local_recipient = reject
   UnknownLocalRecipient unknown_local_recipient = UnknownLocalRecipient::accept;
   std::string recipient_delimiter;
+  AliasesConfig aliases;  // aliases, virtual_aliases and their limits (docs/aliases.md)
 
   // [spool]
   std::string spool_dir = "./var/spool";

@@ -488,6 +488,9 @@ void append_recipient_text(std::string& out, const RecipientStatus& r, DsnKind k
     const std::string orig = one_line(r.recipient.orcpt.substr(semi + 1), utf8);
     if (!orig.empty() && orig != address) append_text(out, "(originally addressed to " + orig + ")", kIndent);
   }
+  if (!r.recipient.via_alias.empty()) {
+    append_text(out, "(via alias " + one_line(r.recipient.via_alias, utf8) + ")", kIndent);
+  }
   const std::string status = status_of(r, kind);
   append_text(out, "Status " + status + ": " + describe_status(status) + ".", kIndent);
   if (std::string diag = diagnostic_text(r.diagnostic, utf8); !diag.empty()) {
@@ -650,7 +653,7 @@ smtp::Envelope dsn_envelope(const smtp::Envelope& original, const Dsn& dsn) {
   smtp::Envelope e;  // reverse_path stays <>
   e.params.body = dsn.eight_bit ? smtp::BodyType::eight_bit_mime : smtp::BodyType::seven_bit;
   e.params.smtputf8 = dsn.smtputf8;
-  e.recipients.push_back(smtp::Recipient{*original.reverse_path.mailbox, smtp::notify_never, ""});
+  e.recipients.push_back(smtp::Recipient{*original.reverse_path.mailbox, smtp::notify_never, "", "", ""});
   return e;
 }
 

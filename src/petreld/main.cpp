@@ -16,6 +16,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "aliases/alias_files.hpp"
 #include "api/api_server.hpp"
 #include "api/mail_sinks.hpp"
 #include "api/record_sweeper.hpp"
@@ -264,6 +265,22 @@ petrel::pickup::PickupOptions maildrop_options(const Config& config, const std::
   return o;
 }
 
+// The alias files (docs/aliases.md), read as the server will read them:
+// an error in them is a configuration error, each at its FILE:LINE. A
+// pipe or file target while allow_commands is off is one for
+// --check-config; a server that starts with it logs it and refuses mail
+// to that alias, so that a shared /etc/aliases does not stop the server.
+void check_aliases(const Config& config, bool strict) {
+  const petrel::aliases::Loaded loaded = petrel::aliases::load(
+      {config.aliases.aliases_file, config.aliases.virtual_file, config.aliases.allow_commands});
+  std::vector<petrel::aliases::Problem> problems = loaded.errors;
+  if (strict) problems.insert(problems.end(), loaded.refused.begin(), loaded.refused.end());
+  if (problems.empty()) return;
+  std::string text;
+  for (const auto& p : problems) text += (text.empty() ? "" : "\npetreld: ") + p.str();
+  throw std::runtime_error(text);
+}
+
 int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim_keys,
           std::vector<petrel::webhook::WebhookOptions> hooks) {
   std::unique_ptr<petrel::spool::Spool> spool;
@@ -307,6 +324,8 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
     queue_options.routing = petrel::server::local_routing(config);
     queue_options.hostname = config.hostname;
     queue_options.retry_intervals = config.retry_intervals;
+    queue_options.alias_commands.timeout = config.aliases.command_timeout;
+    queue_options.alias_commands.output_limit = config.aliases.command_output_limit;
     queue_options.active_limit = config.queue.active_limit;
     configure_remote(config, queue_options);
     queue_options.classifier = &bounces.classifier;
@@ -396,6 +415,7 @@ int main(int argc, char** argv) {
     // The files the configuration names are part of it: one that does not
     // load is a configuration error (exit 2), found before a restart.
     petrel::server::check_named_files(config);
+    check_aliases(config, overrides.check_config);
     petrel::api::check_api_tokens(config);
     load_bounces(config);
     dkim_keys = load_dkim_keys(config, overrides.config_file.empty() ? "(flags)" : overrides.config_file);

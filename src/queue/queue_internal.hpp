@@ -21,6 +21,7 @@
 
 #include "events/event.hpp"
 #include "delivery/dsn.hpp"
+#include "queue/alias_jobs.hpp"
 #include "queue/queue_manager.hpp"
 #include "queue/remote_queue.hpp"
 #include "queue/schedule.hpp"
@@ -114,6 +115,7 @@ struct QueueManager::Impl {
   void release_content(Item& item);
   void deliver(std::vector<Item>& batch);
   void dispatch_remote(Item& item, const std::vector<std::size_t>& recipients);
+  void dispatch_alias(Item& item, const std::vector<std::size_t>& recipients);
   void complete(const Completion& c);
   void gate_on(const std::string& domain, const JobResult& result);  // guarded by mutex
   // Events: noted on the item as they happen, and written (outbox records
@@ -146,6 +148,7 @@ struct QueueManager::Impl {
   spool::Spool& spool;
   QueueOptions options;
   std::unique_ptr<RemoteQueue> remote;  // null: no remote delivery
+  std::unique_ptr<AliasJobs> alias_jobs;  // made for the first command or file target
 
   mutable std::mutex mutex;
   std::condition_variable wake;

@@ -103,11 +103,13 @@ std::string local_hostname() {
   return name;
 }
 
-// Where one recipient goes: its Maildir, another server, or nowhere yet.
+// Where one recipient goes: its Maildir, an alias's command or file,
+// another server, or nowhere yet.
 struct Destination {
   std::optional<std::string> mailbox;     // local
   std::optional<delivery::Route> route;   // remote: nullopt with remote = the domain's MX
   bool remote = false;
+  bool alias_target = false;              // a command or file (docs/aliases.md)
   std::string domain;                     // A-label form
 };
 
@@ -126,6 +128,13 @@ Destination destination_of(const QueueOptions& options, const smtp::Address& rcp
     return d;
   }
   d.remote = true;
+  return d;
+}
+
+Destination destination_of(const QueueOptions& options, const smtp::Recipient& rcpt) {
+  if (rcpt.alias_target.empty()) return destination_of(options, rcpt.forward_path);
+  Destination d;
+  d.alias_target = true;
   return d;
 }
 
@@ -157,7 +166,7 @@ std::set<std::string> pending_domains(const spool::SpooledMessage& m, const std:
   const auto& recipients = m.envelope.recipients;
   for (std::size_t r = 0; r < recipients.size(); ++r) {
     if (r < states.size() && states[r] != State::pending) continue;
-    const Destination d = destination_of(options, recipients[r].forward_path);
+    const Destination d = destination_of(options, recipients[r]);
     if (d.remote) out.insert(d.domain);
   }
   return out;
@@ -421,7 +430,7 @@ bool QueueManager::Impl::load_contents(std::vector<Item>& batch) {
   std::erase_if(batch, [&](Item& item) {
     if (item.content_in_memory) return false;
     const bool local = std::any_of(item.message->envelope.recipients.begin(), item.message->envelope.recipients.end(),
-                                   [&](const smtp::Recipient& r) { return !destination_of(options, r.forward_path).remote; });
+                                   [&](const smtp::Recipient& r) { return !destination_of(options, r).remote; });
     if (!local) return false;  // remote jobs read it when a connection takes them
     std::error_code ec;
     // A big message: its head only, the tail is copied from its file.
@@ -470,6 +479,7 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
   std::vector<Attempt> attempts;
   std::vector<delivery::MaildirFile> files;
   std::vector<std::vector<std::size_t>> remote_recipients(batch.size());
+  std::vector<std::vector<std::size_t>> alias_recipients(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const spool::SpooledMessage& m = *batch[i].message;
     batch[i].failed_now.clear();
@@ -482,9 +492,13 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
       if (batch[i].states[r] != State::pending) continue;
       if (fail_if_suppressed(batch[i], r, std::time(nullptr))) continue;
       const smtp::Address& rcpt = m.envelope.recipients[r].forward_path;
-      const Destination d = destination_of(options, rcpt);
+      const Destination d = destination_of(options, m.envelope.recipients[r]);
       if (d.remote && remote) {
         remote_recipients[i].push_back(r);
+        continue;
+      }
+      if (d.alias_target) {
+        alias_recipients[i].push_back(r);
         continue;
       }
       batch[i].attempted = true;
@@ -540,14 +554,40 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
   }
 
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (remote_recipients[i].empty()) {
+    if (remote_recipients[i].empty() && alias_recipients[i].empty()) {
       settle(std::move(batch[i]));
       continue;
     }
     const std::string qid = batch[i].message->id.value;
     auto [slot, inserted] = in_flight.emplace(qid, std::move(batch[i]));
-    if (inserted) dispatch_remote(slot->second, remote_recipients[i]);
+    if (!inserted) continue;
+    slot->second.jobs_out = 0;
+    if (!remote_recipients[i].empty()) dispatch_remote(slot->second, remote_recipients[i]);
+    if (!alias_recipients[i].empty()) dispatch_alias(slot->second, alias_recipients[i]);
   }
+}
+
+// An alias's commands and files: one job for the message's, on the
+// alias thread; the result comes back as a remote job's does.
+void QueueManager::Impl::dispatch_alias(Item& item, const std::vector<std::size_t>& recipients) {
+  if (!alias_jobs) alias_jobs = std::make_unique<AliasJobs>(options.alias_commands);
+  AliasJob job;
+  job.message = item.message;
+  job.recipients = recipients;
+  for (std::size_t r : recipients) {
+    job.headers.push_back(delivery_header(item.message->envelope, item.message->envelope.recipients[r].forward_path,
+                                          options.routing));
+  }
+  item.attempted = true;
+  ++item.jobs_out;
+  const std::string qid = item.message->id.value;
+  alias_jobs->submit(std::move(job), [this, qid](JobResult result) {
+    {
+      std::lock_guard lock(mutex);
+      completions.push_back({qid, std::move(result)});
+    }
+    wake.notify_one();
+  });
 }
 
 // One job per destination: the recipients of one domain (or one route)
@@ -555,7 +595,7 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
 void QueueManager::Impl::dispatch_remote(Item& item, const std::vector<std::size_t>& recipients) {
   std::map<std::string, RemoteJob> jobs;
   for (std::size_t r : recipients) {
-    const Destination d = destination_of(options, item.message->envelope.recipients[r].forward_path);
+    const Destination d = destination_of(options, item.message->envelope.recipients[r]);
     const std::string key = d.route ? d.route->str() : "mx:" + d.domain;
     RemoteJob& job = jobs[key];
     if (job.recipients.empty()) {
@@ -568,7 +608,7 @@ void QueueManager::Impl::dispatch_remote(Item& item, const std::vector<std::size
     }
     job.recipients.push_back(r);
   }
-  item.jobs_out = jobs.size();
+  item.jobs_out += jobs.size();
   const std::string qid = item.message->id.value;
   for (auto& [key, job] : jobs) {
     std::string domain = job.domain;  // (read before the job is moved away)
@@ -736,6 +776,7 @@ void QueueManager::stop() {
   }
   impl_->wake.notify_all();
   if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_->alias_jobs) impl_->alias_jobs->stop();  // after the thread that submits to it
 }
 
 void QueueManager::submit(std::shared_ptr<const spool::SpooledMessage> message) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "delivery/alias_delivery.hpp"
 #include "delivery/local_routing.hpp"
 #include "delivery/route.hpp"
 #include "queue/remote_queue.hpp"
@@ -36,6 +37,9 @@ namespace petrel::queue {
 struct QueueOptions {
   delivery::LocalRouting routing;
   std::string hostname;  // for Maildir file names
+  // Aliases' commands: their time limit and how much of their output is
+  // kept ([local] command_timeout, command_output_limit).
+  delivery::CommandLimits alias_commands;
   // Waits between attempts after a failed delivery; the last repeats.
   // Filled from config::Config::retry_intervals, where the default lives.
   std::vector<std::chrono::milliseconds> retry_intervals;

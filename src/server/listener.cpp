@@ -169,6 +169,7 @@ struct Server::Impl {
         spdlog::info("reload: TLS certificates reloaded");
       }
     }
+    policy.reload_aliases();
     if (authenticator) {
       try {
         authenticator->replace_users(load_users(config));

@@ -3,14 +3,21 @@
 //   configured); any other domain only from a client that may relay (RFC
 //   5321 §3.6.2: no open relay), and an address that routes mail onward
 //   (user%other@local, "user@other"@local) counts as another domain;
+// - an address of a virtual alias domain is accepted from anyone when an
+//   alias resolves it, and an alias (aliases file or virtual table,
+//   docs/aliases.md) is expanded here, at reception, into the recipients
+//   the envelope keeps (Postfix's cleanup does the same);
 // - an authenticated user sends only as an address the user owns (RFC 6409
 //   §6.1) and at most so many messages an hour.
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_set>
 
+#include "aliases/alias_files.hpp"
 #include "config/config.hpp"
 #include "delivery/local_routing.hpp"
 #include "server/rate_limiter.hpp"
@@ -28,6 +35,11 @@ class MailPolicy final : public smtp::EnvelopePolicy {
   std::optional<smtp::Reply> check_sender(const smtp::Path& reverse_path, const smtp::ClientIdentity& client) override;
   std::optional<smtp::Reply> check_recipient(const smtp::Address& rcpt,
                                              const smtp::ClientIdentity& client) const override;
+  smtp::RecipientExpansion expand_recipient(const smtp::Recipient& rcpt, const smtp::ClientIdentity& client,
+                                            std::size_t in_envelope) const override;
+  // SIGHUP: reads the alias files again; on an error the tables in use
+  // stay (and the error is logged). True when the new tables are in use.
+  bool reload_aliases();
   smtp::Reply start_queue_run(std::string_view domain, const smtp::ClientIdentity& client) override;
   const delivery::LocalRouting& routing() const { return routing_; }
   // What ETRN calls: tries now what waits for a domain, returns how many.
@@ -39,6 +51,8 @@ class MailPolicy final : public smtp::EnvelopePolicy {
 
  private:
   bool owns(std::string_view user, const smtp::Path& reverse_path) const;
+  std::shared_ptr<const aliases::Tables> alias_tables() const;
+  std::optional<smtp::Reply> check_unexpanded(const smtp::Address& rcpt, bool local) const;
 
   delivery::LocalRouting routing_;
   bool reject_unknown_;
@@ -47,6 +61,10 @@ class MailPolicy final : public smtp::EnvelopePolicy {
   RateLimiter messages_per_user_;
   std::function<std::size_t(std::string_view)> queue_runner_;
   std::function<bool(const smtp::Address&)> sink_accepts_;
+  aliases::Files alias_files_;
+  aliases::Limits alias_limits_;
+  mutable std::mutex aliases_mutex_;  // guards the pointer; the tables are immutable
+  std::shared_ptr<const aliases::Tables> aliases_;
 };
 
 }  // namespace petrel::server

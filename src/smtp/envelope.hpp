@@ -42,6 +42,12 @@ struct Recipient {
   Address forward_path;
   std::uint8_t notify = notify_unspecified;  // RFC 3461 NOTIFY=
   std::string orcpt;                         // ORCPT= as "addr-type;address", decoded
+  // Set by alias expansion at reception (docs/aliases.md); the address the
+  // client named is then in orcpt ("rfc822;team@example.org").
+  std::string via_alias;     // the alias it came through last ("team"); "" when none
+  // An alias's "|command" or "/file" target (with its '|' or '/');
+  // forward_path is then the address whose alias named it. "" for a mailbox.
+  std::string alias_target;
 };
 
 struct Envelope {

@@ -2,10 +2,13 @@
 // the core stays free of configuration, lookups and counters.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "smtp/address.hpp"
+#include "smtp/envelope.hpp"
 #include "smtp/reply.hpp"
 
 namespace petrel::smtp {
@@ -20,6 +23,13 @@ struct ClientIdentity {
   bool may_relay() const { return trusted_network || !auth_user.empty(); }
 };
 
+// What one accepted RCPT puts in the envelope: the recipient itself, or
+// what its alias expands to (docs/aliases.md); or the refusal.
+struct RecipientExpansion {
+  std::optional<Reply> refusal;
+  std::vector<Recipient> recipients;
+};
+
 class EnvelopePolicy {
  public:
   virtual ~EnvelopePolicy() = default;
@@ -30,6 +40,11 @@ class EnvelopePolicy {
   }
   // nullopt accepts the recipient; a reply rejects it with that reply.
   virtual std::optional<Reply> check_recipient(const Address& rcpt, const ClientIdentity& client) const = 0;
+  // The recipients an RCPT stands for, given how many the envelope holds
+  // already (so that a policy that expands can bound the total). The
+  // default: check_recipient, and the recipient as it is.
+  virtual RecipientExpansion expand_recipient(const Recipient& rcpt, const ClientIdentity& client,
+                                              std::size_t in_envelope) const;
   // ETRN (RFC 1985): start delivering what waits for `domain`, as the client
   // gave it ("@domain": that domain and its subdomains); the reply to send.
   // The default has no queue to run.

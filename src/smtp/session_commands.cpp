@@ -202,18 +202,20 @@ void ServerSession::rcpt(const CommandLine& cmd) {
   if (envelope_.recipients.size() >= options_.limits.max_recipients) {
     return reply(codes::k452TooManyRecipients, "Too many recipients");
   }
-  if (auto refusal = policy_.check_recipient(recipient.forward_path, identity())) {
+  RecipientExpansion expansion = policy_.expand_recipient(recipient, identity(), envelope_.recipients.size());
+  if (expansion.refusal) {
     ++recipients_refused_;
-    return error_reply(refusal->status, refusal->lines.front());
+    return error_reply(expansion.refusal->status, expansion.refusal->lines.front());
   }
-  // The local part is case-sensitive (RFC 5321 §2.4), the domain is not.
-  const auto same_mailbox = [&](const Recipient& r) {
-    return r.forward_path.local_part == recipient.forward_path.local_part &&
-           normalize_domain(r.forward_path.domain) == normalize_domain(recipient.forward_path.domain);
-  };
-  const bool duplicate = std::any_of(envelope_.recipients.begin(), envelope_.recipients.end(), same_mailbox);
-  if (!duplicate) {
-    envelope_.recipients.push_back(std::move(recipient));
+  // The local part is case-sensitive (RFC 5321 §2.4), the domain is not;
+  // an alias's command or file is its own recipient.
+  for (Recipient& r : expansion.recipients) {
+    const auto same_recipient = [&](const Recipient& o) {
+      return o.forward_path.local_part == r.forward_path.local_part && o.alias_target == r.alias_target &&
+             normalize_domain(o.forward_path.domain) == normalize_domain(r.forward_path.domain);
+    };
+    if (std::any_of(envelope_.recipients.begin(), envelope_.recipients.end(), same_recipient)) continue;
+    envelope_.recipients.push_back(std::move(r));
     ++stats_.recipients_accepted;
   }
   reply(codes::k250RecipientOk, "Ok");

@@ -1,4 +1,4 @@
-// Record layout, version 8 (versions 1 to 7 lack the lines marked with a
+// Record layout, version 9 (versions 1 to 8 lack the lines marked with a
 // later version; they are still read). Integers are little-endian and fixed width;
 // a string is a u32 length followed by its octets.
 //
@@ -17,7 +17,8 @@
 //   u8 held                                               (version 5)
 //   string campaign, string tenant                        (version 6)
 //   u8 TLS requests: 1 REQUIRETLS, 2 "TLS-Required: No"   (version 7)
-//   u64 tail_size: content octets in the body file          (version 8)
+//   per recipient: string via_alias, string alias_target   (version 8)
+//   u64 tail_size: content octets in the body file          (version 9)
 //
 // The decoder checks every length against what is left, every enum against
 // its range, and that nothing follows the last field.
@@ -29,7 +30,7 @@
 namespace petrel::spool {
 namespace {
 
-constexpr std::uint8_t current_version = 8;
+constexpr std::uint8_t current_version = 9;
 constexpr std::uint8_t kRequireTls = 1;     // RFC 8689 §4
 constexpr std::uint8_t kTlsRequiredNo = 2;  // RFC 8689 §5
 
@@ -198,6 +199,11 @@ std::string encode_envelope(const SpooledMessage& m) {
   w.str(e.campaign);
   w.str(e.tenant);
   w.u8(static_cast<std::uint8_t>((e.params.requiretls ? kRequireTls : 0) | (e.tls_required_no ? kTlsRequiredNo : 0)));
+  // At the end, so that the older fields keep their places.
+  for (const auto& rcpt : e.recipients) {
+    w.str(rcpt.via_alias);
+    w.str(rcpt.alias_target);
+  }
   w.u64(m.tail_size);
   return w.take();
 }
@@ -233,10 +239,13 @@ bool decode_envelope(std::string_view record, SpooledMessage& m) {
   if (version >= 6 && (!r.str(e.campaign) || !r.str(e.tenant))) return false;
   std::uint8_t tls_requests = 0;
   if (version >= 7 && (!r.u8(tls_requests) || tls_requests > (kRequireTls | kTlsRequiredNo))) return false;
+  for (auto& rcpt : e.recipients) {
+    if (version >= 8 && (!r.str(rcpt.via_alias) || !r.str(rcpt.alias_target))) return false;
+  }
   e.params.requiretls = (tls_requests & kRequireTls) != 0;
   e.tls_required_no = (tls_requests & kTlsRequiredNo) != 0;
   std::uint64_t tail_size = 0;
-  if (version >= 8 && !r.u64(tail_size)) return false;
+  if (version >= 9 && !r.u64(tail_size)) return false;
   if (r.remaining() != 0) return false;
 
   m.envelope = std::move(e);

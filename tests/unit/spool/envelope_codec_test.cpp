@@ -79,17 +79,30 @@ TEST(EnvelopeCodec, rejects_trailing_bytes_and_unknown_version) {
   SpooledMessage back;
   EXPECT_FALSE(decode_envelope(record + "x", back));
   std::string other_version = record;
-  other_version[0] = 9;
+  other_version[0] = 10;
   EXPECT_FALSE(decode_envelope(other_version, back));
 }
 
-// Version 8 ends with the size of the tail in a body file: a u64, here 0.
-std::string as_version_7(std::string record) {
+// Version 9 ends with the size of the tail in a body file: a u64, here 0.
+std::string as_version_8(std::string record) {
   EXPECT_EQ(record.substr(record.size() - 8), std::string(8, '\0'));
   record.erase(record.size() - 8);
+  record[0] = 8;
+  return record;
+}
+
+// Version 8 ends with each recipient's alias and alias target: two
+// strings each, here empty.
+std::string as_version_7(std::string record, std::size_t recipients) {
+  record = as_version_8(std::move(record));
+  const std::size_t tail = 8 * recipients;
+  EXPECT_EQ(record.substr(record.size() - tail), std::string(tail, '\0'));
+  record.erase(record.size() - tail);
   record[0] = 7;
   return record;
 }
+
+std::string as_version_7(std::string record) { return as_version_7(std::move(record), sample_message()->envelope.recipients.size()); }
 
 // Version 7 ends with the TLS requests (RFC 8689): one octet, here 0.
 std::string as_version_6(std::string record) {
@@ -133,15 +146,37 @@ TEST(EnvelopeCodec, round_trips_requiretls_and_tls_required_no) {
   EXPECT_TRUE(back.envelope.tls_required_no);
 }
 
-TEST(EnvelopeCodec, round_trips_the_tail_size_and_reads_version_7_without_it) {
+TEST(EnvelopeCodec, round_trips_the_tail_size_and_reads_version_8_without_it) {
   auto m = sample_message();
   m->tail_size = 20u << 20;
   SpooledMessage back;
   ASSERT_TRUE(decode_envelope(encode_envelope(*m), back));
   EXPECT_EQ(back.tail_size, 20u << 20);
   m->tail_size = 0;
-  ASSERT_TRUE(decode_envelope(as_version_7(encode_envelope(*m)), back));
+  ASSERT_TRUE(decode_envelope(as_version_8(encode_envelope(*m)), back));
   EXPECT_EQ(back.tail_size, 0u);
+}
+
+TEST(EnvelopeCodec, round_trips_the_alias_of_each_recipient) {
+  auto m = sample_message();
+  m->envelope.recipients.front().via_alias = "team";
+  m->envelope.recipients.front().alias_target = "|/usr/bin/filter -x";
+  m->envelope.recipients.front().orcpt = "rfc822;team@example.org";
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(encode_envelope(*m), back));
+  EXPECT_EQ(back.envelope.recipients.front().via_alias, "team");
+  EXPECT_EQ(back.envelope.recipients.front().alias_target, "|/usr/bin/filter -x");
+  EXPECT_TRUE(back.envelope.recipients.back().via_alias.empty());
+  EXPECT_EQ(encode_envelope(back), encode_envelope(*m));
+}
+
+TEST(EnvelopeCodec, reads_version_7_records_without_aliases) {
+  auto m = sample_message();
+  m->envelope.params.requiretls = true;
+  SpooledMessage back;
+  ASSERT_TRUE(decode_envelope(as_version_7(encode_envelope(*m)), back));
+  EXPECT_TRUE(back.envelope.params.requiretls);
+  for (const auto& r : back.envelope.recipients) EXPECT_TRUE(r.via_alias.empty() && r.alias_target.empty());
 }
 
 TEST(EnvelopeCodec, reads_version_6_records_without_tls_requests) {
