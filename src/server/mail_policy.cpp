@@ -45,6 +45,9 @@ MailPolicy::MailPolicy(const config::Config& config)
       sender_login_match_(config.submission.sender_login_match),
       messages_per_user_(config.rate.messages_per_hour, std::chrono::hours(1)) {
   for (const auto& u : config.local_users) users_.insert(lower(u));
+  for (const auto& [user, domains] : config.odmr.domains) {
+    for (const auto& d : domains) odmr_domains_.insert(util::ascii_domain(d));
+  }
 }
 
 bool MailPolicy::owns(std::string_view user, const smtp::Path& reverse_path) const {
@@ -98,6 +101,12 @@ std::optional<smtp::Reply> MailPolicy::check_recipient(const smtp::Address& rcpt
   if (is_sink(rcpt)) return std::nullopt;
   const std::string domain = util::ascii_domain(rcpt.domain);
   const bool local = delivery::is_local_domain(routing_, domain);
+  if (odmr_domains_.count(domain)) {
+    // Held for its customer's ATRN: one mailbox per domain, so an address
+    // that routes onward is another domain's.
+    if (!client.may_relay() && routes_onward(rcpt.local_part)) return relay_denied(rcpt);
+    return std::nullopt;
+  }
   if (!client.may_relay() && (!local || routes_onward(rcpt.local_part))) return relay_denied(rcpt);
   if (!local) return std::nullopt;
   if (postmaster || !reject_unknown_) return std::nullopt;

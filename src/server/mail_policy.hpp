@@ -3,6 +3,8 @@
 //   configured); any other domain only from a client that may relay (RFC
 //   5321 §3.6.2: no open relay), and an address that routes mail onward
 //   (user%other@local, "user@other"@local) counts as another domain;
+// - ODMR domains ([odmr] domains, RFC 2645) are accepted from anyone too:
+//   this server is their MX, and holds their mail for ATRN;
 // - an authenticated user sends only as an address the user owns (RFC 6409
 //   §6.1) and at most so many messages an hour.
 #pragma once
@@ -43,6 +45,7 @@ class MailPolicy final : public smtp::EnvelopePolicy {
   delivery::LocalRouting routing_;
   bool reject_unknown_;
   std::unordered_set<std::string> users_;  // "name" or "name@domain", lower case
+  std::unordered_set<std::string> odmr_domains_;  // A-label, lower case
   config::SenderLoginMatch sender_login_match_;
   RateLimiter messages_per_user_;
   std::function<std::size_t(std::string_view)> queue_runner_;
