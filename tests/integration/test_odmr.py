@@ -363,3 +363,23 @@ def test_queue_list_by_domain_shows_held_mail(provider):
     out = queue_list(provider, "--domain", FETCHED)
     assert f"user@{FETCHED}" in out, out
     assert queue_list(provider, "--domain", OTHERS).count("@") == 0
+
+
+# --------------------------------------------------------------------------
+# petrel probe
+
+def test_probe_reports_atrn_on_the_odmr_port(provider):
+    r = subprocess.run([PETREL, "probe", f"{HOST}:{provider.port}", "--odmr-port", str(provider.ports["odmr"]),
+                        "--json", "--timeout", "5"], stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    import json
+    report = json.loads(r.stdout)
+    odmr = [f for f in report["findings"] if f["id"] == "odmr"]
+    assert len(odmr) == 1, report["findings"]
+    assert "offers ATRN" in odmr[0]["title"] and "CRAM-MD5" in odmr[0]["detail"], odmr
+
+
+def test_probe_without_odmr_says_nothing_of_it(provider):
+    r = subprocess.run([PETREL, "probe", f"{HOST}:{provider.port}", "--json", "--timeout", "5"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    import json
+    assert not [f for f in json.loads(r.stdout)["findings"] if f["id"] == "odmr"]
