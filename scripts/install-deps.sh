@@ -19,6 +19,7 @@ test_pkgs=(
   dnsmasq-base
   openssl nmap testssl.sh argon2 libnet-ssleay-perl libio-socket-ssl-perl python3-aiosmtpd
   dovecot-core dovecot-lmtpd tmux nftables
+  fetchmail
   python3-dkim python3-authres opendkim opendkim-tools
   nsd ldnsutils
   prometheus

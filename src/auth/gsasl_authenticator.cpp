@@ -32,7 +32,7 @@ namespace {
 using Outcome = smtp::SaslStep::Outcome;
 using Shared = GsaslAuthenticator::Shared;
 
-enum class Mechanism { plain, login, scram_sha256 };
+enum class Mechanism { plain, login, scram_sha256, cram_md5 };
 
 struct MechanismName {
   std::string_view name;
@@ -42,6 +42,7 @@ constexpr std::array kMechanisms{
     MechanismName{"PLAIN", Mechanism::plain},
     MechanismName{"LOGIN", Mechanism::login},
     MechanismName{"SCRAM-SHA-256", Mechanism::scram_sha256},
+    MechanismName{"CRAM-MD5", Mechanism::cram_md5},
 };
 
 // RFC 4422 §3.1: mechanism names are upper case; SMTP verbs and their
@@ -298,11 +299,12 @@ int GsaslExchange::supply_scram_key(Gsasl_property prop) {
   return gsasl_property_set(session_, prop, key.c_str());
 }
 
-// SCRAM for a {PLAIN} user: libgsasl derives the keys from the cleartext
-// (with the salt and count given above). Never handed out for another
-// mechanism, where the client supplies the password.
+// SCRAM and CRAM-MD5 (RFC 2195) for a {PLAIN} user: libgsasl derives the
+// keys, or the HMAC it expects, from the cleartext (with SCRAM's salt and
+// count given above). Never handed out for another mechanism, where the
+// client supplies the password.
 int GsaslExchange::supply_cleartext() {
-  if (mechanism_ != Mechanism::scram_sha256) return GSASL_NO_CALLBACK;
+  if (mechanism_ != Mechanism::scram_sha256 && mechanism_ != Mechanism::cram_md5) return GSASL_NO_CALLBACK;
   const std::string* stored = stored_password();
   if (!stored) return GSASL_NO_CALLBACK;
   const auto split = split_stored_password(*stored);
@@ -315,7 +317,10 @@ int GsaslExchange::supply_cleartext() {
 std::vector<std::string> GsaslAuthenticator::default_mechanisms() {
   std::vector<std::string> names;
   names.reserve(kMechanisms.size());
-  for (const auto& m : kMechanisms) names.emplace_back(m.name);
+  for (const auto& m : kMechanisms) {
+    // CRAM-MD5 only where asked for (the ODMR listener): it needs {PLAIN} passwords.
+    if (m.mechanism != Mechanism::cram_md5) names.emplace_back(m.name);
+  }
   return names;
 }
 

@@ -18,11 +18,12 @@ namespace petrel::auth {
 
 class GsaslAuthenticator final : public smtp::Authenticator {
  public:
-  // PLAIN and LOGIN (the password in the clear, so AUTH only over TLS) and
-  // SCRAM-SHA-256 (RFC 7677), the mechanisms Petrel has callbacks for.
+  // PLAIN and LOGIN (the password in the clear, so AUTH only over TLS),
+  // SCRAM-SHA-256 (RFC 7677) and CRAM-MD5 (RFC 2195: for ODMR, RFC 2645;
+  // {PLAIN} users only), the mechanisms Petrel has callbacks for.
   static std::vector<std::string> default_mechanisms();
 
-  // `mechanisms`: names from default_mechanisms(), in the order to offer
+  // `mechanisms`: names from default_mechanisms() or "CRAM-MD5", in the order to offer
   // them; those this libgsasl cannot do are left out. Throws
   // std::invalid_argument for another name, std::runtime_error if libgsasl
   // cannot start.

@@ -40,6 +40,8 @@ struct ProbeFlags {
   std::string resolver;
   std::string trust_anchor_file;
   bool implicit_tls = false;
+  bool odmr = false;
+  std::uint16_t odmr_port = 366;
 };
 
 double ms_since(Clock::time_point start) {
@@ -192,6 +194,8 @@ void probe_hosts(ProbeObservation& probe, const ProbeFlags& f) {
   options.timeout = std::chrono::milliseconds(static_cast<long>(f.timeout_s * 1000));
   options.helo = f.helo;
   options.ca_file = f.ca_file;
+  options.odmr = f.odmr;
+  options.odmr_port = f.odmr_port;
   for (std::size_t i = 0; i < probe.hosts.size(); ++i) {
     HostObservation& h = probe.hosts[i];
     h.implicit_tls = f.implicit_tls || h.port == kSmtps;
@@ -284,6 +288,9 @@ void add_probe_command(CLI::App& app, int& exit_code) {
       ->type_name("DOMAIN|HOST[:PORT]");
   cmd->add_option("--port", flags->port, "Port to probe: 25 (MTA, default), 587 (submission) or 465 (implicit TLS)")
       ->each([flags](const std::string&) { flags->port_given = true; });
+  cmd->add_flag("--odmr", flags->odmr, "Also see whether port 366 offers ATRN (On-Demand Mail Relay, RFC 2645)");
+  cmd->add_option("--odmr-port", flags->odmr_port, "With --odmr: the ODMR port to try (default 366)")
+      ->each([flags](const std::string&) { flags->odmr = true; });
   cmd->add_flag("--all-mx", flags->all_mx, "Probe every MX host, not just the first one that answers");
   cmd->add_option("--timeout", flags->timeout_s, "Seconds to wait for each connect, handshake, reply and DNS query (default 10)")
       ->check(CLI::Range(0.001, 86400.0));

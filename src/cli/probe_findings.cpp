@@ -163,6 +163,23 @@ void grade_turn(const HostObservation& h, std::vector<Finding>& out) {
   }
 }
 
+// ODMR (RFC 2645), with --odmr: information, not a grade.
+void grade_odmr(const HostObservation& h, std::vector<Finding>& out) {
+  if (!h.odmr.tried) return;
+  if (!h.odmr.greeted) {
+    out.push_back(make("odmr", Grade::info, &h, "No ODMR service on port 366", h.odmr.error));
+    return;
+  }
+  if (!h.odmr.atrn) {
+    out.push_back(make("odmr", Grade::info, &h, "Port 366 answers but does not offer ATRN (RFC 2645)"));
+    return;
+  }
+  std::string detail = h.odmr.auth.empty() ? "no AUTH offered in the clear" : "AUTH in the clear:";
+  for (const auto& m : h.odmr.auth) detail += " " + m;
+  if (h.odmr.starttls) detail += "; STARTTLS offered";
+  out.push_back(make("odmr", Grade::info, &h, "ODMR on port 366 offers ATRN (RFC 2645 on-demand mail relay)", detail));
+}
+
 void grade_pipelining(const HostObservation& h, std::vector<Finding>& out) {
   if (!h.pipelining.tested) return;
   const auto& replies = h.pipelining.replies;
@@ -433,6 +450,7 @@ std::vector<Finding> grade_host(const HostObservation& h, std::int64_t now, bool
   grade_enumeration(h, h.vrfy_postmaster, h.vrfy_random, "VRFY", out);
   grade_enumeration(h, h.expn_postmaster, h.expn_random, "EXPN", out);
   grade_turn(h, out);
+  grade_odmr(h, out);
   grade_pipelining(h, out);
   grade_size(h, out);
   grade_relay(h, out);

@@ -98,6 +98,16 @@ struct HostObservation {
   std::optional<StartTlsObservation> starttls;
   DaneObservation dane;
 
+  // ODMR (RFC 2645) on port 366 of the same address, with --odmr.
+  struct Odmr {
+    bool tried = false;
+    bool greeted = false;  // a 220 came
+    bool atrn = false;     // EHLO offered ATRN
+    std::vector<std::string> auth;  // mechanisms offered in the clear
+    bool starttls = false;
+    std::string error;     // why there was no dialogue
+  } odmr;
+
   std::string lost;  // the connection ended early: at which step and why
   NetError lost_error = NetError::none;  // how it ended, for the finding's words
   std::vector<TranscriptLine> transcript;

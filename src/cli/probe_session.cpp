@@ -256,6 +256,36 @@ void dane_check(HostObservation& h, const ProbeOptions& options) {
   h.transcript.insert(h.transcript.end(), again.transcript.begin(), again.transcript.end());
 }
 
+// ODMR (RFC 2645): a connection to port 366 of the same address, to see
+// whether it offers ATRN and which AUTH in the clear. Never authenticates.
+void odmr_check(HostObservation& h, const ProbeOptions& options) {
+  HostObservation again = h;
+  again.transcript.clear();
+  again.port = options.odmr_port;
+  again.implicit_tls = false;
+  h.odmr.tried = true;
+  Dialogue d(again, options);
+  d.note("a new connection to port " + std::to_string(options.odmr_port) + " for ODMR (RFC 2645)");
+  if (!d.connect()) {
+    h.odmr.error = again.connect.detail;
+  } else if (!d.greeting()) {
+    h.odmr.error = "no 220 greeting";
+    d.quit();
+  } else {
+    h.odmr.greeted = true;
+    Exchange ehlo;
+    smtp::Capabilities caps;
+    d.hello(ehlo, caps);
+    h.odmr.atrn = caps.atrn;
+    h.odmr.auth = caps.auth;
+    h.odmr.starttls = caps.starttls;
+    d.quit();
+  }
+  h.transcript.insert(h.transcript.end(), again.transcript.begin(), again.transcript.end());
+}
+
+void probe_smtp(HostObservation& h, const ProbeOptions& options);
+
 }  // namespace
 
 std::string default_helo_name() {
@@ -265,6 +295,13 @@ std::string default_helo_name() {
 }
 
 void probe_host(HostObservation& h, const ProbeOptions& options) {
+  probe_smtp(h, options);
+  if (options.odmr) odmr_check(h, options);
+}
+
+namespace {
+
+void probe_smtp(HostObservation& h, const ProbeOptions& options) {
   Dialogue d(h, options);
   if (!d.connect()) return;
   if (!d.greeting()) {
@@ -290,5 +327,7 @@ void probe_host(HostObservation& h, const ProbeOptions& options) {
   d.quit();
   if (!h.dane.usable.empty() && h.capabilities.starttls && !h.implicit_tls) dane_check(h, options);
 }
+
+}  // namespace
 
 }  // namespace petrel::cli

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "cli/probe_observations.hpp"
@@ -19,6 +20,8 @@ struct ProbeOptions {
   // mailbox is ever addressed, and no message is ever sent).
   std::string relay_from = "relay-probe@example.com";
   std::string relay_to = "relay-test@example.org";
+  bool odmr = false;  // also look for ODMR (RFC 2645) on odmr_port
+  std::uint16_t odmr_port = 366;
 };
 
 // Fills in everything after host, address, port, preference and

@@ -58,6 +58,8 @@ const Key kServerKeys[] = {
      }},
     {"listen_submission", [](const Field& f, Config& c) { c.listen_submission = read_listen_list(f); }},
     {"listen_smtps", [](const Field& f, Config& c) { c.listen_smtps = read_listen_list(f); }},
+    {"listen_odmr", [](const Field& f, Config& c) { c.listen_odmr = read_listen_list(f); }},
+    {"listen_odmrs", [](const Field& f, Config& c) { c.listen_odmrs = read_listen_list(f); }},
     {"user", [](const Field& f, Config& c) { c.user = read_string(f, f.value, valid_user, "a user name"); }},
 };
 
@@ -176,6 +178,7 @@ const Section kSections[] = {
     {"bulk", bulk_keys()},           {"http", http_keys()},
     {"unsubscribe", unsubscribe_keys()}, {"bounces", bounces_keys()},
     {"events", events_keys()},       {"auth_checks", auth_checks_keys()},
+    {"odmr", odmr_keys()},
     {"shaping", {}},  // nested tables: read by apply_shaping() (shaping_sections.cpp)
     {"egress", {}},   // arrays of tables: read by apply_egress() (egress_sections.cpp)
     {"dkim", {}},     // an array of tables: read by apply_dkim() (dkim_sections.cpp)

@@ -96,6 +96,18 @@ struct RateConfig {
   std::size_t messages_per_hour = 0;       // per authenticated user
 };
 
+// [odmr]: On-Demand Mail Relay (RFC 2645, docs/odmr.md). Mail for these
+// domains is held in the queue, never sent by MX, until the user that may
+// fetch it connects to an ODMR listener and says ATRN.
+struct OdmrConfig {
+  // Login name -> the domains (A-label, lower case) it may fetch.
+  std::map<std::string, std::vector<std::string>> domains;
+  std::size_t claim_batch = 100;  // messages taken from the queue at a time for one session
+  // The reversed session: how long to wait for each of the client's replies.
+  std::chrono::milliseconds reply_timeout{std::chrono::minutes(5)};
+  std::size_t line = 0;  // where [odmr] domains is, for errors
+};
+
 // [queue]: how much of the queue is in memory, and when a site is "down".
 struct QueueConfig {
   std::size_t active_limit = 10000;  // messages loaded and attempted at once (Postfix's qmgr_message_active_limit)
@@ -233,6 +245,8 @@ struct Config {
   unsigned threads = 0;  // 0: one per core but one (see Server)
   std::vector<std::string> listen_submission;  // port 587 semantics (RFC 6409)
   std::vector<std::string> listen_smtps;       // port 465: implicit TLS (RFC 8314)
+  std::vector<std::string> listen_odmr;        // port 366: ODMR (RFC 2645), STARTTLS offered
+  std::vector<std::string> listen_odmrs;       // ODMR over implicit TLS
   std::string user;  // started as root: run as this user after binding
 
   // [tls], [auth], [submission], [rate]
@@ -240,6 +254,7 @@ struct Config {
   AuthConfig auth;
   SubmissionConfig submission;
   RateConfig rate;
+  OdmrConfig odmr;
 
   // [relay]: clients that may relay without AUTH (CIDR)
   std::vector<std::string> trusted_networks;

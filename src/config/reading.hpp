@@ -94,6 +94,9 @@ std::span<const Key> relay_keys();
 std::span<const Key> submission_keys();
 std::span<const Key> rate_keys();
 void validate_security(const Config& c, const std::string& name);
+// odmr_sections.cpp: [odmr].
+std::span<const Key> odmr_keys();
+void validate_odmr(const Config& c, const std::string& name);
 
 // delivery_sections.cpp: [delivery], [dns], [admin].
 std::span<const Key> delivery_keys();

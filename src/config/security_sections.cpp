@@ -12,7 +12,7 @@ namespace {
 bool valid_cidr(std::string_view s) { return util::Cidr::parse(s).has_value(); }
 
 bool valid_mechanism(std::string_view s) {
-  return s == "PLAIN" || s == "LOGIN" || s == "SCRAM-SHA-256";
+  return s == "PLAIN" || s == "LOGIN" || s == "SCRAM-SHA-256" || s == "CRAM-MD5";
 }
 
 // A duration that may be zero ("0s" turns a delay off).
@@ -50,7 +50,7 @@ const Key kAuthKeys[] = {
     {"mechanisms",
      [](const Field& f, Config& c) {
        c.auth.mechanisms = read_array<std::string>(f, "mechanism names", false, [&](const toml::node& n) {
-         return read_string(f, n, valid_mechanism, "one of \"PLAIN\", \"LOGIN\", \"SCRAM-SHA-256\"");
+         return read_string(f, n, valid_mechanism, "one of \"PLAIN\", \"LOGIN\", \"SCRAM-SHA-256\", \"CRAM-MD5\"");
        });
      }},
     {"allow_without_tls", [](const Field& f, Config& c) { c.auth.allow_without_tls = read_listen_list(f); }},
@@ -95,7 +95,8 @@ std::span<const Key> rate_keys() { return kRateKeys; }
 
 void validate_security(const Config& c, const std::string& name) {
   auto fail = [&](const std::string& message) { throw ConfigError(name, 0, message); };
-  for (const auto* list : {&c.listen_submission, &c.listen_smtps, &c.auth.allow_without_tls}) {
+  for (const auto* list : {&c.listen_submission, &c.listen_smtps, &c.listen_odmr, &c.listen_odmrs,
+                           &c.auth.allow_without_tls}) {
     for (const std::string& l : *list) {
       if (!valid_listen(l)) fail("listen addresses must be \"ADDR:PORT\", got \"" + l + "\"");
     }
@@ -104,6 +105,7 @@ void validate_security(const Config& c, const std::string& name) {
     fail("[tls] cert and key go together: set both or neither");
   }
   if (!c.tls.enabled() && !c.listen_smtps.empty()) fail("[server] listen_smtps needs a certificate: set [tls] cert and key");
+  if (!c.tls.enabled() && !c.listen_odmrs.empty()) fail("[server] listen_odmrs needs a certificate: set [tls] cert and key");
   if (!c.tls.enabled() && !c.tls.sni.empty()) fail("[tls] sni needs a default certificate: set [tls] cert and key");
   for (const std::string& n : c.trusted_networks) {
     if (!valid_cidr(n)) fail("[relay] trusted_networks entries must be networks such as \"192.0.2.0/24\", got \"" + n + "\"");
@@ -117,13 +119,14 @@ void validate_security(const Config& c, const std::string& name) {
     if (!known) fail("[auth] allow_without_tls names \"" + l + "\", which is not a plain or submission listener");
   }
   std::set<std::string> bound;
-  for (const auto* list : {&c.listen, &c.listen_submission, &c.listen_smtps}) {
+  for (const auto* list : {&c.listen, &c.listen_submission, &c.listen_smtps, &c.listen_odmr, &c.listen_odmrs}) {
     for (const std::string& l : *list) {
       if (!bound.insert(l).second) fail("\"" + l + "\" is named by more than one listen key in [server]");
     }
   }
   if (c.auth.mechanisms.empty()) fail("[auth] mechanisms must not be empty");
   if (c.auth.lockout_failures < 1) fail("[auth] lockout_failures must be ≥ 1");
+  validate_odmr(c, name);
 }
 
 }  // namespace petrel::config::detail

@@ -55,6 +55,7 @@ bool parse_endpoint(std::string_view text, Route& r, std::string& error) {
 std::string Route::str() const {
   switch (kind) {
     case Kind::local: return "local";
+    case Kind::odmr: return "odmr";
     case Kind::lmtp:
       if (!unix_path.empty()) return "lmtp:unix:" + unix_path;
       return "lmtp:[" + host + "]:" + std::to_string(port);
@@ -66,6 +67,10 @@ std::string Route::str() const {
 std::optional<Route> parse_route(std::string_view text, std::string& error) {
   Route r;
   if (text == "local") return r;
+  if (text == "odmr") {
+    r.kind = Route::Kind::odmr;
+    return r;
+  }
   if (consume(text, "smtp:")) {
     r.kind = Route::Kind::smtp;
     if (!parse_endpoint(text, r, error)) return std::nullopt;
@@ -83,7 +88,7 @@ std::optional<Route> parse_route(std::string_view text, std::string& error) {
     r.mx_lookup = false;  // LMTP goes to the named host, never an MX
     return r;
   }
-  error = "expected local, smtp:[HOST]:PORT, smtp:HOST, lmtp:unix:/PATH or lmtp:HOST:PORT";
+  error = "expected local, odmr, smtp:[HOST]:PORT, smtp:HOST, lmtp:unix:/PATH or lmtp:HOST:PORT";
   return std::nullopt;
 }
 

@@ -5,6 +5,8 @@
 //   smtp:host:port        SMTP to the MX hosts of `host` (its A/AAAA if it has none)
 //   lmtp:unix:/path       LMTP (RFC 2033) over a UNIX socket, e.g. Dovecot's
 //   lmtp:host:port        LMTP over TCP
+//   odmr                  held until the client that may fetch the domain
+//                         connects and says ATRN (RFC 2645, docs/odmr.md)
 #pragma once
 
 #include <cstdint>
@@ -16,7 +18,7 @@
 namespace petrel::delivery {
 
 struct Route {
-  enum class Kind { local, smtp, lmtp };
+  enum class Kind { local, smtp, lmtp, odmr };
   Kind kind = Kind::local;
   std::string host;        // smtp and lmtp over TCP
   std::uint16_t port = 25;

@@ -96,6 +96,11 @@ void add_security_flags(CLI::App& app, Overrides& o) {
       ->type_name("ADDR:PORT");
   app.add_option("--listen-smtps", o.listen_smtps, "Implicit-TLS submission listener (port 465); repeatable")
       ->type_name("ADDR:PORT");
+  app.add_option("--listen-odmr", o.listen_odmr,
+                 "On-Demand Mail Relay listener (RFC 2645, port 366: AUTH, then ATRN); repeatable")
+      ->type_name("ADDR:PORT");
+  app.add_option("--listen-odmrs", o.listen_odmrs, "ODMR listener over implicit TLS; repeatable")
+      ->type_name("ADDR:PORT");
   app.add_option("--passwd-file", o.passwd_file, "Users for AUTH, in Dovecot's passwd-file format")->type_name("FILE");
   app.add_option("--trusted-network", o.trusted_networks, "Clients that may relay without AUTH; repeatable")
       ->type_name("CIDR");
@@ -129,6 +134,8 @@ void apply_security(const Overrides& o, Config& c) {
   if (o.tls_key) c.tls.certificate.key = *o.tls_key;
   if (!o.listen_submission.empty()) c.listen_submission = o.listen_submission;
   if (!o.listen_smtps.empty()) c.listen_smtps = o.listen_smtps;
+  if (!o.listen_odmr.empty()) c.listen_odmr = o.listen_odmr;
+  if (!o.listen_odmrs.empty()) c.listen_odmrs = o.listen_odmrs;
   if (o.passwd_file) c.auth.passwd_file = *o.passwd_file;
   if (!o.trusted_networks.empty()) c.trusted_networks = o.trusted_networks;
   if (o.auth_failure_delay) {

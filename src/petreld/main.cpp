@@ -119,6 +119,12 @@ void configure_remote(const Config& config, petrel::queue::QueueOptions& q) {
     q.routes.transports[petrel::util::ascii_domain(domain)] = *petrel::delivery::parse_route(route, error);
   }
   if (!r.relayhost.empty()) q.routes.relayhost = petrel::delivery::parse_relayhost(r.relayhost, error);
+  // [odmr] domains: held for their client's ATRN (RFC 2645), never sent by MX.
+  petrel::delivery::Route held;
+  held.kind = petrel::delivery::Route::Kind::odmr;
+  for (const auto& [user, domains] : config.odmr.domains) {
+    for (const auto& domain : domains) q.routes.transports[petrel::util::ascii_domain(domain)] = held;
+  }
   petrel::queue::RemoteOptions remote;
   remote.hostname = config.hostname;
   remote.resolver = r.resolver;

@@ -61,6 +61,7 @@ struct Item {
   // webhook outbox with the spool write that records them, then emitted.
   std::vector<std::pair<std::size_t, events::Event>> events_now;
   bool warned_no_transport = false;
+  bool odmr_held = false;  // a recipient waits for its domain's ATRN (RFC 2645): rechecked, not attempted
   std::string last_error;
 
   bool all_settled() const {
@@ -134,6 +135,15 @@ struct QueueManager::Impl {
   // suppresses puts a bulk message's recipient on the list.
   std::string learn_from_reply(const Item& item, std::size_t recipient, const std::string& reply, bool failed);
 
+  // queue_odmr.cpp
+  std::vector<OdmrClaim> claim_odmr(const std::vector<std::string>& domains, std::size_t max);
+  std::vector<std::string> take(const std::vector<std::string>& candidates, const std::vector<std::string>& domains,
+                                std::size_t max, std::vector<OdmrClaim>& claims);
+  // An ODMR claim's result has come back: the claim becomes an in-flight
+  // item for complete(); in_flight.end() when there is none.
+  std::map<std::string, Item>::iterator take_odmr_claim(const std::string& queue_id);
+  std::int64_t odmr_recheck() const;  // seconds between looks at held mail (expiry, delay warning)
+
   // queue_settle.cpp
   void settle(Item item);
   void expire(Item& item);
@@ -173,6 +183,7 @@ struct QueueManager::Impl {
   bool rescheduled = false;  // entries were made due by a command: look again; guarded by mutex
   std::deque<Completion> completions;                  // guarded by mutex
   std::map<std::string, Item> in_flight;               // waiting for remote jobs; queue thread only
+  std::map<std::string, Item> odmr_claims;             // taken by ATRN sessions; guarded by mutex
   std::mt19937_64 random{std::random_device{}()};      // queue thread only
   std::thread thread;
 };

@@ -110,6 +110,7 @@ struct Destination {
   std::optional<delivery::Route> route;   // remote: nullopt with remote = the domain's MX
   bool remote = false;
   bool alias_target = false;              // a command or file (docs/aliases.md)
+  bool odmr = false;                      // remote, held for its client's ATRN (RFC 2645)
   std::string domain;                     // A-label form
 };
 
@@ -128,6 +129,7 @@ Destination destination_of(const QueueOptions& options, const smtp::Address& rcp
     return d;
   }
   d.remote = true;
+  d.odmr = d.route && d.route->kind == delivery::Route::Kind::odmr;
   return d;
 }
 
@@ -488,11 +490,17 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
     batch[i].attempted = false;
     batch[i].not_before = 0;
     batch[i].room_retry = 0;
+    batch[i].odmr_held = false;
     for (std::size_t r = 0; r < m.envelope.recipients.size(); ++r) {
       if (batch[i].states[r] != State::pending) continue;
       if (fail_if_suppressed(batch[i], r, std::time(nullptr))) continue;
       const smtp::Address& rcpt = m.envelope.recipients[r].forward_path;
       const Destination d = destination_of(options, m.envelope.recipients[r]);
+      if (d.odmr) {  // never sent by MX: it waits for its client (queue_odmr.cpp)
+        batch[i].odmr_held = true;
+        spdlog::debug("delivery qid={} to=<{}> result=held reason=\"waits for ATRN\"", m.id.value, rcpt.str());
+        continue;
+      }
       if (d.remote && remote) {
         remote_recipients[i].push_back(r);
         continue;
@@ -659,6 +667,7 @@ void QueueManager::Impl::emit_events(Item& item) {
 
 void QueueManager::Impl::complete(const Completion& c) {
   auto it = in_flight.find(c.queue_id);
+  if (it == in_flight.end()) it = take_odmr_claim(c.queue_id);
   if (it == in_flight.end()) return;
   Item& item = it->second;
   const auto& recipients = item.message->envelope.recipients;

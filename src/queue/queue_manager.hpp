@@ -116,6 +116,13 @@ struct ListPage {
   std::string next;  // pass as `after` for the next page; "": no more
 };
 
+// ODMR (RFC 2645): a message held for a domain that fetches its mail with
+// ATRN, taken by one reversed session.
+struct OdmrClaim {
+  std::shared_ptr<const spool::SpooledMessage> message;  // with its content
+  std::vector<std::size_t> recipients;  // its pending recipients in the claimed domains
+};
+
 // What an operator's command on one message did.
 enum class Outcome {
   done,
@@ -158,6 +165,17 @@ class QueueManager {
   // returns how many messages.
   std::size_t flush(std::string_view domain, bool with_subdomains = false);
   Outcome hold(std::string_view id);     // not delivered until released (kept over a restart)
+
+  // ODMR (RFC 2645). Takes up to `max` messages with a pending recipient
+  // in `domains` (A-label, lower case; each routed "odmr"), for this caller
+  // alone: neither the queue nor another claim touches them until
+  // odmr_done(). Thread-safe; reads the spool, so not for an I/O thread.
+  std::vector<OdmrClaim> claim_odmr(const std::vector<std::string>& domains, std::size_t max);
+  // The end of a claim: the outcomes of its recipients (in the claim's
+  // order), recorded as any delivery's (2xx durable, 5xx bounced, 4xx
+  // retried); a result not attempted gives the message back untouched.
+  // Thread-safe.
+  void odmr_done(const std::string& queue_id, JobResult result);
   Outcome release(std::string_view id);  // back in the queue, tried now
   Outcome remove(std::string_view id);   // deleted from the spool, never delivered
 

@@ -213,6 +213,9 @@ void QueueManager::Impl::defer(Item item) {
   std::int64_t next = now + wait;
   if (item.not_before > next) next = item.not_before + jitter(item.not_before - now);
   const std::set<std::string> pending = detail::pending_domains(*item.message, item.states, options);
+  // Held for ATRN only: looked at again now and then, for its expiry and
+  // delay warning; an ATRN claims it whenever it comes.
+  if (!item.attempted && item.odmr_held && next <= now) next = now + odmr_recheck() + jitter(odmr_recheck());
   if (!item.attempted && next <= now) {
     // Only turned away by a full site: it waits for room with its
     // domain's others (Schedule::wait_for_room), due now; a message for

@@ -66,7 +66,9 @@ int serve_smtp_stdio(const config::Config& config, const Settings& s, const Iden
       case smtp::ServerSession::Need::start_tls:     // not offered
       case smtp::ServerSession::Need::authenticate:  // not offered
         return EX_OK;
-      case smtp::ServerSession::Need::spill:  // off (body_in_memory = 0)
+      case smtp::ServerSession::Need::spill:     // off (body_in_memory = 0)
+      case smtp::ServerSession::Need::atrn:      // ODMR listeners only
+      case smtp::ServerSession::Need::reversed:
         return EX_SOFTWARE;
       case smtp::ServerSession::Need::store_message: {
         smtp::ReceivedMessage m = session.take_message();

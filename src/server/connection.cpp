@@ -24,6 +24,7 @@
 #include "events/outbox.hpp"
 #include "metrics/petrel_metrics.hpp"
 #include "server/client_stream.hpp"
+#include "server/odmr_relay.hpp"
 #include "server/spill_file.hpp"
 #include "spool/body_files.hpp"
 #include "smtp/received_header.hpp"
@@ -139,6 +140,8 @@ const char* kind_name(ListenerKind kind) {
   switch (kind) {
     case ListenerKind::submission: return "submission";
     case ListenerKind::smtps: return "smtps";
+    case ListenerKind::odmr: return "odmr";
+    case ListenerKind::odmrs: return "odmrs";
     default: return "smtp";
   }
 }
@@ -209,6 +212,10 @@ class Connection {
         co_await authenticate();
         continue;
       }
+      if (session_.need() == Need::atrn) {
+        co_await look_for_mail();
+        continue;
+      }
       if (const auto delay = session_.take_reply_delay(); delay.count() > 0) co_await stream_->pause(delay);
       if (session_.need() == Need::start_tls) {
         const bool flushed = co_await flush();
@@ -222,6 +229,11 @@ class Connection {
       const bool flushed = co_await flush();
       if (!flushed) co_return;
       if (session_.need() == Need::close) {
+        co_await stream_->shutdown_tls(kTlsShutdownTimeout);
+        co_return;
+      }
+      if (session_.need() == Need::reversed) {
+        co_await relay();
         co_await stream_->shutdown_tls(kTlsShutdownTimeout);
         co_return;
       }
@@ -307,6 +319,30 @@ class Connection {
           co_return;
         },
         asio::use_awaitable);
+  }
+
+  // ATRN (RFC 2645): a first batch of the mail waiting, claimed for this
+  // session; 453 when there is none.
+  asio::awaitable<void> look_for_mail() {
+    claims_ = co_await claim_odmr(context_.queue, context_.auth_pool, session_.atrn_domains(),
+                                  context_.config.odmr.claim_batch);
+    if (claims_.empty()) {
+      spdlog::info("odmr client={} user={} result=\"no mail\"", peer_, session_.auth_user());
+      session_.atrn_no_mail();
+    } else {
+      session_.atrn_accepted();
+    }
+  }
+
+  // The roles reversed: this connection's customer is now the server.
+  asio::awaitable<void> relay() {
+    OdmrRelayContext relay{*stream_, context_.queue, context_.auth_pool, context_.config.hostname, peer_,
+                           session_.auth_user(), session_.tls() ? session_.tls()->describe() : std::string(),
+                           session_.atrn_domains(), context_.config.odmr.claim_batch,
+                           context_.config.odmr.reply_timeout};
+    std::string leftover(buffer_.get(), buffered_);
+    buffered_ = 0;
+    co_await relay_on_demand(std::move(relay), std::move(claims_), std::move(leftover));
   }
 
   // A failed handshake ends this session only: a log line, no reply (there
@@ -506,6 +542,7 @@ class Connection {
   std::unique_ptr<char[]> buffer_;  // sized by size_buffer()
   std::size_t buffer_size_ = 0;
   std::size_t buffered_ = 0;
+  std::vector<queue::OdmrClaim> claims_;  // ATRN's first batch, until the roles reverse
 };
 
 }  // namespace

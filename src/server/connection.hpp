@@ -31,14 +31,14 @@ class Checker;
 
 namespace petrel::server {
 
-// What kind of port a listener is (RFC 8314 §3, RFC 6409).
-enum class ListenerKind { smtp, submission, smtps };
+// What kind of port a listener is (RFC 8314 §3, RFC 6409, RFC 2645).
+enum class ListenerKind { smtp, submission, smtps, odmr, odmrs };
 
 struct Listener {
   std::string address;  // as configured, "ADDR:PORT"
   ListenerKind kind = ListenerKind::smtp;
   smtp::SessionOptions options;  // STARTTLS, AUTH and submission rules for this port
-  bool implicit_tls() const { return kind == ListenerKind::smtps; }
+  bool implicit_tls() const { return kind == ListenerKind::smtps || kind == ListenerKind::odmrs; }
 };
 
 // What every session shares; lives as long as the Server.

@@ -74,6 +74,20 @@ std::shared_ptr<const auth::PasswdFile> load_users(const config::Config& config)
   return std::make_shared<const auth::PasswdFile>(auth::PasswdFile::load(config.auth.passwd_file));
 }
 
+// RFC 2645 §4.1 and its example: ODMR clients (fetchmail) use CRAM-MD5,
+// so the ODMR listeners offer it, even in the clear (it never sends the password).
+bool odmr_listening(const config::Config& config) {
+  return !config.listen_odmr.empty() || !config.listen_odmrs.empty();
+}
+
+std::vector<std::string> mechanisms(const config::Config& config) {
+  std::vector<std::string> names = config.auth.mechanisms;
+  if (odmr_listening(config) && std::find(names.begin(), names.end(), "CRAM-MD5") == names.end()) {
+    names.emplace_back("CRAM-MD5");
+  }
+  return names;
+}
+
 std::unique_ptr<auth::GsaslAuthenticator> make_authenticator(const config::Config& config) {
   if (config.auth.passwd_file.empty()) return nullptr;
   auth::ThrottleSettings throttle;
@@ -82,7 +96,7 @@ std::unique_ptr<auth::GsaslAuthenticator> make_authenticator(const config::Confi
   throttle.lockout_failures = static_cast<unsigned>(config.auth.lockout_failures);
   throttle.lockout_window = std::chrono::duration_cast<std::chrono::seconds>(config.auth.lockout_window);
   throttle.lockout_duration = std::chrono::duration_cast<std::chrono::seconds>(config.auth.lockout_duration);
-  return std::make_unique<auth::GsaslAuthenticator>(load_users(config), throttle, config.auth.mechanisms);
+  return std::make_unique<auth::GsaslAuthenticator>(load_users(config), throttle, mechanisms(config));
 }
 
 std::vector<util::Cidr> trusted_networks(const config::Config& config) {
@@ -100,11 +114,28 @@ Listener make_listener(const config::Config& config, const std::string& address,
   l.address = address;
   l.kind = kind;
   l.options = config.session;
-  l.options.starttls = config.tls.enabled() && kind != ListenerKind::smtps;
-  l.options.submission = kind != ListenerKind::smtp;
+  l.options.starttls = config.tls.enabled() && !l.implicit_tls();
+  l.options.submission = kind == ListenerKind::submission || kind == ListenerKind::smtps;
+  l.options.auth_mechanisms = config.auth.mechanisms;
+  if (kind == ListenerKind::odmr || kind == ListenerKind::odmrs) {
+    l.options.odmr = true;
+    l.options.odmr_domains = config.odmr.domains;
+    l.options.auth_mechanisms = mechanisms(config);
+    l.options.auth_in_clear = {"CRAM-MD5"};
+  }
   const auto& plain_ok = config.auth.allow_without_tls;
   l.options.auth_without_tls = std::find(plain_ok.begin(), plain_ok.end(), address) != plain_ok.end();
   return l;
+}
+
+const char* kind_label(ListenerKind kind) {
+  switch (kind) {
+    case ListenerKind::submission: return "submission";
+    case ListenerKind::smtps: return "smtps";
+    case ListenerKind::odmr: return "odmr";
+    case ListenerKind::odmrs: return "odmrs";
+    default: return "smtp";
+  }
 }
 
 }  // namespace
@@ -153,6 +184,8 @@ struct Server::Impl {
     for (const auto& text : config.listen) bind(text, ListenerKind::smtp);
     for (const auto& text : config.listen_submission) bind(text, ListenerKind::submission);
     for (const auto& text : config.listen_smtps) bind(text, ListenerKind::smtps);
+    for (const auto& text : config.listen_odmr) bind(text, ListenerKind::odmr);
+    for (const auto& text : config.listen_odmrs) bind(text, ListenerKind::odmrs);
     const std::string admin_at = config.remote.admin.empty() ? "unix:" + config.spool_dir + "/admin.sock"
                                                              : config.remote.admin;
     admin = std::make_unique<AdminListener>(*contexts.front(), admin_at, config.spool_dir + "/admin.token", queue,
@@ -285,7 +318,7 @@ void Server::run() {
     const Listener& listener = *impl_->listeners[i];
     spdlog::info("listening on {}:{} ({}{})", acceptor.local_endpoint().address().to_string(),
                  acceptor.local_endpoint().port(),
-                 listener.kind == ListenerKind::smtp ? "smtp" : listener.kind == ListenerKind::submission ? "submission" : "smtps",
+                 kind_label(listener.kind),
                  listener.options.starttls ? ", STARTTLS" : listener.implicit_tls() ? ", implicit TLS" : "");
     asio::co_spawn(first, impl_->accept_loop(acceptor, listener), log_exception);
   }

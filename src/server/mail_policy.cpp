@@ -90,6 +90,9 @@ MailPolicy::MailPolicy(const config::Config& config)
   aliases::Loaded loaded = aliases::load(alias_files_);
   log_problems(loaded);
   aliases_ = std::move(loaded.tables);
+  for (const auto& [user, domains] : config.odmr.domains) {
+    for (const auto& d : domains) odmr_domains_.insert(util::ascii_domain(d));
+  }
 }
 
 bool MailPolicy::reload_aliases() {
@@ -168,8 +171,15 @@ smtp::RecipientExpansion MailPolicy::expand_recipient(const smtp::Recipient& rec
     return {smtp::Reply(codes::k501BadRecipientSyntax, "Bad recipient address: a domain is required"), {}};
   }
   if (is_sink(rcpt)) return {std::nullopt, {recipient}};
-  const auto tables = alias_tables();
   const std::string domain = util::ascii_domain(rcpt.domain);
+  if (odmr_domains_.count(domain)) {
+    // Held for its customer's ATRN (RFC 2645): this server is its MX, so it
+    // is accepted from anyone; one mailbox per domain, so an address that
+    // routes onward is another domain's. No alias applies to it.
+    if (!client.may_relay() && routes_onward(rcpt.local_part)) return {relay_denied(rcpt), {}};
+    return {std::nullopt, {recipient}};
+  }
+  const auto tables = alias_tables();
   const bool local = rcpt.domain.empty() || delivery::is_local_domain(routing_, domain);
   // An alias domain is ours as a local domain is: no relaying is needed,
   // and its aliases name the only places its mail may go.

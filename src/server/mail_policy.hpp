@@ -7,6 +7,8 @@
 //   alias resolves it, and an alias (aliases file or virtual table,
 //   docs/aliases.md) is expanded here, at reception, into the recipients
 //   the envelope keeps (Postfix's cleanup does the same);
+// - ODMR domains ([odmr] domains, RFC 2645) are accepted from anyone too:
+//   this server is their MX, and holds their mail for ATRN;
 // - an authenticated user sends only as an address the user owns (RFC 6409
 //   §6.1) and at most so many messages an hour.
 #pragma once
@@ -57,6 +59,7 @@ class MailPolicy final : public smtp::EnvelopePolicy {
   delivery::LocalRouting routing_;
   bool reject_unknown_;
   std::unordered_set<std::string> users_;  // "name" or "name@domain", lower case
+  std::unordered_set<std::string> odmr_domains_;  // A-label, lower case
   config::SenderLoginMatch sender_login_match_;
   RateLimiter messages_per_user_;
   std::function<std::size_t(std::string_view)> queue_runner_;

@@ -62,6 +62,8 @@ Capabilities parse_capabilities(const ServerReply& reply) {
       caps.eight_bit_mime = true;
     } else if (keyword == "SMTPUTF8") {
       caps.smtputf8 = true;
+    } else if (keyword == "ATRN") {
+      caps.atrn = true;
     } else if (keyword == "REQUIRETLS") {
       caps.requiretls = true;
     } else if (keyword == "CHUNKING") {

@@ -26,6 +26,7 @@ struct Capabilities {
   bool starttls = false;               // RFC 3207
   bool enhanced_status_codes = false;  // RFC 2034
   bool requiretls = false;             // RFC 8689 (offered after STARTTLS only)
+  bool atrn = false;                   // RFC 2645 (an ODMR server)
   std::vector<std::string> auth;       // RFC 4954 mechanisms, upper case
   std::vector<std::string> keywords;   // every extension line as sent, for display
 

@@ -25,6 +25,7 @@ inline constexpr Status k251NoMessagesWaiting{251, "2.0.0"};  // RFC 1985 §5
 inline constexpr Status k220ReadyForTls{220, "2.0.0"};      // RFC 3207 §4
 inline constexpr Status k235AuthSucceeded{235, "2.7.0"};    // RFC 4954 §6
 inline constexpr Status k334AuthChallenge{334, ""};         // RFC 4954 §4: base64 only, no code
+inline constexpr Status k250AtrnReversing{250, "2.0.0"};    // RFC 2645 §4.3: the roles reverse
 
 // 4xx
 inline constexpr Status k421ShuttingDown{421, "4.3.2"};     // RFC 3463 X.3.2 system not accepting
@@ -38,6 +39,9 @@ inline constexpr Status k421AuthLockedOut{421, "4.7.0"};    // too many AUTH fai
 inline constexpr Status k421ConnectionRateExceeded{421, "4.7.0"};
 inline constexpr Status k451MessageRateExceeded{451, "4.7.1"};  // RFC 3463 X.7.1 delivery not authorized
 inline constexpr Status k454TlsNotAvailable{454, "4.7.0"};  // RFC 3207 §4
+inline constexpr Status k450AtrnRefused{450, "4.7.0"};      // RFC 2645 §4.3: a domain this login may not fetch
+inline constexpr Status k451AtrnUnavailable{451, "4.3.0"};  // RFC 2645 §4.3: cannot process ATRN now
+inline constexpr Status k453NoMail{453, "4.0.0"};           // RFC 2645 §4.3: nothing waits
 // Made by the SMTP client for the caller, not sent (src/smtp/client_session.cpp).
 inline constexpr Status k421ConnectionLost{421, "4.4.2"};   // RFC 3463 X.4.2 bad connection
 inline constexpr Status k421NoAnswer{421, "4.4.1"};         // RFC 3463 X.4.1 no answer from host

@@ -60,6 +60,8 @@ class ServerSession {
     start_tls,      // send output(), do the TLS handshake, then tls_started()
     authenticate,   // call authenticate(), which may take a while (password hashing)
     spill,          // append spill_bytes() to where the message goes on (a file), then spilled()
+    atrn,           // ODMR: look for mail for atrn_domains(), then atrn_accepted(), atrn_no_mail() or atrn_unavailable()
+    reversed,       // ODMR: send output(); the roles are reversed, the caller is now the SMTP client (RFC 2645 §4.3)
   };
 
   // `authenticator` may be null: no AUTH. The policy and authenticator
@@ -95,6 +97,13 @@ class ServerSession {
   // Replies to send. RFC 2920: the caller sends them when it has fed all the
   // bytes it has, before waiting for more, so pipelined replies go out in one write.
   std::string& output() { return output_; }
+
+  // ATRN (RFC 2645): the domains asked for (or all the login may fetch),
+  // checked against the configuration, lower case.
+  const std::vector<std::string>& atrn_domains() const { return atrn_domains_; }
+  void atrn_accepted();     // 250: Need::reversed; bytes not consumed belong to the reversed session
+  void atrn_no_mail();      // 453 You have no mail
+  void atrn_unavailable();  // 451: the queue could not be read
 
   ReceivedMessage take_message();
 
@@ -154,12 +163,16 @@ class ServerSession {
   void quit(const CommandLine& cmd);
   void starttls(const CommandLine& cmd);
   void etrn(const CommandLine& cmd);
+  void atrn(const CommandLine& cmd);
+  bool odmr_refuses(const CommandLine& cmd);  // a command the ODMR port does not take (now)
   void auth(const CommandLine& cmd);
   void auth_response(std::string_view line);  // a line in the middle of an AUTH exchange
   void auth_step(std::optional<std::string_view> response);  // queues the step: Need::authenticate
   bool auth_offered() const;
+  std::vector<std::string> offered_mechanisms() const;  // for EHLO, now (TLS or not)
   ClientIdentity identity() const { return {client_address_, trusted_network_, auth_user_}; }
   std::vector<std::string> ehlo_keywords() const;
+  std::vector<std::string> odmr_keywords(std::vector<std::string> keywords) const;
 
   std::size_t feed_command_bytes(std::string_view bytes);
   std::size_t feed_data(std::string_view bytes);
@@ -190,6 +203,7 @@ class ServerSession {
   std::unique_ptr<SaslExchange> sasl_;  // during an AUTH exchange
   std::optional<std::string> sasl_response_;  // for the pending step; nullopt: no response yet
   std::chrono::milliseconds reply_delay_{0};
+  std::vector<std::string> atrn_domains_;
 
   Phase phase_ = Phase::greeting;
   Need need_ = Need::input;

@@ -1,16 +1,46 @@
 // STARTTLS (RFC 3207) and AUTH (RFC 4954): the commands that change who the
 // session is talking to. The handshake and the SASL mechanisms themselves
 // are the caller's (src/server/, src/auth/).
+#include <algorithm>
+
 #include "smtp/command.hpp"
 #include "smtp/reply_codes.hpp"
 #include "smtp/server_session.hpp"
 
 namespace petrel::smtp {
 
+namespace {
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+bool listed(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+}  // namespace
+
 bool ServerSession::auth_offered() const {
   // AUTH only where the password cannot be read off the wire, unless the
-  // listener is explicitly trusted.
-  return authenticator_ != nullptr && esmtp_ && (tls_ || options_.auth_without_tls);
+  // listener is explicitly trusted or the mechanism never sends it.
+  return authenticator_ != nullptr && esmtp_ && (tls_ || options_.auth_without_tls || !options_.auth_in_clear.empty());
+}
+
+std::vector<std::string> ServerSession::offered_mechanisms() const {
+  std::vector<std::string> out;
+  if (authenticator_ == nullptr) return out;
+  const bool secure = tls_ || options_.auth_without_tls;
+  for (auto& m : authenticator_->mechanisms()) {
+    if (!options_.auth_mechanisms.empty() && !listed(options_.auth_mechanisms, m)) continue;
+    if (!secure && !listed(options_.auth_in_clear, m)) continue;
+    out.push_back(m);
+  }
+  return out;
 }
 
 void ServerSession::starttls(const CommandLine& cmd) {
@@ -39,6 +69,15 @@ void ServerSession::auth(const CommandLine& cmd) {
     if (*initial_response == "=") initial_response = std::string_view{};  // RFC 4954 §4: empty response
   }
   if (mechanism.empty()) return error_reply(codes::k501Syntax, "Syntax: AUTH mechanism [initial-response]");
+  if (!listed(offered_mechanisms(), upper(mechanism))) {
+    // Known, but here only over TLS (PLAIN on the ODMR port in the clear).
+    const bool over_tls = !tls_ && listed(authenticator_->mechanisms(), upper(mechanism)) &&
+                          (options_.auth_mechanisms.empty() || listed(options_.auth_mechanisms, upper(mechanism)));
+    if (over_tls) {
+      return error_reply(codes::k538EncryptionRequired, "Encryption required for requested authentication mechanism");
+    }
+    return error_reply(codes::k504UnknownMechanism, "Unrecognized authentication type");
+  }
   if (auto refusal = authenticator_->refuse_client(client_address_)) {
     return close_with(refusal->status, refusal->lines.front(), "auth lockout");
   }

@@ -51,6 +51,7 @@ std::vector<std::string> help_text(Verb topic) {
     case Verb::help: return {"HELP [command]: this help"};
     case Verb::turn: return {"TURN: not supported, it is unsafe (RFC 2645)"};
     case Verb::etrn: return {"ETRN <domain>: deliver what waits for domain now (RFC 1985; trusted clients)"};
+    case Verb::atrn: return {"ATRN [domain,...]: after AUTH, take the mail waiting for your domains (RFC 2645; ODMR port)"};
     case Verb::starttls: return {"STARTTLS: switch to TLS (RFC 3207), then EHLO again"};
     case Verb::auth: return {"AUTH <mechanism> [initial-response]: authenticate (RFC 4954), over TLS"};
     default: return {};
@@ -66,6 +67,7 @@ void ServerSession::on_command(std::string_view line) {
     error_reply(codes::k500LineTooLong, "Line too long");
     return;
   }
+  if (options_.odmr && odmr_refuses(cmd)) return;
   switch (cmd.verb) {
     case Verb::helo: return helo(cmd, false);
     case Verb::ehlo: return helo(cmd, true);
@@ -82,8 +84,7 @@ void ServerSession::on_command(std::string_view line) {
     case Verb::turn:
       return error_reply(codes::k502NotImplemented, "TURN is not supported: it is unsafe (RFC 2645)");
     case Verb::etrn: return etrn(cmd);
-    case Verb::atrn:
-      return error_reply(codes::k502NotImplemented, "ATRN is not supported");
+    case Verb::atrn: return atrn(cmd);
     case Verb::starttls: return starttls(cmd);
     case Verb::auth: return auth(cmd);
     case Verb::unknown:
@@ -120,9 +121,10 @@ std::vector<std::string> ServerSession::ehlo_keywords() const {
   if (options_.starttls && !tls_) keywords.emplace_back("STARTTLS");  // RFC 3207
   if (auth_offered() && auth_user_.empty()) {                        // RFC 4954
     std::string line = "AUTH";
-    for (const auto& m : authenticator_->mechanisms()) line += ' ' + m;
-    keywords.push_back(std::move(line));
+    for (const auto& m : offered_mechanisms()) line += ' ' + m;
+    if (line.size() > 4) keywords.push_back(std::move(line));
   }
+  if (options_.odmr) return odmr_keywords(std::move(keywords));
   for (const char* keyword : {
            "8BITMIME",             // RFC 6152
            "ENHANCEDSTATUSCODES",  // RFC 2034

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace petrel::smtp {
 
@@ -39,6 +41,16 @@ struct SessionOptions {
   bool submission = false;        // RFC 6409: AUTH before MAIL
   // RFC 4954 §4: an AUTH line may be far longer than a command line.
   std::size_t max_auth_line = 12288;
+  // The SASL mechanisms this listener offers over TLS (or where
+  // auth_without_tls); empty: all the authenticator has.
+  std::vector<std::string> auth_mechanisms;
+  // Those it offers in the clear as well: mechanisms that never send the
+  // password (CRAM-MD5 on the ODMR port). Empty: no AUTH in the clear.
+  std::vector<std::string> auth_in_clear;
+  // On-Demand Mail Relay (RFC 2645): AUTH before anything else, then ATRN;
+  // no mail is accepted. odmr_domains: the domains each login may fetch.
+  bool odmr = false;
+  std::map<std::string, std::vector<std::string>> odmr_domains;
 };
 
 }  // namespace petrel::smtp

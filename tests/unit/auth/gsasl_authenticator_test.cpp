@@ -72,7 +72,36 @@ TEST(GsaslAuthenticatorSetup, OffersOnlyTheConfiguredMechanisms) {
 }
 
 TEST(GsaslAuthenticatorSetup, RefusesMechanismsItHasNoCallbacksFor) {
-  EXPECT_THROW(GsaslAuthenticator(users(), {}, {"PLAIN", "CRAM-MD5"}), std::invalid_argument);
+  EXPECT_THROW(GsaslAuthenticator(users(), {}, {"PLAIN", "DIGEST-MD5"}), std::invalid_argument);
+}
+
+// ---- CRAM-MD5 (RFC 2195), for ODMR (RFC 2645); {PLAIN} users only ----
+
+TEST(GsaslAuthenticatorSetup, CramMd5OnlyWhenAskedFor) {
+  GsaslAuthenticator plain(users());
+  EXPECT_EQ(plain.start("CRAM-MD5"), nullptr);
+  GsaslAuthenticator with(users(), {}, {"PLAIN", "CRAM-MD5"});
+  EXPECT_EQ(with.mechanisms(), (std::vector<std::string>{"PLAIN", "CRAM-MD5"}));
+}
+
+smtp::SaslStep cram(GsaslAuthenticator& auth, const std::string& user, const std::string& password) {
+  auto exchange = auth.start("CRAM-MD5");
+  if (!exchange) return {};
+  SaslClient client("CRAM-MD5", user, password);
+  return run_exchange(*exchange, client, false);
+}
+
+TEST(CramMd5, PlainUserWithTheRightPassword) {
+  GsaslAuthenticator auth(users(), {}, {"CRAM-MD5"});
+  expect_success(cram(auth, "alice@example.org", "wonderland"), "alice@example.org");
+}
+
+TEST(CramMd5, WrongPasswordUnknownUserAndHashedUserFail) {
+  GsaslAuthenticator auth(users(), {}, {"CRAM-MD5"});
+  EXPECT_EQ(cram(auth, "alice@example.org", "wonderlant").outcome, Outcome::failure);
+  EXPECT_EQ(cram(auth, "nobody@example.org", "wonderland").outcome, Outcome::failure);
+  // A hash cannot answer a CRAM-MD5 challenge.
+  EXPECT_EQ(cram(auth, "argon@example.org", "hashed").outcome, Outcome::failure);
 }
 
 // ---- PLAIN (RFC 4616) ----
