@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <optional>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -287,6 +288,33 @@ void check_aliases(const Config& config, bool strict) {
   throw std::runtime_error(text);
 }
 
+// RLIMIT_NOFILE, raised to what the configuration needs: every session a
+// socket and, for a big message, a spill file; each HTTP connection one;
+// and a reserve for the spool's files (RocksDB keeps up to 1,024 open),
+// outbound connections, Maildir deliveries and the listeners. Raising the
+// hard limit needs root (CAP_SYS_RESOURCE); below it, the warning says
+// how many sessions the limit serves.
+void raise_open_files_limit(const Config& config) {
+  constexpr rlim_t kReserve = 4096;
+  const rlim_t want = 2 * static_cast<rlim_t>(config.max_sessions) + config.http.max_connections + kReserve;
+  rlimit now{};
+  if (::getrlimit(RLIMIT_NOFILE, &now) != 0 || now.rlim_cur >= want) return;
+  rlimit raised{want, std::max(now.rlim_max, want)};
+  if (now.rlim_max == RLIM_INFINITY) raised.rlim_max = RLIM_INFINITY;
+  if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+    spdlog::info("open files: limit raised from {} to {} for max_sessions = {}", now.rlim_cur, want, config.max_sessions);
+    return;
+  }
+  raised = {now.rlim_max, now.rlim_max};
+  if (now.rlim_cur < now.rlim_max) ::setrlimit(RLIMIT_NOFILE, &raised);
+  const rlim_t serves = now.rlim_max > kReserve + config.http.max_connections
+                            ? (now.rlim_max - kReserve - config.http.max_connections) / 2
+                            : 0;
+  spdlog::warn("open files: the hard limit {} is below the {} that max_sessions = {} needs; sessions past about {} "
+               "will fail. Raise it (ulimit -Hn as root, or LimitNOFILE= in the systemd unit) or lower max_sessions",
+               now.rlim_max, want, config.max_sessions, serves);
+}
+
 int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim_keys,
           std::vector<petrel::webhook::WebhookOptions> hooks) {
   std::unique_ptr<petrel::spool::Spool> spool;
@@ -305,6 +333,7 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   std::unique_ptr<petrel::pickup::Pickup> pickup;
   std::size_t event_log_subscription = 0;
   ::umask(077);  // the spool, the Maildirs and the logs are petreld's alone
+  raise_open_files_limit(config);  // before the switch to [server] user: only root may raise the hard limit
   try {
     bounces = load_bounces(config);
     const auto run_as = prepare_user(config);
@@ -409,6 +438,12 @@ int main(int argc, char** argv) {
 
   if (overrides.hash_password) return hash_password(overrides.hash_password->empty() ? "CRYPT" : *overrides.hash_password);
 
+  // One log format from the first line on: what loading the configuration
+  // logs (a self-signed certificate made, alias warnings) looks like the rest.
+  auto logger = spdlog::stderr_color_mt("petreld");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
   Config config;
   std::vector<petrel::dkim::DomainKey> dkim_keys;
   std::vector<petrel::webhook::WebhookOptions> hooks;
@@ -435,9 +470,6 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto logger = spdlog::stderr_color_mt("petreld");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   if (!dkim_keys.empty()) spdlog::info("dkim: {} signing key(s) loaded", dkim_keys.size());
   return serve(config, dkim_keys, std::move(hooks));

@@ -110,6 +110,9 @@ rocksdb::Options spool_options() {
   o.write_buffer_size = 16u << 20;
   o.max_write_buffer_number = 3;
   o.max_total_wal_size = 256u << 20;
+  // Bounded, so petreld's open files are (RLIMIT_NOFILE, src/petreld/main.cpp):
+  // RocksDB's default keeps every table file open.
+  o.max_open_files = 1024;
   o.level_compaction_dynamic_level_bytes = true;
   // Large messages (up to 50 MiB) go to blob files instead of SST blocks, so
   // compaction does not rewrite them and a read does not cache a huge block.
