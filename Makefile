@@ -1,5 +1,5 @@
 # Petrel: the two commands of the README, and the steps behind them.
-#   make run    install what is missing, build, start petreld on 127.0.0.1:2525
+#   make run    install what building and running need, build, start petreld on 127.0.0.1:2525
 #   make test   install what is missing, build, run every test (release,
 #               fuzz regression, ASan+UBSan)
 BUILD_DIR  ?= build
@@ -25,7 +25,9 @@ $(BUILD_DIR)/build.ninja:
 build: deps-build $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-run: deps build
+# Only what building and running need (deps-build, through build): the test
+# peers (Postfix, Dovecot, nmap, Chromium...) come with make test.
+run: build
 	bash scripts/run.sh $(BUILD_DIR)/petreld
 
 unit: build
