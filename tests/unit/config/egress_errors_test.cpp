@@ -3,19 +3,12 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "config_errors.hpp"
 
 namespace petrel::config {
 namespace {
 
-// The complete message loading `text` gives (validate() included), or "".
-std::string error_of(std::string_view text) {
-  try {
-    validate(load_config_text(text, "petreld.toml"), "petreld.toml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 TEST(EgressErrors, a_source_without_an_address_is_refused_at_its_table) {
   EXPECT_EQ(error_of("[[egress.source]]\nname = \"a\"\n"), "petreld.toml:1: [[egress.source]] a needs an address");

@@ -5,19 +5,12 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "config_errors.hpp"
 
 namespace petrel::config {
 namespace {
 
-// The complete message loading `text` gives (validate() included), or "".
-std::string error_of(std::string_view text) {
-  try {
-    validate(load_config_text(text, "petreld.toml"), "petreld.toml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 constexpr const char* kHook = "[[events.webhook]]\nname = \"crm\"\nurl = \"https://hooks.example.org/p\"\n";
 

@@ -5,18 +5,12 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "config_errors.hpp"
 
 namespace petrel::config {
 namespace {
 
-std::string error_of(std::string_view text) {
-  try {
-    validate(load_config_text(text, "petreld.toml"), "petreld.toml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 TEST(MaildropKeys, default_is_in_the_spool_with_any_sender) {
   const Config c = load_config_text("[spool]\ndir = \"/var/spool/petrel\"\n", "petreld.toml");

@@ -5,18 +5,12 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "config_errors.hpp"
 
 namespace petrel::config {
 namespace {
 
-std::string error_of(std::string_view text) {
-  try {
-    validate(load_config_text(text, "petreld.toml"), "petreld.toml");
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 TEST(OdmrConfig, defaults_and_every_key) {
   const Config d = load_config_text("", "petreld.toml");
