@@ -40,10 +40,10 @@ struct Piece {
 };
 using LogicalLine = std::vector<Piece>;
 
-// Splits text into logical lines: comment and blank lines dropped, a line
-// starting with white space joined to the one before (aliases(5)).
-std::vector<LogicalLine> logical_lines(std::string_view text, const std::string& file, std::vector<Problem>& errors) {
-  std::vector<LogicalLine> out;
+// Each line that is neither blank nor a comment: the line as written
+// (without its CR LF), its content trimmed, and its number.
+template <typename Visit>
+void for_each_line(std::string_view text, Visit visit) {
   std::size_t number = 0;
   while (!text.empty()) {
     const auto end = text.find('\n');
@@ -53,16 +53,23 @@ std::vector<LogicalLine> logical_lines(std::string_view text, const std::string&
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     const std::string_view content = trim(line);
     if (content.empty() || content.front() == '#') continue;
-    if (kWhite.find(line.front()) != std::string_view::npos) {
-      if (out.empty()) {
-        errors.push_back({{file, number}, "a continuation line (starting with white space) with no entry before it"});
-        continue;
-      }
-      out.back().push_back({content, number});
-      continue;
-    }
-    out.push_back({{content, number}});
+    visit(line, content, number);
   }
+}
+
+// Splits text into logical lines: comment and blank lines dropped, a line
+// starting with white space joined to the one before (aliases(5)).
+std::vector<LogicalLine> logical_lines(std::string_view text, const std::string& file, std::vector<Problem>& errors) {
+  std::vector<LogicalLine> out;
+  for_each_line(text, [&](std::string_view line, std::string_view content, std::size_t number) {
+    if (kWhite.find(line.front()) == std::string_view::npos) {
+      out.push_back({{content, number}});
+    } else if (out.empty()) {
+      errors.push_back({{file, number}, "a continuation line (starting with white space) with no entry before it"});
+    } else {
+      out.back().push_back({content, number});
+    }
+  });
   return out;
 }
 
@@ -291,17 +298,9 @@ Parsed parse_include(std::string_view text, const std::string& file) {
   Parsed out;
   Entry entry;
   entry.origin = {file, 1};
-  std::size_t number = 0;
-  while (!text.empty()) {
-    const auto end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const std::string_view content = trim(line);
-    if (content.empty() || content.front() == '#') continue;
+  for_each_line(text, [&](std::string_view, std::string_view content, std::size_t number) {
     targets_of({content, number}, file, entry.targets, out.errors);
-  }
+  });
   out.entries.push_back(std::move(entry));
   return out;
 }
