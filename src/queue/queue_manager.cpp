@@ -581,6 +581,20 @@ void QueueManager::Impl::dispatch_alias(Item& item, const std::vector<std::size_
   if (!alias_jobs) alias_jobs = std::make_unique<AliasJobs>(options.alias_commands);
   AliasJob job;
   job.message = item.message;
+  if (!item.content_in_memory) {
+    // A big message (its tail in a file): a command or mbox gets it whole,
+    // one job at a time.
+    std::error_code ec;
+    auto content = spool.read_content(item.message->id, ec);
+    if (!content) {
+      spdlog::error("qid={} not given to its alias targets: the spool cannot read it ({})", item.message->id.value,
+                    ec ? ec.message() : "not in the spool");
+      return;
+    }
+    auto full = std::make_shared<spool::SpooledMessage>(*item.message);
+    full->content = std::move(*content);
+    job.message = std::move(full);
+  }
   job.recipients = recipients;
   for (std::size_t r : recipients) {
     job.headers.push_back(delivery_header(item.message->envelope, item.message->envelope.recipients[r].forward_path,

@@ -244,3 +244,16 @@ def test_sighup_reloads_the_tables(start_petrel, tmp_path):
     assert wait_until(lambda: "reload: aliases kept as they were" in p.log_text(), 10)
     send(p, [f"help@{LOCAL_DOMAIN}"])
     assert len(p.wait_for_messages("bob", 2)) == 2
+
+
+def test_a_big_message_reaches_a_file_target_and_a_mailbox_whole(start_petrel, tmp_path):
+    # body_in_memory 16 KiB: most of this message is in its body file, which
+    # the mbox gets read back whole and the Maildir gets copied.
+    mbox = tmp_path / "archive.mbox"
+    p = start(start_petrel, write_config(tmp_path, aliases=f"archive: {mbox}, alice\n",
+                                         extra='allow_commands = true\n[limits]\nbody_in_memory = "16KiB"\n'))
+    big = b"Subject: big\r\n\r\n" + b"".join(b"line %06d of a big message\r\n" % i for i in range(20000))
+    send(p, [f"archive@{LOCAL_DOMAIN}"], body=big)
+    assert p.wait_for_messages("alice", 1)[0].message == big
+    assert wait_until(lambda: mbox.exists() and b"line 019999 of a big message\n" in mbox.read_bytes(), 10)
+    assert mbox.read_bytes().count(b"of a big message\n") == 20000
