@@ -11,7 +11,7 @@ void TextLineChecker::count(std::size_t octets) {
 
 void TextLineChecker::bare_line_ending(std::string& out) {
   if (policy_ != BareLineEndingPolicy::normalize) {
-    verdict_ = Verdict::bare_line_ending;
+    if (verdict_ == Verdict::ok) verdict_ = Verdict::bare_line_ending;  // the first violation is the verdict
     return;  // the rest is appended as it comes: the message is refused, but its size still counts
   }
   out += "\r\n";
@@ -21,8 +21,8 @@ void TextLineChecker::bare_line_ending(std::string& out) {
 void TextLineChecker::feed(std::string_view chunk, std::string& out) {
   std::size_t i = 0;
   while (i < chunk.size()) {
-    if (verdict_ != Verdict::ok) {
-      out.append(chunk.substr(i));
+    if (verdict_ != Verdict::ok && policy_ != BareLineEndingPolicy::normalize) {
+      out.append(chunk.substr(i));  // refused anyway; only its size still counts
       return;
     }
     if (pending_cr_) {
@@ -51,7 +51,7 @@ void TextLineChecker::feed(std::string_view chunk, std::string& out) {
 }
 
 Verdict TextLineChecker::finish(std::string& out) {
-  if (pending_cr_ && verdict_ == Verdict::ok) {
+  if (pending_cr_ && (verdict_ == Verdict::ok || policy_ == BareLineEndingPolicy::normalize)) {
     pending_cr_ = false;
     bare_line_ending(out);
   }
@@ -64,8 +64,8 @@ Verdict check_text_lines(std::string& content, std::size_t max_line, BareLineEnd
   checked.reserve(content.size());
   checker.feed(content, checked);
   const Verdict verdict = checker.finish(checked);
-  // Under the reject policy the content stays as it came (the message is refused anyway).
-  if (verdict == Verdict::ok) content = std::move(checked);
+  // Under the reject policy a refused content stays as it came.
+  if (verdict == Verdict::ok || policy == BareLineEndingPolicy::normalize) content = std::move(checked);
   return verdict;
 }
 

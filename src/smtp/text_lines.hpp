@@ -20,7 +20,8 @@ class TextLineChecker {
   TextLineChecker(std::size_t max_line, BareLineEndingPolicy policy) : max_line_(max_line), policy_(policy) {}
 
   // Appends `chunk` to `out`, a bare CR or LF rewritten to CRLF under the
-  // normalize policy. After the first violation the rest is appended
+  // normalize policy (which goes on normalizing after a line too long).
+  // Under the reject policy, after the first violation the rest is appended
   // unchecked: the message will be refused, but its size still counts.
   void feed(std::string_view chunk, std::string& out);
   // The end of the content: settles a CR left at the end of the last chunk.
