@@ -20,6 +20,8 @@ struct ShellFlags {
   std::string ca_file;
   std::string tls_name;
   bool no_history = false;
+  std::string save_dir;
+  std::uint64_t max_message_size = 50ull * 1024 * 1024;
 };
 
 }  // namespace
@@ -42,6 +44,14 @@ void add_shell_command(CLI::App& app, int& exit_code) {
                     "Name sent in SNI and checked in the certificate (default: HOST)")
       ->type_name("NAME");
   shell->add_flag("--no-history", flags->no_history, "Neither read nor write the history file ~/.petrel_history");
+  shell->add_option("--save-dir", flags->save_dir,
+                    "After ATRN (RFC 2645), save each message received in DIR, one .eml file each")
+      ->type_name("DIR")
+      ->check(CLI::ExistingDirectory);
+  shell->add_option("--max-message-size", flags->max_message_size,
+                    "After ATRN, the largest message taken, in octets (offered as SIZE; default 52428800)")
+      ->type_name("OCTETS")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
   shell->footer(
       "Exit status: 0 the session ended by QUIT, .quit, Ctrl-D or the end of a script on stdin; 1 the server closed\n"
       "the connection, it broke, or a script got no reply in time; 2 bad usage; 3 could not connect.");
@@ -60,6 +70,8 @@ void add_shell_command(CLI::App& app, int& exit_code) {
     options.ca_file = flags->ca_file;
     options.tls_name = flags->tls_name;
     options.history = !flags->no_history;
+    options.save_dir = flags->save_dir;
+    options.max_message_size = flags->max_message_size;
     exit_code = shell::run_shell(options);
   });
 }

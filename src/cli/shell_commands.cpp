@@ -4,6 +4,12 @@
 #include <charconv>
 #include <cstdio>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "dkim/base64.hpp"
+#include "smtp/client_commands.hpp"
+
 namespace petrel::cli::shell {
 namespace {
 
@@ -38,10 +44,10 @@ std::vector<std::string> words(std::string_view line) {
 // where the user types next.
 const std::vector<std::string_view> kVerbCompletions = {
     "HELO ", "EHLO ", "STARTTLS", "AUTH ", "MAIL FROM:<", "RCPT TO:<", "DATA", "BDAT ",
-    "RSET",  "NOOP",  "VRFY ",    "EXPN ", "HELP",        "ETRN ",     "QUIT"};
+    "RSET",  "NOOP",  "VRFY ",    "EXPN ", "HELP",        "ETRN ",     "ATRN ", "QUIT"};
 const std::vector<std::string_view> kLocalCompletions = {".starttls", ".auth ", ".data ", ".help", ".quit"};
 const std::vector<std::string_view> kAuthMechanisms = {"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "XOAUTH2"};
-const std::vector<std::string_view> kLocalAuth = {"plain ", "login "};
+const std::vector<std::string_view> kLocalAuth = {"plain ", "login ", "cram-md5 "};
 // RFC 1870 SIZE, RFC 6152 / RFC 3030 BODY, RFC 6531 SMTPUTF8, RFC 3461 RET/ENVID, RFC 4954 §5 AUTH.
 const std::vector<std::string_view> kMailParams = {"SIZE=",     "BODY=7BIT", "BODY=8BITMIME", "BODY=BINARYMIME",
                                                    "SMTPUTF8", "RET=FULL",  "RET=HDRS",      "ENVID=",
@@ -165,6 +171,8 @@ const std::vector<CommandHelp>& smtp_commands() {
       {"EXPN", "EXPN list", "Ask for the members of a mailing list (often disabled)", "RFC 5321 §4.1.1.7"},
       {"HELP", "HELP [command]", "The server's own help text", "RFC 5321 §4.1.1.8"},
       {"ETRN", "ETRN domain", "Ask the server to deliver the mail it holds for domain", "RFC 1985"},
+      {"ATRN", "ATRN [domain,...]", "After AUTH: take the held mail on this connection, the shell as the server",
+       "RFC 2645"},
       {"QUIT", "QUIT", "End the session politely", "RFC 5321 §4.1.1.10"},
   };
   return table;
@@ -173,7 +181,8 @@ const std::vector<CommandHelp>& smtp_commands() {
 const std::vector<CommandHelp>& local_commands() {
   static const std::vector<CommandHelp> table = {
       {".starttls", ".starttls", "STARTTLS, the TLS handshake, and the certificate shown", ""},
-      {".auth", ".auth plain|login USER", "AUTH with the password asked without echo, base64-encoded", ""},
+      {".auth", ".auth plain|login|cram-md5 USER", "AUTH with the password asked without echo, base64-encoded",
+       ""},
       {".data", ".data FILE", "DATA with FILE's contents (dot-stuffed, CRLF line ends), then '.'", ""},
       {".help", ".help [COMMAND]", "This list, or one command in detail", ""},
       {".quit", ".quit", "QUIT, then leave (Ctrl-D does the same)", ""},
@@ -225,8 +234,9 @@ std::optional<LocalCommand> parse_local(std::string_view line) {
     out.kind = Kind::starttls;
   } else if (name == ".auth") {
     out.kind = Kind::auth;
-    if (out.args.size() != 2 || (to_lower(out.args[0]) != "plain" && to_lower(out.args[0]) != "login")) {
-      out.error = "usage: .auth plain|login USER";
+    const std::string mechanism = out.args.empty() ? std::string() : to_lower(out.args[0]);
+    if (out.args.size() != 2 || (mechanism != "plain" && mechanism != "login" && mechanism != "cram-md5")) {
+      out.error = "usage: .auth plain|login|cram-md5 USER";
     } else {
       out.args[0] = to_lower(out.args[0]);
     }
@@ -308,6 +318,26 @@ std::optional<std::string> decode_challenge(std::string_view base64) {
   const bool printable = std::all_of(out.begin(), out.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
   if (!printable || out.empty()) return std::nullopt;
   return out;
+}
+
+std::optional<std::string> cram_md5_response(std::string_view user, std::string_view password,
+                                             std::string_view challenge_base64) {
+  const auto challenge = dkim::base64_decode(challenge_base64);
+  if (!challenge) return std::nullopt;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (HMAC(EVP_md5(), password.data(), static_cast<int>(password.size()),
+           reinterpret_cast<const unsigned char*>(challenge->data()), challenge->size(), digest, &length) == nullptr) {
+    return std::nullopt;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string answer(user);
+  answer += ' ';
+  for (unsigned int i = 0; i < length; ++i) {
+    answer += kHex[digest[i] >> 4];
+    answer += kHex[digest[i] & 0xf];
+  }
+  return smtp::base64_encode(answer);
 }
 
 std::optional<Target> parse_target(std::string_view text, std::uint16_t default_port) {

@@ -36,7 +36,7 @@ struct LocalCommand {
   enum class Kind { starttls, auth, data, quit, help, unknown };
   Kind kind = Kind::unknown;
   std::vector<std::string> args;  // words after the command
-  std::string error;              // usage problem: "usage: .auth plain|login USER"
+  std::string error;              // usage problem: "usage: .auth plain|login|cram-md5 USER"
 };
 std::optional<LocalCommand> parse_local(std::string_view line);
 
@@ -67,6 +67,12 @@ std::optional<std::string> hide_credentials(std::string_view line, bool answerin
 // The text of a 334 challenge (RFC 4954 §4) when it is base64 of printable
 // text ("VXNlcm5hbWU6" -> "Username:"); nullopt otherwise.
 std::optional<std::string> decode_challenge(std::string_view base64);
+
+// The answer to a CRAM-MD5 challenge (RFC 2195 §2): base64 of the user, a
+// space, and the hex HMAC-MD5 (RFC 2104) of the decoded challenge keyed with
+// the password. nullopt when the challenge is not base64.
+std::optional<std::string> cram_md5_response(std::string_view user, std::string_view password,
+                                             std::string_view challenge_base64);
 
 // HOST[:PORT] or [IPv6]:PORT; `default_port` when no port is given.
 struct Target {

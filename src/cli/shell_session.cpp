@@ -13,6 +13,7 @@
 #include <iterator>
 #include <memory>
 
+#include "cli/shell_atrn.hpp"
 #include "cli/shell_commands.hpp"
 #include "cli/shell_editor.hpp"
 #include "cli/smtp_connection.hpp"
@@ -91,9 +92,11 @@ class Session {
   void command(const std::string& line, std::string_view shown, bool typed);
   void on_reply(const smtp::ServerReply& reply);
   void handshake();
+  void reverse();
   void end(bool failed, const std::string& why);
   void run_local(const LocalCommand& local);
   void auth(const std::string& mechanism, const std::string& user);
+  void auth_cram_md5(const std::string& user, const std::string& password);
   void data_file(const std::string& path);
 
   SmtpConnection& conn_;
@@ -105,6 +108,7 @@ class Session {
   };
   std::deque<std::string> awaiting_;  // verbs whose reply has not come yet
   int last_code_ = 0;
+  std::string last_challenge_;  // the base64 of the last 334
   bool data_mode_ = false;
   bool quit_acknowledged_ = false;
   bool over_ = false;
@@ -147,6 +151,7 @@ void Session::on_reply(const smtp::ServerReply& reply) {
   for (const auto& raw : conn_.last_raw_lines()) text += paint(raw, colour_of(reply.code)) + "\n";
   print(text);
   last_code_ = reply.code;
+  last_challenge_ = reply.code == 334 && !reply.lines.empty() ? reply.lines.front() : std::string();
   if (reply.code == 334 && !reply.lines.empty()) {
     if (auto decoded = decode_challenge(reply.lines.front())) note("    (base64 for \"" + *decoded + "\")");
   }
@@ -157,6 +162,8 @@ void Session::on_reply(const smtp::ServerReply& reply) {
     note("Type the message: headers, an empty line, the body; a line with only '.' ends it.");
   } else if (verb == "STARTTLS" && reply.code == 220) {
     handshake();
+  } else if (verb == "ATRN" && reply.code == 250) {
+    reverse();
   } else if (verb == "QUIT" && reply.code == 221) {
     quit_acknowledged_ = true;
     end(false, "Connection closed.");
@@ -172,6 +179,16 @@ void Session::handshake() {
   print(tls_report(*tls));
   // RFC 3207 §4.2: the server forgets what it knew before TLS.
   note("Now say EHLO again: the server has forgotten the earlier one (RFC 3207 §4.2).");
+}
+
+// RFC 2645 §4.3: after the 250 to ATRN the shell is the server on this
+// connection until the provider's QUIT, which ends the connection too. On
+// any other reply (453 no mail, 450 refused) the shell stays the client.
+void Session::reverse() {
+  awaiting_.clear();
+  const ReversedEnd result = serve_reversed(conn_, options_, print_);
+  quit_acknowledged_ = !result.failed;
+  end(result.failed, result.why);
 }
 
 void Session::end(bool failed, const std::string& why) {
@@ -261,9 +278,10 @@ void Session::run_local(const LocalCommand& local) {
   }
 }
 
-// RFC 4616 (PLAIN: authzid NUL authcid NUL password in one go) and the
-// LOGIN mechanism (user and password each after a 334). The password is
-// asked first, so the server does not wait on the typing.
+// RFC 4616 (PLAIN: authzid NUL authcid NUL password in one go), the
+// LOGIN mechanism (user and password each after a 334) and CRAM-MD5 (RFC
+// 2195: the HMAC of the challenge, the password never sent). The password
+// is asked first, so the server does not wait on the typing.
 void Session::auth(const std::string& mechanism, const std::string& user) {
   if (!conn_.tls()) note("(the connection is not encrypted: most servers refuse AUTH before .starttls)");
   const auto password = read_secret("Password for " + user + ": ");
@@ -277,12 +295,29 @@ void Session::auth(const std::string& mechanism, const std::string& user) {
     await_replies(false);
     return;
   }
+  if (mechanism == "cram-md5") {
+    auth_cram_md5(user, *password);
+    return;
+  }
   command("AUTH LOGIN", "AUTH LOGIN", false);
   if (!await_replies(false) || last_code_ != 334) return;
   const std::string user64 = smtp::base64_encode(user);
   command(user64, user64, false);
   if (!await_replies(false) || last_code_ != 334) return;
   command(smtp::base64_encode(*password), "<password hidden>", false);
+  await_replies(false);
+}
+
+void Session::auth_cram_md5(const std::string& user, const std::string& password) {
+  command("AUTH CRAM-MD5", "AUTH CRAM-MD5", false);
+  if (!await_replies(false) || last_code_ != 334) return;
+  const auto answer = cram_md5_response(user, password, last_challenge_);
+  if (!answer) {
+    note("The challenge is not base64: cancelling the AUTH.", Colour::yellow);
+    command("*", "*", false);  // RFC 4954 §4: the client cancels
+  } else {
+    command(*answer, user + " <digest>", false);
+  }
   await_replies(false);
 }
 

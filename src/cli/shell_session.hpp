@@ -17,6 +17,10 @@ struct ShellOptions {
   std::string ca_file;       // "" = the system store
   std::string tls_name;      // "" = the host
   bool history = true;       // ~/.petrel_history
+  // After ATRN, as the server (RFC 2645): where to save each message
+  // received ("" = not saved), and the largest message taken (SIZE).
+  std::string save_dir;
+  std::uint64_t max_message_size = 50ull * 1024 * 1024;
 };
 
 // Exit statuses of `petrel shell`.

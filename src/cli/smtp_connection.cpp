@@ -414,6 +414,21 @@ std::optional<smtp::ServerReply> SmtpConnection::read_reply(Millis timeout) {
   }
 }
 
+std::optional<std::string> SmtpConnection::read_bytes(Millis timeout) {
+  Impl& d = *impl_;
+  // What the reply reader holds of an unfinished "reply" is the start of a
+  // command now: given back with the rest, and the reader starts afresh.
+  std::string bytes = std::exchange(d.reply_bytes, {}) + std::exchange(d.input, {});
+  d.reader = smtp::ReplyReader();
+  if (!bytes.empty()) return bytes;
+  if (d.gone) {
+    d.last = Result{NetError::closed, "connection closed", {}};
+    return std::nullopt;
+  }
+  if (!d.read_some(timeout)) return std::nullopt;
+  return std::exchange(d.input, {});
+}
+
 const std::vector<std::string>& SmtpConnection::last_raw_lines() const { return impl_->raw_lines; }
 
 bool SmtpConnection::write(std::string_view bytes, Millis timeout) {

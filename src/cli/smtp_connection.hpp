@@ -92,6 +92,12 @@ class SmtpConnection {
   // control octets as '?'), for transcripts: "250-SIZE 52428800".
   const std::vector<std::string>& last_raw_lines() const;
 
+  // Raw bytes, for when the peer sends commands rather than replies (the
+  // shell after ATRN, RFC 2645): whatever is buffered and not yet taken as
+  // a reply, else what arrives within `timeout`. nullopt on failure, with
+  // last_result() saying why.
+  std::optional<std::string> read_bytes(std::chrono::milliseconds timeout);
+
   // Writes all of `bytes` (the caller adds CRLF). False on failure.
   bool write(std::string_view bytes, std::chrono::milliseconds timeout);
 

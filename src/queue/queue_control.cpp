@@ -193,6 +193,7 @@ Outcome QueueManager::hold(std::string_view id_view) {
   // whose envelope was read a moment before the hold was written.
   std::lock_guard lock(impl_->mutex);
   impl_->to_hold.insert(id);
+  impl_->set_claimable(m, false);  // no ATRN takes it either
   if (impl_->active.count(id)) {
     if (impl_->remote) impl_->remote->cancel(id);
     admin_event(id, "hold (when its attempt ends)");
@@ -225,6 +226,7 @@ Outcome QueueManager::release(std::string_view id_view) {
   {
     std::lock_guard lock(impl_->mutex);
     impl_->schedule.add(id, 0, impl_->schedule_domain(detail::pending_domains(m, states, impl_->options)), true);
+    impl_->set_claimable(m, true);
     impl_->rescheduled = true;
   }
   impl_->wake.notify_one();
@@ -251,11 +253,7 @@ Outcome QueueManager::remove(std::string_view id_view) {
   impl_->to_hold.erase(id);
   std::vector<detail::State> states(m.envelope.recipients.size());
   for (std::size_t r = 0; r < states.size(); ++r) states[r] = m.state(r);
-  for (const auto& d : detail::pending_domains(m, states, impl_->options)) {
-    if (auto c = impl_->domain_counts.find(d); c != impl_->domain_counts.end() && --c->second == 0) {
-      impl_->domain_counts.erase(c);
-    }
-  }
+  for (const auto& d : detail::pending_domains(m, states, impl_->options)) impl_->uncount_domain(id, d);
   if (impl_->queued > 0) --impl_->queued;
   admin_event(id, "delete");
   return Outcome::done;  // its schedule entry is dropped when it comes up

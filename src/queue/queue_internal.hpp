@@ -22,6 +22,7 @@
 #include "events/event.hpp"
 #include "delivery/dsn.hpp"
 #include "queue/alias_jobs.hpp"
+#include "queue/odmr_index.hpp"
 #include "queue/queue_manager.hpp"
 #include "queue/remote_queue.hpp"
 #include "queue/schedule.hpp"
@@ -98,6 +99,15 @@ struct QueueManager::Impl {
 
   // queue_manager.cpp
   void index(const spool::SpooledMessage& m);  // recovery: one schedule entry
+  // Under the lock: message `id` has (count) or no longer has (uncount) a
+  // pending recipient in `domain`; domain_counts and odmr_index follow (a
+  // message held by an operator is counted but not claimable by ATRN).
+  void count_domain(const std::string& id, const std::string& domain, bool claimable = true);
+  // Under the lock: an operator's hold takes `m` out of odmr_index, its
+  // release puts it back.
+  void set_claimable(const spool::SpooledMessage& m, bool claimable);
+  void uncount_domain(const std::string& id, const std::string& domain);
+  bool is_odmr_domain(const std::string& domain) const;
   void add_fresh(std::shared_ptr<const spool::SpooledMessage> message);
   Item make_item(std::shared_ptr<const spool::SpooledMessage> message, bool with_content, bool fresh);
   void run();
@@ -166,6 +176,7 @@ struct QueueManager::Impl {
   DomainTable domains;                                 // guarded by mutex
   std::unordered_map<std::uint32_t, detail::Gate> gates;  // guarded by mutex
   std::map<std::string, std::size_t> domain_counts;    // queued messages per pending domain; guarded by mutex
+  OdmrIndex odmr_index;                                // queued messages per pending ODMR domain; guarded by mutex
   std::deque<Item> ready;                              // active, to be attempted; guarded by mutex
   std::unordered_set<std::string> active;              // IDs of active messages; guarded by mutex
   std::unordered_set<std::string> deleted;             // active when deleted; guarded by mutex

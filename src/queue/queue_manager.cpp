@@ -233,12 +233,39 @@ void QueueManager::Impl::index(const spool::SpooledMessage& m) {
   std::lock_guard lock(mutex);
   if (active.count(m.id.value)) return;  // submitted while start() was reading the spool
   ++queued;
-  for (const auto& d : pending) ++domain_counts[d];
+  for (const auto& d : pending) count_domain(m.id.value, d, /*claimable=*/!m.held);
   if (m.held) {
     ++held;
     return;
   }
   schedule.add(m.id.value, m.next_attempt_unix_seconds, schedule_domain(pending));
+}
+
+void QueueManager::Impl::count_domain(const std::string& id, const std::string& domain, bool claimable) {
+  ++domain_counts[domain];
+  if (claimable && is_odmr_domain(domain)) odmr_index.add(domain, id);
+}
+
+void QueueManager::Impl::set_claimable(const spool::SpooledMessage& m, bool claimable) {
+  std::vector<State> states(m.envelope.recipients.size());
+  for (std::size_t r = 0; r < states.size(); ++r) states[r] = m.state(r);
+  for (const auto& d : detail::pending_domains(m, states, options)) {
+    if (!claimable) {
+      odmr_index.remove(d, m.id.value);
+    } else if (is_odmr_domain(d)) {
+      odmr_index.add(d, m.id.value);
+    }
+  }
+}
+
+void QueueManager::Impl::uncount_domain(const std::string& id, const std::string& domain) {
+  if (auto c = domain_counts.find(domain); c != domain_counts.end() && --c->second == 0) domain_counts.erase(c);
+  odmr_index.remove(domain, id);
+}
+
+bool QueueManager::Impl::is_odmr_domain(const std::string& domain) const {
+  const auto route = delivery::route_for(options.routes, domain, false);
+  return route && route->kind == delivery::Route::Kind::odmr;
 }
 
 Item QueueManager::Impl::make_item(std::shared_ptr<const spool::SpooledMessage> message, bool with_content, bool fresh) {
@@ -268,7 +295,7 @@ void QueueManager::Impl::add_fresh(std::shared_ptr<const spool::SpooledMessage> 
     if (!with_content) message = envelope_only(*message);
     Item item = make_item(std::move(message), with_content, /*fresh=*/true);
     ++queued;
-    for (const auto& d : item.counted_domains) ++domain_counts[d];
+    for (const auto& d : item.counted_domains) count_domain(item.message->id.value, d);
     if (suspended) {
       // Its campaign or tenant is held back: parked until the end.
       schedule.add(item.message->id.value, suspended, schedule_domain(item.counted_domains), true, true);

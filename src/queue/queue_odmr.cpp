@@ -49,14 +49,17 @@ std::int64_t QueueManager::Impl::odmr_recheck() const {
 std::vector<OdmrClaim> QueueManager::Impl::claim_odmr(const std::vector<std::string>& domains, std::size_t max) {
   std::vector<OdmrClaim> claims;
   if (domains.empty() || max == 0) return claims;
-  // Candidates from the envelopes; each is then taken (or found taken)
-  // under the lock and read again, since it may have moved on meanwhile.
+  // Candidates from the index (odmr_index.hpp), not the spool: an ATRN
+  // costs the reads of its own domains' messages, however big the queue.
+  // Each is then taken (or found taken) under the lock and read again,
+  // since it may have moved on meanwhile; a stale one is passed by.
   std::vector<std::string> candidates;
-  const std::error_code scan = spool.scan_envelopes("", [&](spool::SpooledMessage& m) {
-    if (!m.held && !held_recipients(m, domains, options).empty()) candidates.push_back(m.id.value);
-    return candidates.size() < max * 4;
-  });
-  if (scan) note_spool_error("ODMR scan", scan);
+  {
+    std::lock_guard lock(mutex);
+    candidates = odmr_index.candidates(domains, max * 4, [this](const std::string& id) {
+      return odmr_claims.count(id) > 0;  // another session's
+    });
+  }
   // A message the delivery thread has in hand (just arrived, or up for its
   // periodic look) is free again within moments: asked for again a few
   // times before the session is told there is no mail.
@@ -91,8 +94,9 @@ std::vector<std::string> QueueManager::Impl::take(const std::vector<std::string>
     if (recipients.empty()) {
       std::lock_guard lock(mutex);
       active.erase(id);
-      // Its schedule entry may have come up (and been dropped) meanwhile.
-      if (found) schedule.add(id, m->next_attempt_unix_seconds, DomainTable::none);
+      // Its schedule entry may have come up (and been dropped) meanwhile;
+      // a held one has none until it is released.
+      if (found && !m->held) schedule.add(id, m->next_attempt_unix_seconds, DomainTable::none);
       if (ec) note_spool_error("ODMR read of qid=" + id, ec);
       continue;
     }

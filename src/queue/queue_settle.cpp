@@ -44,7 +44,7 @@ QueueManager::Impl::After QueueManager::Impl::leave_active(Item& item, const std
   const bool hold_now = to_hold.erase(id) > 0;
   for (const auto& d : item.counted_domains) {
     if (!gone && pending.count(d)) continue;
-    if (auto c = domain_counts.find(d); c != domain_counts.end() && --c->second == 0) domain_counts.erase(c);
+    uncount_domain(id, d);
   }
   item.counted_domains = gone ? std::set<std::string>{} : pending;
   if (gone) {

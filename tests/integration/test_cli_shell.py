@@ -169,7 +169,7 @@ def test_help_lists_the_commands(shell, petrel):
     pane.line(".help")
     screen = pane.wait_for(r"\.quit ")
     for text in ["EHLO domain", "MAIL FROM:<address>", "RCPT TO:<address>", "STARTTLS", "RFC 3207", "ETRN",
-                 ".auth plain|login USER", ".data FILE"]:
+                 ".auth plain|login|cram-md5 USER", ".data FILE"]:
         assert text in screen, text
     pane.line(".help rcpt")
     pane.wait_for(r"RFC 5321 §4\.1\.1\.3")

@@ -383,3 +383,64 @@ def test_probe_without_odmr_says_nothing_of_it(provider):
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
     import json
     assert not [f for f in json.loads(r.stdout)["findings"] if f["id"] == "odmr"]
+
+
+# --------------------------------------------------------------------------
+# petrel shell: ATRN by hand, the shell as the customer's server
+
+def shell_script(petrel, text, *args):
+    r = subprocess.run([PETREL, "shell", *args, f"{HOST}:{petrel.ports['odmr']}"], input=text.encode(),
+                       capture_output=True, timeout=60, env={**os.environ, "NO_COLOR": "1"})
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def test_petrel_shell_takes_the_held_mail_with_atrn_and_the_queue_empties(tmp_path, provider):
+    sent = {n: message(n) for n in range(3)}  # more than claim_batch: two claims
+    for n, data in sent.items():
+        inject(provider, f"user{n}@{FETCHED}", data)
+    inject(provider, f"user@{OTHERS}", message(9))  # bob's: stays
+    assert wait_until(lambda: len(queued_ids(provider)) == 4, 10)
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    status, out, err = shell_script(provider, f"EHLO customer.test\n.auth cram-md5 {ALICE}\n{PASSWORDS[ALICE]}\n"
+                                              f"ATRN {FETCHED}\n", "--save-dir", str(saved))
+    assert status == 0, out + err
+    assert "> AUTH CRAM-MD5" in out and re.search(r"^235 ", out, re.M), out
+    assert PASSWORDS[ALICE] not in out, out
+    assert re.search(r"^250 .*reversing", out, re.M), out
+    # The reversed dialogue: the shell's replies after "> ", petreld's commands as they come.
+    assert re.search(r"^> 220 .*ODMR", out, re.M), out
+    assert re.search(r"^EHLO ", out, re.M) and re.search(r"^> 250 SIZE \d+$", out, re.M), out
+    assert out.count("MAIL FROM:<sender@outside.test>") == 3, out
+    assert re.search(r"^> 354 ", out, re.M) and re.search(r"^> 250 OK: received$", out, re.M), out
+    for n in sent:
+        assert re.search(rf"^message \d: from <sender@outside\.test> to <user{n}@{FETCHED}> \(\d+ octets\)$",
+                         out, re.M), out
+    assert re.search(r"^QUIT$", out, re.M) and re.search(r"^> 221 ", out, re.M), out
+    assert "3 messages received." in out, out
+    files = sorted(saved.iterdir())
+    assert len(files) == 3, files
+    contents = [f.read_bytes() for f in files]
+    for data in sent.values():
+        # petreld's Received: line on top, then the message byte for byte.
+        assert sum(c.endswith(data) for c in contents) == 1, contents
+    assert all(oct(f.stat().st_mode & 0o777) == "0o600" for f in files)
+    # Delivered, so gone from the queue; bob's mail stays.
+    assert wait_until(lambda: len(queued_ids(provider)) == 1, 10), queue_list(provider)
+    assert OTHERS in queue_list(provider, "--domain", OTHERS)
+
+
+def test_petrel_shell_stays_the_client_when_there_is_no_mail(provider):
+    status, out, err = shell_script(provider, f"EHLO customer.test\n.auth cram-md5 {ALICE}\n{PASSWORDS[ALICE]}\n"
+                                              f"ATRN {FETCHED}\nNOOP\n")
+    assert status == 0, out + err
+    assert re.search(r"^453 ", out, re.M), out
+    assert "roles reverse" not in out, out
+    assert "> NOOP" in out and re.search(r"^221 ", out, re.M), out
+
+
+def test_petrel_shell_atrn_for_another_users_domain_gets_450(provider):
+    status, out, err = shell_script(provider, f"EHLO customer.test\n.auth cram-md5 {ALICE}\n{PASSWORDS[ALICE]}\n"
+                                              f"ATRN {OTHERS}\n")
+    assert status == 0, out + err
+    assert re.search(r"^450 ", out, re.M), out

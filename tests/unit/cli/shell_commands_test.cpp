@@ -31,7 +31,8 @@ TEST(ShellCompletion, an_ambiguous_prefix_lists_the_candidates) {
   const Completion c = tab("E");
   EXPECT_EQ(c.insert, "");
   EXPECT_EQ(c.candidates, (std::vector<std::string>{"EHLO", "EXPN", "ETRN"}));
-  EXPECT_EQ(tab("").candidates.size(), 15u);
+  EXPECT_EQ(tab("").candidates.size(), 16u);
+  EXPECT_EQ(tab("AT").insert, "RN ");
 }
 
 TEST(ShellCompletion, nothing_after_a_finished_argument_it_cannot_know) {
@@ -51,6 +52,7 @@ TEST(ShellCompletion, dot_commands_and_their_arguments) {
   EXPECT_EQ(tab(".st").insert, "arttls");
   EXPECT_EQ(tab(".au").insert, "th ");
   EXPECT_EQ(tab(".auth p").insert, "lain ");
+  EXPECT_EQ(tab(".auth c").insert, "ram-md5 ");
   EXPECT_EQ(tab(".help eh").insert, "lo");
 }
 
@@ -69,17 +71,18 @@ TEST(ShellCompletion, data_completes_file_names_in_the_directory_typed) {
 TEST(ShellHelp, lists_every_smtp_verb_with_its_rfc) {
   const std::string text = help_text();
   for (const char* verb : {"HELO", "EHLO", "MAIL FROM:", "RCPT TO:", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY",
-                           "EXPN", "HELP", "ETRN", "STARTTLS", "AUTH", ".starttls", ".auth", ".data", ".quit", ".help"}) {
+                           "EXPN", "HELP", "ETRN", "ATRN", "STARTTLS", "AUTH", ".starttls", ".auth", ".data", ".quit", ".help"}) {
     EXPECT_NE(text.find(verb), std::string::npos) << verb;
   }
   EXPECT_NE(text.find("RFC 3207"), std::string::npos);
   EXPECT_NE(text.find("RFC 1985"), std::string::npos);
+  EXPECT_NE(text.find("RFC 2645"), std::string::npos);
 }
 
 TEST(ShellHelp, one_command_in_any_case_with_or_without_the_dot) {
   EXPECT_NE(help_text("rcpt")->find("RFC 5321 §4.1.1.3"), std::string::npos);
   EXPECT_NE(help_text("auth")->find("AUTH mechanism"), std::string::npos);  // the SMTP verb first
-  EXPECT_NE(help_text(".auth")->find(".auth plain|login USER"), std::string::npos);
+  EXPECT_NE(help_text(".auth")->find(".auth plain|login|cram-md5 USER"), std::string::npos);
   EXPECT_NE(help_text("data")->find("DATA"), std::string::npos);
   EXPECT_FALSE(help_text("TURN").has_value());
 }
@@ -96,8 +99,9 @@ TEST(ShellLocal, auth_takes_a_mechanism_and_a_user) {
   EXPECT_EQ(ok->kind, LocalCommand::Kind::auth);
   EXPECT_TRUE(ok->error.empty());
   EXPECT_EQ(ok->args, (std::vector<std::string>{"plain", "alice@local.test"}));
-  EXPECT_EQ(parse_local(".auth cram-md5 bob")->error, "usage: .auth plain|login USER");
-  EXPECT_EQ(parse_local(".auth plain")->error, "usage: .auth plain|login USER");
+  EXPECT_EQ(parse_local(".auth CRAM-MD5 bob")->args, (std::vector<std::string>{"cram-md5", "bob"}));
+  EXPECT_EQ(parse_local(".auth scram-sha-1 bob")->error, "usage: .auth plain|login|cram-md5 USER");
+  EXPECT_EQ(parse_local(".auth plain")->error, "usage: .auth plain|login|cram-md5 USER");
 }
 
 TEST(ShellLocal, data_takes_the_rest_of_the_line_as_the_file_name) {
@@ -122,6 +126,14 @@ TEST(ShellAuth, challenges_decode_when_they_are_text) {
   EXPECT_FALSE(decode_challenge("").has_value());
   EXPECT_FALSE(decode_challenge("not base64!").has_value());
   EXPECT_FALSE(decode_challenge("AAEC").has_value());  // binary
+}
+
+TEST(ShellAuth, cram_md5_answers_the_rfc_2195_example) {
+  // RFC 2195 §2: user "tim", password "tanstaaftanstaaf".
+  EXPECT_EQ(cram_md5_response("tim", "tanstaaftanstaaf",
+                              "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+"),
+            "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
+  EXPECT_FALSE(cram_md5_response("tim", "x", "not base64!").has_value());
 }
 
 TEST(ShellVerb, first_word_upper_case) {
