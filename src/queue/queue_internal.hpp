@@ -146,7 +146,8 @@ struct QueueManager::Impl {
   std::string learn_from_reply(const Item& item, std::size_t recipient, const std::string& reply, bool failed);
 
   // queue_odmr.cpp
-  std::vector<OdmrClaim> claim_odmr(const std::vector<std::string>& domains, std::size_t max);
+  std::vector<OdmrClaim> claim_odmr(const std::vector<std::string>& domains, std::size_t max,
+                                    const std::set<std::string>& tried);
   std::vector<std::string> take(const std::vector<std::string>& candidates, const std::vector<std::string>& domains,
                                 std::size_t max, std::vector<OdmrClaim>& claims);
   // An ODMR claim's result has come back: the claim becomes an in-flight

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -170,7 +171,11 @@ class QueueManager {
   // in `domains` (A-label, lower case; each routed "odmr"), for this caller
   // alone: neither the queue nor another claim touches them until
   // odmr_done(). Thread-safe; reads the spool, so not for an I/O thread.
-  std::vector<OdmrClaim> claim_odmr(const std::vector<std::string>& domains, std::size_t max);
+  // `tried`: what this session has had already (a message its client put
+  // off with a 4xx is not offered to it again in the same session). The
+  // contents a claim reads stop at 32 MiB, after the first message.
+  std::vector<OdmrClaim> claim_odmr(const std::vector<std::string>& domains, std::size_t max,
+                                    const std::set<std::string>& tried = {});
   // The end of a claim: the outcomes of its recipients (in the claim's
   // order), recorded as any delivery's (2xx durable, 5xx bounced, 4xx
   // retried); a result not attempted gives the message back untouched.

@@ -22,6 +22,9 @@ using detail::State;
 namespace {
 
 constexpr int kBusyRounds = 20;
+// Contents one claim reads into memory (after its first message): a batch of
+// big messages does not take claim_batch times their size.
+constexpr std::size_t kClaimContentBytes = 32u << 20;
 constexpr std::chrono::milliseconds kBusyWait{50};
 
 // Pending recipients of `m` held for one of `domains`.
@@ -46,7 +49,8 @@ std::int64_t QueueManager::Impl::odmr_recheck() const {
   return std::clamp<std::int64_t>(first, 1, 600);
 }
 
-std::vector<OdmrClaim> QueueManager::Impl::claim_odmr(const std::vector<std::string>& domains, std::size_t max) {
+std::vector<OdmrClaim> QueueManager::Impl::claim_odmr(const std::vector<std::string>& domains, std::size_t max,
+                                                      const std::set<std::string>& tried) {
   std::vector<OdmrClaim> claims;
   if (domains.empty() || max == 0) return claims;
   // Candidates from the index (odmr_index.hpp), not the spool: an ATRN
@@ -56,8 +60,8 @@ std::vector<OdmrClaim> QueueManager::Impl::claim_odmr(const std::vector<std::str
   std::vector<std::string> candidates;
   {
     std::lock_guard lock(mutex);
-    candidates = odmr_index.candidates(domains, max * 4, [this](const std::string& id) {
-      return odmr_claims.count(id) > 0;  // another session's
+    candidates = odmr_index.candidates(domains, max * 4, [this, &tried](const std::string& id) {
+      return odmr_claims.count(id) > 0 || tried.count(id) > 0;  // another session's, or this one's already
     });
   }
   // A message the delivery thread has in hand (just arrived, or up for its
@@ -75,8 +79,10 @@ std::vector<std::string> QueueManager::Impl::take(const std::vector<std::string>
                                                   const std::vector<std::string>& domains, std::size_t max,
                                                   std::vector<OdmrClaim>& claims) {
   std::vector<std::string> busy;
+  std::size_t bytes = 0;
+  for (const auto& c : claims) bytes += c.message->content.size();
   for (const std::string& id : candidates) {
-    if (claims.size() >= max) break;
+    if (claims.size() >= max || (!claims.empty() && bytes >= kClaimContentBytes)) break;
     {
       std::lock_guard lock(mutex);
       if (!active.insert(id).second) {  // being delivered, or claimed by another session
@@ -103,6 +109,7 @@ std::vector<std::string> QueueManager::Impl::take(const std::vector<std::string>
     Item item = make_item(m, /*with_content=*/false, /*fresh=*/false);
     auto full = std::make_shared<spool::SpooledMessage>(*m);
     full->content = std::move(*content);
+    bytes += full->content.size();
     claims.push_back({std::move(full), std::move(recipients)});
     std::lock_guard lock(mutex);
     odmr_claims.emplace(id, std::move(item));
@@ -131,8 +138,9 @@ std::map<std::string, Item>::iterator QueueManager::Impl::take_odmr_claim(const 
   return in_flight.emplace(queue_id, std::move(item)).first;
 }
 
-std::vector<OdmrClaim> QueueManager::claim_odmr(const std::vector<std::string>& domains, std::size_t max) {
-  return impl_->claim_odmr(domains, max);
+std::vector<OdmrClaim> QueueManager::claim_odmr(const std::vector<std::string>& domains, std::size_t max,
+                                                const std::set<std::string>& tried) {
+  return impl_->claim_odmr(domains, max, tried);
 }
 
 void QueueManager::odmr_done(const std::string& queue_id, JobResult result) {

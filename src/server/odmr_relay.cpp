@@ -39,6 +39,7 @@ class Relay {
   Relay(OdmrRelayContext context, std::vector<queue::OdmrClaim> claims)
       : c_(std::move(context)), client_(options(c_)), waiting_(claims.begin(), claims.end()) {
     if (c_.stream.encrypted()) client_.tls_started();  // no STARTTLS inside TLS
+    for (const auto& claim : waiting_) tried_.insert(claim.message->id.value);
   }
 
   asio::awaitable<void> run(std::string leftover) {
@@ -58,8 +59,12 @@ class Relay {
         case smtp::ClientSession::Need::next_message: {
           finish_current();
           if (waiting_.empty()) {
-            auto more = co_await claim_odmr(c_.queue, c_.pool, c_.domains, c_.batch);
-            for (auto& claim : more) waiting_.push_back(std::move(claim));
+            // A message the customer put off (4xx) is not offered again in this session.
+            auto more = co_await claim_odmr(c_.queue, c_.pool, c_.domains, c_.batch, tried_);
+            for (auto& claim : more) {
+              tried_.insert(claim.message->id.value);
+              waiting_.push_back(std::move(claim));
+            }
           }
           next();
           break;
@@ -183,6 +188,7 @@ class Relay {
   OdmrRelayContext c_;
   smtp::ClientSession client_;
   std::deque<queue::OdmrClaim> waiting_;
+  std::set<std::string> tried_;  // claimed by this session: IDs only, one per message it had
   std::optional<queue::OdmrClaim> current_;
   std::string unread_;
   std::array<char, 16 * 1024> buffer_{};
@@ -192,16 +198,17 @@ class Relay {
 }  // namespace
 
 asio::awaitable<std::vector<queue::OdmrClaim>> claim_odmr(queue::QueueManager& queue, asio::thread_pool* pool,
-                                                          const std::vector<std::string>& domains, std::size_t batch) {
+                                                          const std::vector<std::string>& domains, std::size_t batch,
+                                                          const std::set<std::string>& tried) {
   std::vector<queue::OdmrClaim> claims;
   if (pool == nullptr) {
-    claims = queue.claim_odmr(domains, batch);
+    claims = queue.claim_odmr(domains, batch, tried);
     co_return claims;
   }
   co_await asio::co_spawn(
       *pool,
-      [&claims, &queue, &domains, batch]() -> asio::awaitable<void> {
-        claims = queue.claim_odmr(domains, batch);
+      [&claims, &queue, &domains, batch, &tried]() -> asio::awaitable<void> {
+        claims = queue.claim_odmr(domains, batch, tried);
         co_return;
       },
       asio::use_awaitable);

@@ -13,6 +13,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,11 +36,13 @@ struct OdmrRelayContext {
   std::chrono::milliseconds reply_timeout{std::chrono::minutes(5)};
 };
 
-// Takes a batch of the mail waiting for `domains`: empty when there is none.
+// Takes a batch of the mail waiting for `domains`, but what this session
+// has had already (`tried`): empty when there is none.
 boost::asio::awaitable<std::vector<queue::OdmrClaim>> claim_odmr(queue::QueueManager& queue,
                                                                  boost::asio::thread_pool* pool,
                                                                  const std::vector<std::string>& domains,
-                                                                 std::size_t batch);
+                                                                 std::size_t batch,
+                                                                 const std::set<std::string>& tried = {});
 
 // Delivers `claims` (and what more waits) over the reversed connection.
 // `leftover`: bytes the customer sent after ATRN, already read. Every

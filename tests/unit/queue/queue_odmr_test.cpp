@@ -191,6 +191,35 @@ TEST_F(QueueOdmrTest, claimed_mail_is_not_claimed_again_and_delivered_mail_leave
   manager.stop();
 }
 
+TEST_F(QueueOdmrTest, mail_put_off_by_the_client_is_not_offered_again_to_that_session) {
+  QueueManager manager(*spool_, options());
+  manager.start();
+  submit(manager, 2, "fetch.test");
+  ASSERT_TRUE(eventually([&] { return settled(manager, 2); }));
+  const auto first = manager.claim_odmr({"fetch.test"}, 1);
+  ASSERT_EQ(first.size(), 1u);
+  const std::string put_off = first[0].message->id.value;
+  JobResult later = delivered(first[0]);
+  for (auto& o : later.outcomes) {
+    o.outcome = smtp::DeliveryOutcome::deferred;
+    o.reply = "451 4.3.0 not now";
+  }
+  manager.odmr_done(put_off, later);
+  // Back in the index, but this session has had it: it gets the other one only.
+  const std::set<std::string> tried{put_off};
+  std::vector<OdmrClaim> next;
+  ASSERT_TRUE(eventually([&] {
+    next = manager.claim_odmr({"fetch.test"}, 10, tried);
+    return !next.empty();
+  }));
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_NE(next[0].message->id.value, put_off);
+  manager.odmr_done(next[0].message->id.value, delivered(next[0]));
+  // Another session may have it again.
+  EXPECT_TRUE(eventually([&] { return ids_of(manager.claim_odmr({"fetch.test"}, 10)) == std::vector<std::string>{put_off}; }));
+  manager.stop();
+}
+
 TEST_F(QueueOdmrTest, the_index_is_rebuilt_from_the_spool_at_start) {
   std::vector<std::string> other;
   {
