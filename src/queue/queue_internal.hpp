@@ -33,6 +33,8 @@ namespace detail {
 using Clock = std::chrono::steady_clock;
 using State = spool::SpooledMessage::RecipientState;
 
+constexpr std::int64_t kSpoolErrorRetry = 10;  // seconds before an unreadable entry is tried again
+
 // A message being attempted (active): its envelope, and its content while
 // content_in_memory.
 struct Item {

@@ -14,6 +14,7 @@
 // and come up one for each job the site takes (schedule.hpp).
 #include "queue/queue_manager.hpp"
 #include "queue/queue_internal.hpp"
+#include "queue/destination.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -56,11 +57,15 @@ events::Event local_failure(const detail::Item& item, std::size_t recipient, con
 
 using detail::Clock;
 using detail::Completion;
+using detail::delivery_header;
+using detail::Destination;
+using detail::destination_of;
+using detail::envelope_only;
+using detail::kSpoolErrorRetry;
 using detail::Item;
 using detail::State;
 
 constexpr std::size_t kAdmitChunk = 256;           // envelopes read per turn of the loop
-constexpr std::int64_t kSpoolErrorRetry = 10;      // seconds before an unreadable entry is tried again
 
 // RFC 3461 §4.1: a recipient with NOTIFY=SUCCESS delivered here is told
 // so. Over SMTP the NOTIFY goes on to the next server when it offers DSN,
@@ -80,82 +85,10 @@ struct Attempt {
   std::size_t file = 0;   // index into the MaildirFiles
 };
 
-// Header values come from the envelope; a CR or LF there would start a
-// header of the sender's choosing.
-std::string header_safe(std::string text) {
-  std::erase_if(text, [](char c) { return c == '\r' || c == '\n'; });
-  return text;
-}
-
-std::string delivery_header(const smtp::Envelope& e, const smtp::Address& rcpt, const delivery::LocalRouting& routing) {
-  const std::string sender = e.reverse_path.is_null() ? "" : e.reverse_path.mailbox->str();
-  // The bare Postmaster is delivered in the first local domain: say so.
-  std::string recipient = rcpt.str();
-  if (rcpt.domain.empty() && !routing.local_domains.empty()) {
-    recipient += "@" + routing.local_domains.front();
-  }
-  return "Return-Path: <" + header_safe(sender) + ">\r\nDelivered-To: " + header_safe(recipient) + "\r\n";
-}
-
 std::string local_hostname() {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
   return name;
-}
-
-// Where one recipient goes: its Maildir, an alias's command or file,
-// another server, or nowhere yet.
-struct Destination {
-  std::optional<std::string> mailbox;     // local
-  std::optional<delivery::Route> route;   // remote: nullopt with remote = the domain's MX
-  bool remote = false;
-  bool alias_target = false;              // a command or file (docs/aliases.md)
-  bool odmr = false;                      // remote, held for its client's ATRN (RFC 2645)
-  std::string domain;                     // A-label form
-};
-
-Destination destination_of(const QueueOptions& options, const smtp::Address& rcpt) {
-  Destination d;
-  if (rcpt.domain.empty()) {  // the bare Postmaster
-    d.mailbox = delivery::mailbox_directory(options.routing, rcpt);
-    return d;
-  }
-  d.domain = util::ascii_domain(rcpt.domain);
-  const bool local = delivery::is_local_domain(options.routing, d.domain);
-  d.route = delivery::route_for(options.routes, d.domain, local);
-  if (d.route && d.route->kind == delivery::Route::Kind::local) {
-    d.mailbox = delivery::mailbox_directory(options.routing, rcpt);
-    d.route.reset();
-    return d;
-  }
-  d.remote = true;
-  d.odmr = d.route && d.route->kind == delivery::Route::Kind::odmr;
-  return d;
-}
-
-Destination destination_of(const QueueOptions& options, const smtp::Recipient& rcpt) {
-  if (rcpt.alias_target.empty()) return destination_of(options, rcpt.forward_path);
-  Destination d;
-  d.alias_target = true;
-  return d;
-}
-
-// The domain's own policy, else its closest ".parent" entry.
-std::optional<smtp::TlsPolicy> tls_policy_for(const QueueOptions& options, std::string_view domain) {
-  const auto& policies = options.tls_policies;
-  if (auto exact = policies.find(std::string(domain)); exact != policies.end()) return exact->second;
-  for (auto dot = domain.find('.'); dot != std::string_view::npos; dot = domain.find('.', dot + 1)) {
-    if (auto parent = policies.find(std::string(domain.substr(dot))); parent != policies.end()) return parent->second;
-  }
-  return std::nullopt;
-}
-
-// Only the envelope: what an active message keeps when its content stays in the spool.
-std::shared_ptr<const spool::SpooledMessage> envelope_only(const spool::SpooledMessage& m) {
-  auto light = std::make_shared<spool::SpooledMessage>(m);
-  light->content.clear();
-  light->content.shrink_to_fit();
-  return light;
 }
 
 }  // namespace
@@ -451,58 +384,6 @@ std::vector<Item> QueueManager::Impl::next_batch(std::unique_lock<std::mutex>& l
   return batch;
 }
 
-// Reads back the contents that local delivery needs. A message the spool
-// no longer has was removed by an operator: it leaves the batch. One that
-// cannot be read now stays, untouched, for a later attempt.
-bool QueueManager::Impl::load_contents(std::vector<Item>& batch) {
-  std::size_t loaded = 0;
-  std::erase_if(batch, [&](Item& item) {
-    if (item.content_in_memory) return false;
-    const bool local = std::any_of(item.message->envelope.recipients.begin(), item.message->envelope.recipients.end(),
-                                   [&](const smtp::Recipient& r) { return !destination_of(options, r).remote; });
-    if (!local) return false;  // remote jobs read it when a connection takes them
-    std::error_code ec;
-    // A big message: its head only, the tail is copied from its file.
-    const bool big = item.message->tail_size > 0;
-    auto content = big ? spool.read_head(item.message->id, ec) : spool.read_content(item.message->id, ec);
-    if (!content) {
-      std::lock_guard lock(mutex);
-      active.erase(item.message->id.value);
-      if (ec) {
-        ++spool_errors;
-        last_spool_error = "read of qid=" + item.message->id.value + ": " + ec.message();
-        spdlog::error("queue: spool {} (retried)", last_spool_error);
-        schedule.add(item.message->id.value, std::time(nullptr) + kSpoolErrorRetry, DomainTable::none, true);
-      } else {
-        spdlog::warn("qid={} is no longer in the spool, not delivered", item.message->id.value);
-      }
-      return true;
-    }
-    auto full = std::make_shared<spool::SpooledMessage>(*item.message);
-    full->content = std::move(*content);
-    if (big) {
-      item.head = std::make_shared<const spool::SpooledMessage>(std::move(*full));
-      return false;
-    }
-    loaded += full->content.size();
-    item.message = std::move(full);
-    item.content_in_memory = true;
-    return false;
-  });
-  std::lock_guard lock(mutex);
-  content_bytes += loaded;
-  return !batch.empty();
-}
-
-void QueueManager::Impl::release_content(Item& item) {
-  if (!item.content_in_memory) return;
-  const std::size_t size = item.message->content.size();
-  item.message = envelope_only(*item.message);
-  item.content_in_memory = false;
-  std::lock_guard lock(mutex);
-  content_bytes -= size;
-}
-
 void QueueManager::Impl::deliver(std::vector<Item>& batch) {
   if (!load_contents(batch)) return;
   std::vector<Attempt> attempts;
@@ -604,77 +485,6 @@ void QueueManager::Impl::deliver(std::vector<Item>& batch) {
 
 // An alias's commands and files: one job for the message's, on the
 // alias thread; the result comes back as a remote job's does.
-void QueueManager::Impl::dispatch_alias(Item& item, const std::vector<std::size_t>& recipients) {
-  if (!alias_jobs) alias_jobs = std::make_unique<AliasJobs>(options.alias_commands);
-  AliasJob job;
-  job.message = item.message;
-  if (!item.content_in_memory) {
-    // A big message (its tail in a file): a command or mbox gets it whole,
-    // one job at a time.
-    std::error_code ec;
-    auto content = spool.read_content(item.message->id, ec);
-    if (!content) {
-      spdlog::error("qid={} not given to its alias targets: the spool cannot read it ({})", item.message->id.value,
-                    ec ? ec.message() : "not in the spool");
-      return;
-    }
-    auto full = std::make_shared<spool::SpooledMessage>(*item.message);
-    full->content = std::move(*content);
-    job.message = std::move(full);
-  }
-  job.recipients = recipients;
-  for (std::size_t r : recipients) {
-    job.headers.push_back(delivery_header(item.message->envelope, item.message->envelope.recipients[r].forward_path,
-                                          options.routing));
-  }
-  item.attempted = true;
-  ++item.jobs_out;
-  const std::string qid = item.message->id.value;
-  alias_jobs->submit(std::move(job), [this, qid](JobResult result) {
-    {
-      std::lock_guard lock(mutex);
-      completions.push_back({qid, std::move(result)});
-    }
-    wake.notify_one();
-  });
-}
-
-// One job per destination: the recipients of one domain (or one route)
-// go in one transaction (RFC 5321 §3.3 allows up to the server's limit).
-void QueueManager::Impl::dispatch_remote(Item& item, const std::vector<std::size_t>& recipients) {
-  std::map<std::string, RemoteJob> jobs;
-  for (std::size_t r : recipients) {
-    const Destination d = destination_of(options, item.message->envelope.recipients[r]);
-    const std::string key = d.route ? d.route->str() : "mx:" + d.domain;
-    RemoteJob& job = jobs[key];
-    if (job.recipients.empty()) {
-      job.message = item.message;
-      job.content_loaded = item.content_in_memory;
-      job.domain = d.domain;
-      job.route = d.route;
-      job.to_relayhost = d.route && options.routes.relayhost && d.route->str() == options.routes.relayhost->str();
-      job.tls = tls_policy_for(options, d.domain);
-    }
-    job.recipients.push_back(r);
-  }
-  item.jobs_out += jobs.size();
-  const std::string qid = item.message->id.value;
-  for (auto& [key, job] : jobs) {
-    std::string domain = job.domain;  // (read before the job is moved away)
-    remote->submit(std::move(job), [this, qid, domain = std::move(domain)](JobResult result) {
-      {
-        std::lock_guard lock(mutex);
-        completions.push_back({qid, std::move(result)});
-        gate_on(domain, completions.back().result);
-      }
-      wake.notify_one();
-    });
-  }
-}
-
-// What a job's result says of its domain's other messages: they wait for
-// room in a full site (each job the site takes lets one more come), or
-// unread until the time a closed site said.
 void QueueManager::Impl::gate_on(const std::string& domain, const JobResult& result) {
   if (domain.empty()) return;
   const std::uint32_t id = domains.intern(domain);
