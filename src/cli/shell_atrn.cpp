@@ -17,12 +17,6 @@ namespace {
 
 using Printer = std::function<void(std::string_view)>;
 
-Colour colour_of(int code) {
-  if (code >= 500) return Colour::red;
-  if (code >= 400) return Colour::yellow;
-  if (code >= 300) return Colour::cyan;
-  return Colour::green;
-}
 
 // The name in the greeting and the EHLO reply.
 std::string local_hostname() {
@@ -104,7 +98,7 @@ class Reversed {
         std::size_t start = 0;
         while (start <= event.text.size()) {
           const auto end = std::min(event.text.find('\n', start), event.text.size());
-          text += paint("> ", Colour::dim) + paint(event.text.substr(start, end - start), colour_of(event.code)) + "\n";
+          text += paint("> ", Colour::dim) + paint(event.text.substr(start, end - start), reply_colour(event.code)) + "\n";
           start = end + 1;
         }
         print_(text);

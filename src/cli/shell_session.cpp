@@ -26,12 +26,6 @@ namespace {
 using Millis = std::chrono::milliseconds;
 using Printer = std::function<void(std::string_view)>;
 
-Colour colour_of(int code) {
-  if (code >= 500) return Colour::red;
-  if (code >= 400) return Colour::yellow;
-  if (code >= 300) return Colour::cyan;
-  return Colour::green;
-}
 
 std::string seconds(Millis duration) {
   char buf[32];
@@ -148,7 +142,7 @@ void Session::handle_line(const std::string& line) {
 
 void Session::on_reply(const smtp::ServerReply& reply) {
   std::string text;
-  for (const auto& raw : conn_.last_raw_lines()) text += paint(raw, colour_of(reply.code)) + "\n";
+  for (const auto& raw : conn_.last_raw_lines()) text += paint(raw, reply_colour(reply.code)) + "\n";
   print(text);
   last_code_ = reply.code;
   last_challenge_ = reply.code == 334 && !reply.lines.empty() ? reply.lines.front() : std::string();

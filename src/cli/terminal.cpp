@@ -89,4 +89,11 @@ void Table::print(std::FILE* stream) const {
   for (const auto& row : rows_) print_row(row, false);
 }
 
+Colour reply_colour(int code) {
+  if (code >= 500) return Colour::red;
+  if (code >= 400) return Colour::yellow;
+  if (code >= 300) return Colour::cyan;
+  return Colour::green;
+}
+
 }  // namespace petrel::cli

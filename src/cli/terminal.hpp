@@ -16,6 +16,9 @@ bool colour_enabled(std::FILE* stream = stdout);
 
 enum class Colour { none, bold, dim, red, green, yellow, blue, cyan };
 
+// The colour of an SMTP reply code: 2xx green, 3xx cyan, 4xx yellow, 5xx red.
+Colour reply_colour(int code);
+
 // `text` wrapped in the colour's escape codes when colour_enabled(stream).
 std::string paint(std::string_view text, Colour colour, std::FILE* stream = stdout);
 

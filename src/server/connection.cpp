@@ -136,15 +136,6 @@ std::shared_ptr<spool::SpooledMessage> prepare(smtp::ReceivedMessage received, c
   return message;
 }
 
-const char* kind_name(ListenerKind kind) {
-  switch (kind) {
-    case ListenerKind::submission: return "submission";
-    case ListenerKind::smtps: return "smtps";
-    case ListenerKind::odmr: return "odmr";
-    case ListenerKind::odmrs: return "odmrs";
-    default: return "smtp";
-  }
-}
 
 class Connection {
  public:
@@ -188,7 +179,7 @@ class Connection {
     const auto& tls = session_.tls();
     spdlog::info("session client={} port={} helo={} tls={} auth={} messages={} rejected={} recipients={} errors={} "
                  "result=\"{}\" duration={:.3f}s",
-                 peer_, kind_name(listener_.kind), session_.helo_name().empty() ? "-" : session_.helo_name(),
+                 peer_, listener_kind_name(listener_.kind), session_.helo_name().empty() ? "-" : session_.helo_name(),
                  tls ? tls->protocol + "/" + tls->cipher : "no",
                  session_.auth_user().empty() ? "-" : session_.auth_user(), s.messages_accepted, s.messages_rejected,
                  s.recipients_accepted, s.errors, s.close_reason, std::chrono::duration<double>(elapsed).count());
@@ -356,7 +347,7 @@ class Connection {
     co_await stream_->handshake(context_.tls->context(), context_.config.tls.handshake_timeout, ec);
     if (ec) {
       const std::string reason = stream_->timed_out() ? "TLS handshake timeout" : "TLS handshake failed: " + ec.message();
-      spdlog::warn("tls client={} port={} result=failed reason=\"{}\"", peer_, kind_name(listener_.kind), reason);
+      spdlog::warn("tls client={} port={} result=failed reason=\"{}\"", peer_, listener_kind_name(listener_.kind), reason);
       session_.connection_lost(reason);
       co_return false;
     }
@@ -546,6 +537,16 @@ class Connection {
 };
 
 }  // namespace
+
+const char* listener_kind_name(ListenerKind kind) {
+  switch (kind) {
+    case ListenerKind::submission: return "submission";
+    case ListenerKind::smtps: return "smtps";
+    case ListenerKind::odmr: return "odmr";
+    case ListenerKind::odmrs: return "odmrs";
+    default: return "smtp";
+  }
+}
 
 bool SessionContext::trusted(std::string_view ip) const {
   return std::any_of(trusted_networks.begin(), trusted_networks.end(),

@@ -41,6 +41,9 @@ struct Listener {
   bool implicit_tls() const { return kind == ListenerKind::smtps || kind == ListenerKind::odmrs; }
 };
 
+// "smtp", "submission", "smtps", "odmr" or "odmrs", for the log.
+const char* listener_kind_name(ListenerKind kind);
+
 // What every session shares; lives as long as the Server.
 struct SessionContext {
   const config::Config& config;

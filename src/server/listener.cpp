@@ -128,16 +128,6 @@ Listener make_listener(const config::Config& config, const std::string& address,
   return l;
 }
 
-const char* kind_label(ListenerKind kind) {
-  switch (kind) {
-    case ListenerKind::submission: return "submission";
-    case ListenerKind::smtps: return "smtps";
-    case ListenerKind::odmr: return "odmr";
-    case ListenerKind::odmrs: return "odmrs";
-    default: return "smtp";
-  }
-}
-
 }  // namespace
 
 void check_named_files(const config::Config& config) {
@@ -318,7 +308,7 @@ void Server::run() {
     const Listener& listener = *impl_->listeners[i];
     spdlog::info("listening on {}:{} ({}{})", acceptor.local_endpoint().address().to_string(),
                  acceptor.local_endpoint().port(),
-                 kind_label(listener.kind),
+                 listener_kind_name(listener.kind),
                  listener.options.starttls ? ", STARTTLS" : listener.implicit_tls() ? ", implicit TLS" : "");
     asio::co_spawn(first, impl_->accept_loop(acceptor, listener), log_exception);
   }
