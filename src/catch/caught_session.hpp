@@ -8,9 +8,11 @@
 // took each octet and which reply answered it.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "catch/grader.hpp"

@@ -163,7 +163,9 @@ void Grader::command(std::string_view line) {
 }
 
 void Grader::before_mail_or_auth(std::string_view verb) {
-  if (starttls_offered_ && !tls_) {
+  // Once a session: the lapse is not taking STARTTLS, not each command after.
+  if (starttls_offered_ && !tls_ && !starttls_lapse_) {
+    starttls_lapse_ = true;
     add("starttls-not-taken", std::string(verb) + " was sent in the clear although STARTTLS was offered");
   }
 }

@@ -108,6 +108,7 @@ class Grader {
   std::string tls_protocol_;
   std::string auth_mechanism_;
   bool starttls_offered_ = false;
+  bool starttls_lapse_ = false;  // starttls-not-taken was found
   bool closed_ = false;
   bool auth_continues_ = false;  // the last reply was 334: the next line answers it
 
