@@ -244,7 +244,7 @@ class Catcher {
     } else {
       view.card(grader, facts);
     }
-    exit_status_ = catcher::exit_code(grader.findings());
+    if (settings_.once) exit_status_ = catcher::exit_code(grader.findings());  // a server run ends 0
   }
 
   const CatchSettings& settings_;
