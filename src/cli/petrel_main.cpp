@@ -1,10 +1,11 @@
 // petrel: the command line of the Petrel MTA and SMTP toolkit: test any
-// mail server (mx, probe, shell, send), send a list (campaign) and look
+// mail server (mx, probe, shell, send), test a client (catch), send a list (campaign) and look
 // after a Petrel one (queue).
 // docs/petrel.md is its manual.
 #include <CLI/CLI.hpp>
 
 #include "cli/campaign_command.hpp"
+#include "cli/catch_command.hpp"
 #include "cli/dkim_command.hpp"
 #include "cli/events_command.hpp"
 #include "cli/mx_command.hpp"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   petrel::cli::add_campaign_command(app, exit_code);
+  petrel::cli::add_catch_command(app, exit_code);
   petrel::cli::add_dkim_command(app, exit_code);
   petrel::cli::add_mx_command(app, exit_code);
   petrel::cli::add_probe_command(app, exit_code);

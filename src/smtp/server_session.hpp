@@ -135,6 +135,9 @@ class ServerSession {
 
   // In DATA or BDAT: the client is sending a message, not commands.
   bool receiving_message() const { return phase_ == Phase::data || phase_ == Phase::bdat; }
+  // In BDAT: octets of the current chunk still to come, so a caller can
+  // tell the chunk from the commands after it in the same read.
+  std::uint64_t bdat_remaining() const { return phase_ == Phase::bdat ? bdat_remaining_ : 0; }
   // Part of a command line has arrived and the rest has not.
   bool receiving_command() const {
     return !receiving_message() && phase_ != Phase::closed && (!line_.empty() || discarding_line_);

@@ -97,6 +97,7 @@ void ServerSession::helo(const CommandLine& cmd, bool extended) {
   if (cmd.argument.empty() || has_control(cmd.argument)) {
     return error_reply(codes::k501Syntax, extended ? "Syntax: EHLO hostname" : "Syntax: HELO hostname");
   }
+  if (extended && !options_.esmtp) return error_reply(codes::k502NotImplemented, "EHLO not implemented; use HELO");
   // RFC 5321 §4.1.4: EHLO/HELO resets any transaction in progress.
   reset_transaction();
   phase_ = Phase::ready;
@@ -136,6 +137,12 @@ std::vector<std::string> ServerSession::ehlo_keywords() const {
     keywords.emplace_back(keyword);
   }
   if (tls_) keywords.emplace_back("REQUIRETLS");  // RFC 8689 §3: only over TLS
+  if (options_.ehlo_offer) {
+    std::erase_if(keywords, [&](const std::string& line) {
+      const std::string keyword = line.substr(0, line.find(' '));
+      return std::find(options_.ehlo_offer->begin(), options_.ehlo_offer->end(), keyword) == options_.ehlo_offer->end();
+    });
+  }
   return keywords;
 }
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,14 @@ struct SessionOptions {
   // no mail is accepted. odmr_domains: the domains each login may fetch.
   bool odmr = false;
   std::map<std::string, std::vector<std::string>> odmr_domains;
+
+  // What EHLO advertises, for a server that tests its clients (petrel
+  // catch --offer). esmtp false: a plain RFC 821 server that refuses EHLO
+  // with 502, so the client must fall back to HELO (RFC 5321 §4.1.4).
+  // ehlo_offer: the keywords (upper case, first word: "SIZE", "AUTH") that
+  // may be advertised, of those the session has; nullopt: all of them.
+  bool esmtp = true;
+  std::optional<std::vector<std::string>> ehlo_offer;
 };
 
 }  // namespace petrel::smtp
