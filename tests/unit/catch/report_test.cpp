@@ -16,7 +16,8 @@ using testing::play;
 
 TEST(Report, fields_and_file_of_each_accepted_message) {
   testing::AcceptAll policy;
-  CaughtSession s(catch_options(), policy, "127.0.0.1", nullptr, GraderOptions{});
+  const smtp::SessionOptions options = catch_options();  // the session keeps a reference
+  CaughtSession s(options, policy, "127.0.0.1", nullptr, GraderOptions{});
   s.greet();
   const std::string good = std::string(kHeaders) + "ok\r\n.\r\n";
   const std::string bad = std::string(kHeaders) + "bare\nlf\r\n.\r\n";
