@@ -185,6 +185,7 @@ class ServerSession {
   void finish_bdat_chunk();
   void message_complete();
   void maybe_spill();
+  void bdat_too_big();  // 552 at the end of the chunk; the content is dropped
   std::size_t settle_head();
   std::uint64_t content_size() const { return spilled_ + content_.size(); }
 

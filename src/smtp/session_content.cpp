@@ -144,16 +144,22 @@ void ServerSession::refuse_content(DotReader::Verdict verdict) {
   reset_transaction();
 }
 
+void ServerSession::bdat_too_big() {
+  bdat_failure_ = Reply(codes::k552MessageTooBig, "Message size exceeds fixed maximum message size");
+  content_.clear();
+  content_.shrink_to_fit();
+  spilled_ = 0;
+}
+
 std::size_t ServerSession::feed_bdat(std::string_view bytes) {
   const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(bdat_remaining_, bytes.size()));
   if (!bdat_failure_) {
     if (content_size() + take > options_.limits.max_message_size) {
-      bdat_failure_ = Reply(codes::k552MessageTooBig, "Message size exceeds fixed maximum message size");
-      content_.clear();
-      content_.shrink_to_fit();
-      spilled_ = 0;
+      bdat_too_big();
     } else if (line_checker_) {
       line_checker_->feed(bytes.substr(0, take), content_);
+      // Normalizing bare line endings lengthens the content: it must still fit.
+      if (content_size() > options_.limits.max_message_size) bdat_too_big();
     } else {
       content_.append(bytes.substr(0, take));
     }
@@ -191,6 +197,7 @@ void ServerSession::finish_bdat_chunk() {
     if (line_checker_) {
       const auto verdict = line_checker_->finish(content_);
       if (verdict != DotReader::Verdict::ok) return refuse_content(verdict);
+      if (content_size() > options_.limits.max_message_size) return refuse_content(DotReader::Verdict::too_big);
     }
     message_complete();
     return;
