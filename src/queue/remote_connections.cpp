@@ -63,16 +63,21 @@ std::vector<Endpoint> endpoints_of(const std::string& host, const dns::AddressAn
 
 }  // namespace
 
+smtp::OutgoingMessage outgoing_envelope(const spool::SpooledMessage& message, const std::vector<std::size_t>& recipients) {
+  const smtp::Envelope& e = message.envelope;
+  smtp::OutgoingMessage m;
+  m.reverse_path = e.reverse_path;
+  m.params = e.params;
+  m.params.auth.clear();
+  for (std::size_t r : recipients) m.recipients.push_back(e.recipients[r]);
+  return m;
+}
+
 // The message as the SMTP client sends it, its content read from the
 // spool unless the job brought it.
 std::optional<smtp::OutgoingMessage> RemoteQueue::Impl::outgoing(Pending& p, std::string& error) {
   const RemoteJob& job = p.job;
-  const smtp::Envelope& e = job.message->envelope;
-  smtp::OutgoingMessage m;
-  m.reverse_path = e.reverse_path;
-  m.params = e.params;
-  m.params.auth.clear();  // AUTH= is ours to vouch for, not passed on (RFC 4954 §5)
-  for (std::size_t r : job.recipients) m.recipients.push_back(e.recipients[r]);
+  smtp::OutgoingMessage m = outgoing_envelope(*job.message, job.recipients);
   if (job.content_loaded) {
     m.content = job.message->content;
     return m;

@@ -82,6 +82,12 @@ struct RemoteOptions {
   std::function<void(const std::vector<std::string>& domains, std::size_t room)> on_room;
 };
 
+// What the SMTP client sends to the next hop, but the content: the
+// envelope's sender and parameters (AUTH= dropped, RFC 4954 §5: it is ours
+// to vouch for) and `recipients` (indices into the envelope's). Remote
+// delivery and the reversed ODMR session share it.
+smtp::OutgoingMessage outgoing_envelope(const spool::SpooledMessage& message, const std::vector<std::size_t>& recipients);
+
 struct RemoteJob {
   // The envelope, and the content when content_loaded (else it is read
   // from the spool when a connection takes the job).

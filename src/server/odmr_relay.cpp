@@ -24,12 +24,7 @@ std::string status_of(const smtp::ServerReply& reply) {
 }
 
 smtp::OutgoingMessage outgoing(const queue::OdmrClaim& claim) {
-  const smtp::Envelope& e = claim.message->envelope;
-  smtp::OutgoingMessage m;
-  m.reverse_path = e.reverse_path;
-  m.params = e.params;
-  m.params.auth.clear();  // AUTH= is ours to vouch for, not passed on (RFC 4954 §5)
-  for (std::size_t r : claim.recipients) m.recipients.push_back(e.recipients[r]);
+  smtp::OutgoingMessage m = queue::outgoing_envelope(*claim.message, claim.recipients);
   m.content = claim.message->content;
   return m;
 }
