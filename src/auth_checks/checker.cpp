@@ -23,9 +23,7 @@
 namespace petrel::auth_checks {
 namespace asio = boost::asio;
 
-namespace {
-
-dkim::KeyLookup key_lookup(const dns::TxtAnswer& answer) {
+dkim::KeyLookup dkim_key_lookup(const dns::TxtAnswer& answer) {
   dkim::KeyLookup k;
   switch (answer.outcome) {
     case dns::Outcome::ok:
@@ -38,6 +36,8 @@ dkim::KeyLookup key_lookup(const dns::TxtAnswer& answer) {
   }
   return k;
 }
+
+namespace {
 
 std::string domain_of(std::string_view address) {
   const std::size_t at = address.rfind('@');
@@ -142,7 +142,7 @@ class Run : public std::enable_shared_from_this<Run> {
     for (const std::string& name : names) {
       resolver_.lookup_txt(name, [self = shared_from_this(), name](const dns::TxtAnswer& a) {
         if (self->finished_) return;
-        self->keys_.emplace(name, key_lookup(a));
+        self->keys_.emplace(name, dkim_key_lookup(a));
         --self->keys_pending_;
         self->maybe_finish();
       });

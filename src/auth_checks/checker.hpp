@@ -18,6 +18,7 @@
 
 #include "auth_checks/verdict.hpp"
 #include "dkim/canonicalize.hpp"
+#include "dkim/verify.hpp"
 #include "dns/resolver.hpp"
 
 namespace boost::asio {
@@ -31,6 +32,10 @@ struct Options {
   std::size_t max_dkim_signatures = 5;
   std::chrono::milliseconds timeout{std::chrono::seconds(20)};
 };
+
+// A DKIM key record lookup as the verifier takes it: records found,
+// none (NXDOMAIN, NODATA), or a failure.
+dkim::KeyLookup dkim_key_lookup(const dns::TxtAnswer& answer);
 
 struct Input {
   std::string client_ip;     // "192.0.2.1", "2001:db8::1"

@@ -52,6 +52,10 @@ class CaughtSession {
   void connection_lost(std::string_view reason);
   // The connection is over (however it ended): the grader's findings are final.
   void finish() { grader_.closed(); }
+  // The DKIM signatures of the grader's messages()[message], once checked.
+  void dkim_checked(std::size_t message, std::vector<DkimCheck> checks) {
+    grader_.dkim_checked(message, std::move(checks));
+  }
 
   // The replies to send now; reading them clears them.
   std::string take_output();

@@ -27,6 +27,8 @@ constexpr std::array kCatalogue{
     Known{"line-too-long", Level::fail, "Lines of at most 1000 octets"},             // RFC 5321 §4.5.3.1.6
     Known{"unstuffed-dot", Level::fail, "Dot-stuffs lines that start with '.'"},             // RFC 5321 §4.5.2
     Known{"auth-in-clear", Level::fail, "Sends no password without TLS"},             // RFC 4954 §4, RFC 8314 §4
+    Known{"extension-without-offer", Level::fail, "Uses only the extensions offered"},  // RFC 5321 §2.2.1
+    Known{"dkim-invalid", Level::fail, "DKIM signatures verify"},                       // RFC 6376 §6
     // Lapses.
     Known{"helo-not-ehlo", Level::warn, "Greets with EHLO"},       // RFC 5321 §4.1.1.1
     Known{"no-size-declared", Level::warn, "Declares SIZE= when SIZE is offered"},    // RFC 1870 §5

@@ -59,6 +59,15 @@ PathAndParams split_path(std::string_view arg) {
   return out;
 }
 
+// The EHLO keyword that announces a MAIL or RCPT parameter (RFC 1870,
+// 6152, 3030, 6531, 3461, 8689, 4954 §5).
+std::string offering_extension(const std::string& key, const std::string& value) {
+  if (key == "BODY") return upper(value) == "BINARYMIME" ? "BINARYMIME" : "8BITMIME";
+  if (key == "RET" || key == "ENVID" || key == "NOTIFY" || key == "ORCPT") return "DSN";
+  if (key == "MT-PRIORITY") return "MT-PRIORITY";
+  return key;  // SIZE, SMTPUTF8, REQUIRETLS, AUTH, and any other under its own name
+}
+
 // Mechanisms that put the password itself on the wire (base64 is no cover).
 bool sends_password(std::string_view mechanism) {
   return mechanism == "PLAIN" || mechanism == "LOGIN" || mechanism == "XOAUTH2" || mechanism == "OAUTHBEARER";
@@ -74,6 +83,12 @@ bool Grader::is_offered(std::string_view keyword) const {
 
 void Grader::use(std::string_view extension) {
   if (std::find(used_.begin(), used_.end(), extension) == used_.end()) used_.emplace_back(extension);
+}
+
+void Grader::require_offer(std::string_view keyword, std::string_view what) {
+  if (is_offered(keyword)) return;
+  add("extension-without-offer", std::string(what) + " was sent, but the EHLO reply did not offer " +
+                                     std::string(keyword));
 }
 
 void Grader::read_started() {
@@ -151,7 +166,10 @@ void Grader::command(std::string_view line) {
     content_.reset();
   } else if (verb == "QUIT") {
     quit_ = true;
+  } else if (verb == "STARTTLS") {
+    require_offer("STARTTLS", "STARTTLS");
   } else if (verb == "BDAT") {
+    require_offer("CHUNKING", "BDAT");
     use("CHUNKING");
     add("chunking-used", "the client sent the message in BDAT chunks (RFC 3030)");
     std::string_view rest = argument.substr(std::min(argument.size(), first_word(argument).size()));
@@ -177,6 +195,7 @@ void Grader::mail(std::string_view argument) {
   GradedMessage m;
   m.reverse_path = parsed.path;
   for (const auto& [key, value] : parsed.params) {
+    require_offer(offering_extension(key, value), key + "=" + value.substr(0, 20));
     if (key == "SIZE") {
       std::uint64_t size = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), size);
@@ -205,6 +224,7 @@ void Grader::rcpt(std::string_view argument) {
   if (!consume_icase(argument, "TO:")) return;
   const PathAndParams parsed = split_path(argument);
   for (const auto& [key, value] : parsed.params) {
+    require_offer(offering_extension(key, value), key + "=" + value.substr(0, 20));
     if (key == "NOTIFY" || key == "ORCPT") use("DSN");
   }
   const bool smtputf8 = transaction_ && transaction_->smtputf8;
@@ -216,6 +236,7 @@ void Grader::rcpt(std::string_view argument) {
 
 void Grader::auth(std::string_view argument) {
   before_mail_or_auth("AUTH");
+  require_offer("AUTH", "AUTH");
   use("AUTH");
   pending_auth_ = upper(first_word(argument));
   if (!tls_ && sends_password(pending_auth_)) {

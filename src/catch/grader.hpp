@@ -32,6 +32,15 @@ enum class ClientPart {
   bdat,     // octets of a BDAT chunk
 };
 
+// One DKIM-Signature's result, as the I/O layer found it when it looked
+// the signer's key up (RFC 8601 result names: pass, fail, permerror, ...).
+struct DkimCheck {
+  std::string domain;  // d=
+  std::string selector;  // s=
+  std::string result;
+  std::string reason;
+};
+
 // One message the client sent, as the grader saw it.
 struct GradedMessage {
   std::string reverse_path;  // as in MAIL FROM:<...>
@@ -42,6 +51,7 @@ struct GradedMessage {
   bool chunked = false;  // BDAT
   std::uint64_t size = 0;
   int reply_code = 0;    // to the end of data (or the last chunk); 0 if none yet
+  std::vector<DkimCheck> dkim;  // one per DKIM-Signature, when they were checked
 };
 
 class Grader {
@@ -57,6 +67,11 @@ class Grader {
   // The reply octets the server produced for what was just fed.
   void server_replied(std::string_view raw);
   void tls_started(std::string_view protocol);  // "TLSv1.3"
+  // The DKIM signatures of messages()[message] were checked (after the
+  // session: the key lookups need the DNS). A signature that fails or
+  // cannot be verified (permerror) is dkim-invalid; temperror is not
+  // held against the client.
+  void dkim_checked(std::size_t message, std::vector<DkimCheck> checks);
   // The connection is over; the findings are final.
   void closed();
 
@@ -82,6 +97,9 @@ class Grader {
   void ehlo_reply(int code, const std::vector<std::string>& lines);
   void finish_message();
   void use(std::string_view extension);
+  // The client used what `keyword` in the EHLO reply announces (`what`:
+  // "SIZE=", "BDAT"): a fault when it was not offered.
+  void require_offer(std::string_view keyword, std::string_view what);
   void add(std::string_view id, std::string text) { add_finding(findings_, id, std::move(text)); }
   bool is_offered(std::string_view keyword) const;
 

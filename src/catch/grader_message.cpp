@@ -116,4 +116,14 @@ void Grader::finish_message() {
   content_.reset();
 }
 
+void Grader::dkim_checked(std::size_t message, std::vector<DkimCheck> checks) {
+  if (message >= messages_.size()) return;
+  for (const auto& check : checks) {
+    if (check.result != "fail" && check.result != "permerror") continue;
+    add("dkim-invalid", "message " + std::to_string(message + 1) + ": the DKIM signature of d=" + check.domain +
+                            " s=" + check.selector + " did not verify (" + check.result + ": " + check.reason + ")");
+  }
+  messages_[message].dkim = std::move(checks);
+}
+
 }  // namespace petrel::catcher

@@ -9,6 +9,14 @@ using nlohmann::json;
 
 json or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
+json dkim_json(const std::vector<DkimCheck>& checks) {
+  json list = json::array();
+  for (const auto& c : checks) {
+    list.push_back({{"domain", c.domain}, {"selector", c.selector}, {"result", c.result}, {"reason", c.reason}});
+  }
+  return list;
+}
+
 json messages_json(const Grader& grader, const SessionFacts& facts) {
   json list = json::array();
   std::size_t next_file = 0;
@@ -24,6 +32,7 @@ json messages_json(const Grader& grader, const SessionFacts& facts) {
                     {"smtputf8", m.smtputf8},
                     {"chunked", m.chunked},
                     {"reply", m.reply_code},
+                    {"dkim", dkim_json(m.dkim)},
                     {"file", file}});
   }
   return list;

@@ -24,6 +24,7 @@ struct CatchFlags {
   std::string offer;
   bool once = false;
   bool json = false;
+  std::string resolver;
 };
 
 std::string upper(std::string_view s) {
@@ -82,6 +83,7 @@ int run(const CatchFlags& flags) {
   settings.hostname = flags.hostname;
   settings.once = flags.once;
   settings.json = flags.json;
+  settings.resolver = flags.resolver;
   for (const auto& user_pass : flags.auth) {
     const auto colon = user_pass.find(':');
     if (colon == std::string::npos || colon == 0) {
@@ -169,6 +171,8 @@ void add_catch_command(CLI::App& app, int& exit_code) {
                   "EHLO keywords to advertise, comma-separated (default all: PIPELINING, SIZE, 8BITMIME, SMTPUTF8, "
                   "CHUNKING, BINARYMIME, DSN, STARTTLS, AUTH, ENHANCEDSTATUSCODES); none: refuse EHLO")
       ->type_name("LIST");
+  cmd->add_option("--resolver", flags->resolver,
+                  "DNS server (ADDR or ADDR:PORT) for the DKIM keys of signed messages (default: /etc/resolv.conf's)");
   cmd->add_flag("--once", flags->once, "Handle one session, then exit with its verdict");
   cmd->add_flag("--json", flags->json, "Print each session's report as JSON on stdout; the dialogue goes to stderr");
   cmd->callback([flags, &exit_code] { exit_code = run(*flags); });

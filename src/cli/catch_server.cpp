@@ -20,6 +20,7 @@
 #include "catch/catch_auth.hpp"
 #include "catch/caught_session.hpp"
 #include "catch/report.hpp"
+#include "cli/catch_dkim.hpp"
 #include "cli/catch_view.hpp"
 #include "cli/terminal.hpp"
 #include "delivery/maildir.hpp"
@@ -43,6 +44,14 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kWriteTimeout{30'000};
 constexpr std::chrono::milliseconds kHandshakeTimeout{30'000};
 constexpr std::chrono::milliseconds kCloseTimeout{2'000};
+constexpr std::chrono::milliseconds kDkimLookupTimeout{5'000};
+
+// A message with a DKIM-Signature, kept until the session ends and its
+// signatures are checked.
+struct SignedMessage {
+  std::size_t index;  // into the grader's messages()
+  std::string content;
+};
 
 // Nothing is relayed, ever: every recipient is accepted and kept here.
 // (--script rules on MAIL and RCPT will slot in as a policy like this one.)
@@ -57,7 +66,8 @@ std::string now_utc(const char* format) { return utc_time(static_cast<std::int64
 
 class Catcher {
  public:
-  explicit Catcher(const CatchSettings& settings) : settings_(settings), signals_(io_, SIGINT, SIGTERM) {
+  explicit Catcher(const CatchSettings& settings)
+      : settings_(settings), signals_(io_, SIGINT, SIGTERM), dkim_(io_, settings.resolver, kDkimLookupTimeout) {
     options_.hostname = settings.hostname;
     options_.esmtp = settings.offer.esmtp;
     options_.ehlo_offer = settings.offer.keywords;
@@ -160,6 +170,7 @@ class Catcher {
     std::string output = s.take_output();
     co_await stream->write(asio::buffer(output), kWriteTimeout, ec);
     std::vector<char> buffer(64 * 1024);
+    std::vector<SignedMessage> signed_messages;
     while (!ec && s.need() != Need::close) {
       const std::size_t n = co_await stream->read_some(asio::buffer(buffer), s.read_timeout(), ec);
       if (ec) {
@@ -173,7 +184,7 @@ class Catcher {
         }
         break;
       }
-      const bool start_tls = feed_read(s, std::string_view(buffer.data(), n), facts);
+      const bool start_tls = feed_read(s, std::string_view(buffer.data(), n), facts, signed_messages);
       view.show(s.take_transcript());
       const auto delay = s.take_reply_delay();
       if (delay.count() > 0) co_await stream->pause(delay);
@@ -194,6 +205,10 @@ class Catcher {
     if (ec && s.need() != Need::close) s.connection_lost("connection broken");
     co_await stream->shutdown_tls(kCloseTimeout);
     s.finish();
+    for (const SignedMessage& m : signed_messages) {
+      std::vector<catcher::DkimCheck> checks = co_await dkim_.check(m.content);
+      s.dkim_checked(m.index, std::move(checks));
+    }
     facts.duration_ms = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
     facts.close_reason = s.session().stats().close_reason;
@@ -202,17 +217,18 @@ class Catcher {
 
   // Feeds one read to the session, storing messages as they complete.
   // True when the session asks for the TLS handshake.
-  bool feed_read(catcher::CaughtSession& s, std::string_view bytes, catcher::SessionFacts& facts) {
+  bool feed_read(catcher::CaughtSession& s, std::string_view bytes, catcher::SessionFacts& facts,
+                 std::vector<SignedMessage>& signed_messages) {
     s.read_started();
     while (!bytes.empty() && s.need() == Need::input) {
       bytes.remove_prefix(s.feed(bytes));
-      if (s.need() == Need::store_message) store(s, facts);
+      if (s.need() == Need::store_message) store(s, facts, signed_messages);
       if (s.need() == Need::start_tls) return true;
     }
     return false;
   }
 
-  void store(catcher::CaughtSession& s, catcher::SessionFacts& facts) {
+  void store(catcher::CaughtSession& s, catcher::SessionFacts& facts, std::vector<SignedMessage>& signed_messages) {
     const smtp::ReceivedMessage message = s.take_message();
     const std::string id = std::to_string(::getpid()) + "M" + std::to_string(++stored_);
     delivery::MaildirFile file;
@@ -229,6 +245,9 @@ class Catcher {
       return;
     }
     facts.files.push_back("new/" + batch[0].file_name);
+    if (CatchDkim::is_signed(message.content)) {
+      signed_messages.push_back({s.grader().messages().size() - 1, message.content});
+    }
     s.message_stored(id);
   }
 
@@ -255,6 +274,7 @@ class Catcher {
   std::unique_ptr<tls::ServerTls> tls_;
   std::unique_ptr<catcher::CatchAuthenticator> authenticator_;
   catcher::GraderOptions grader_options_;
+  CatchDkim dkim_;
   int sessions_ = 0;
   std::uint64_t stored_ = 0;
   int exit_status_ = 0;

@@ -247,3 +247,66 @@ def test_an_unknown_offer_keyword_is_refused(tmp_path):
                        capture_output=True, timeout=20)
     assert r.returncode == 3
     assert b"TURBO" in r.stderr
+
+
+def test_extensions_used_without_the_offer_are_faults(catch):
+    c = catch("--offer", "pipelining")
+    with socket.create_connection((HOST, c.port), timeout=10) as s:
+        read_reply(s)
+        s.sendall(b"EHLO raw.test\r\n")
+        offered = read_reply(s)
+        assert "SIZE" not in offered and "8BITMIME" not in offered
+        s.sendall(b"MAIL FROM:<raw@client.test> SIZE=100 BODY=8BITMIME\r\n")
+        read_reply(s)
+        s.sendall(b"BDAT 10 LAST\r\n0123456789")
+        read_reply(s)
+        s.sendall(b"QUIT\r\n")
+        read_reply(s)
+    status, report = c.report()
+    assert status == 2, report
+    [f] = [f for f in report["findings"] if f["id"] == "extension-without-offer"]
+    assert f["level"] == "fail" and f["count"] == 3, f  # SIZE=, BODY=, BDAT
+    assert "SIZE=100" in f["text"]
+
+
+# --- dkim-invalid: signatures checked against keys served by dnsmasq --------
+
+def dkim_zone_and_key(tmp_path):
+    from dns_zone import DnsZone, dnsmasq_binary
+    if dnsmasq_binary() is None:
+        pytest.skip("dnsmasq is not installed (apt-get install dnsmasq-base)")
+    r = subprocess.run([PETREL, "dkim", "keygen", "--domain", "client.test", "--selector", "s1", "--algorithm",
+                        "ed25519", "--out", str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    import re
+    strings = re.findall(r'"([^"]*)"', r.stdout.splitlines()[0])
+    zone = DnsZone().txt("s1._domainkey.client.test", *strings)
+    zone.start()
+    return zone, tmp_path / "s1.client.test.key"
+
+
+def dkim_signed(key, message):
+    r = subprocess.run([PETREL, "dkim", "sign", "--key", str(key), "--domain", "client.test", "--selector", "s1"],
+                       input=message, capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_a_dkim_signature_that_verifies_passes_and_one_altered_is_dkim_invalid(catch, tmp_path):
+    zone, key = dkim_zone_and_key(tmp_path)
+    try:
+        c = catch("--resolver", zone.upstream)
+        good = dkim_signed(key, (HEADERS + "Signed and intact.\r\n").encode())
+        bad = dkim_signed(key, (HEADERS + "Signed, then altered.\r\n").encode()).replace(b"altered", b"changed")
+        with smtplib.SMTP(HOST, c.port, local_hostname="client.test", timeout=10) as s:
+            s.sendmail("alice@client.test", ["bob@example.test"], good)
+            s.sendmail("alice@client.test", ["bob@example.test"], bad)
+        status, report = c.report(timeout=30)
+    finally:
+        zone.stop()
+    assert status == 2, report
+    first, second = report["messages"]
+    assert [d["result"] for d in first["dkim"]] == ["pass"], first
+    assert [(d["domain"], d["selector"], d["result"]) for d in second["dkim"]] == [("client.test", "s1", "fail")]
+    [f] = [f for f in report["findings"] if f["id"] == "dkim-invalid"]
+    assert f["level"] == "fail" and f["count"] == 1 and f["text"].startswith("message 2"), f

@@ -216,6 +216,44 @@ TEST(Grader, findings_repeat_as_a_count) {
   EXPECT_EQ(play(catch_options(), twice).find("bare-lf")->count, 2u);
 }
 
+TEST(Grader, parameters_and_commands_of_extensions_not_offered_are_faults) {
+  auto options = catch_options();
+  options.ehlo_offer = std::vector<std::string>{"PIPELINING", "SIZE"};
+  const std::string content = body("Hi\r\n.\r\n");
+  const auto run = play(options, {"EHLO client.test\r\n", "MAIL FROM:<alice@example.org> SIZE=100 RET=HDRS\r\n",
+                                  "RCPT TO:<bob@example.test> NOTIFY=NEVER\r\n", "STARTTLS\r\n", "QUIT\r\n"});
+  const Finding* f = run.find("extension-without-offer");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->level, Level::fail);
+  EXPECT_EQ(f->count, 3u);  // RET=, NOTIFY=, STARTTLS; SIZE= was offered
+  EXPECT_NE(f->text.find("RET=HDRS"), std::string::npos) << f->text;
+}
+
+TEST(Grader, offered_extensions_used_are_no_fault) {
+  const auto run = play(catch_options(), polite(body("Hi\r\n.\r\n"), " BODY=8BITMIME RET=FULL ENVID=x"));
+  EXPECT_EQ(run.find("extension-without-offer"), nullptr);
+}
+
+TEST(Grader, a_dkim_signature_that_fails_or_errs_is_invalid_and_temperror_is_not) {
+  Grader grader;
+  for (const char* line : {"EHLO c.test\r\n", "MAIL FROM:<a@c.test>\r\n", "RCPT TO:<b@d.test>\r\n", "DATA\r\n"}) {
+    grader.read_started();
+    grader.client(ClientPart::command, line);
+    grader.server_replied(std::string_view(line, 4) == "DATA" ? "354 go\r\n" : "250 ok\r\n");
+  }
+  grader.read_started();
+  grader.client(ClientPart::data, body("x\r\n.\r\n"));
+  grader.content_ended();
+  ASSERT_EQ(grader.messages().size(), 1u);
+  grader.dkim_checked(0, {{"c.test", "s1", "temperror", "DNS timed out"}});
+  grader.dkim_checked(7, {{"c.test", "s1", "fail", "out of range: ignored"}});
+  EXPECT_EQ(grader.findings().size(), 0u);
+  grader.dkim_checked(0, {{"c.test", "s1", "pass", "ok"}, {"c.test", "s2", "permerror", "no key record"}});
+  ASSERT_EQ(grader.findings().size(), 1u);
+  EXPECT_EQ(grader.findings()[0].id, "dkim-invalid");
+  EXPECT_EQ(grader.messages()[0].dkim.size(), 2u);
+}
+
 TEST(Findings, levels_and_exit_codes) {
   std::vector<Finding> f;
   EXPECT_EQ(exit_code(f), 0);
