@@ -616,8 +616,9 @@ asio::awaitable<bool> take_proxy_header(ClientStream& stream, SessionContext& co
     error = outcome.error;
   }
   metrics::proxy_header_errors().with({listener.address, error}).inc();
-  spdlog::warn("proxy client={} port={} result=refused reason={}", client.peer(), listener_kind_name(listener.kind),
-               error);
+  // A peer that connects and leaves unheard is a port probe, not an attack.
+  spdlog::log(error == "closed" ? spdlog::level::info : spdlog::level::warn,
+              "proxy client={} port={} result=refused reason={}", client.peer(), listener_kind_name(listener.kind), error);
   stream.close();
   co_return false;
 }
