@@ -21,7 +21,7 @@ JOBS=${JOBS:-2}
 TARGETS=(fuzz_command_line fuzz_server_session fuzz_dot_reader fuzz_envelope_codec fuzz_config fuzz_client_session
          fuzz_mta_sts fuzz_eight_bit_downgrade fuzz_bulk_headers fuzz_arf fuzz_dkim_canon fuzz_inject_request
          fuzz_campaign_csv fuzz_events fuzz_spf_record fuzz_dmarc_record fuzz_dkim_verify fuzz_maildrop fuzz_aliases
-         fuzz_shell_reverse fuzz_catch_grader)
+         fuzz_shell_reverse fuzz_catch_grader fuzz_proxy)
 
 # Per-target libFuzzer options: the longest useful input and a dictionary.
 options() {
@@ -45,6 +45,7 @@ options() {
     fuzz_inject_request) echo "-max_len=4096 -dict=fuzz/json.dict" ;;
     fuzz_campaign_csv)   echo "-max_len=4096 -dict=fuzz/csv.dict" ;;
     fuzz_events)         echo "-max_len=2048" ;;
+    fuzz_proxy)          echo "-max_len=1024" ;;
     fuzz_spf_record)     echo "-max_len=2048 -dict=fuzz/spf.dict" ;;
     fuzz_dmarc_record)   echo "-max_len=2048 -dict=fuzz/dmarc.dict" ;;
   esac

@@ -25,6 +25,7 @@ test_pkgs=(
   prometheus
   chromium chromium-driver python3-selenium
   bsd-mailx mailutils git-email libmailtools-perl php-cli
+  haproxy
 )
 
 want=("${build_pkgs[@]}")

@@ -61,6 +61,12 @@ const Key kServerKeys[] = {
     {"listen_odmr", [](const Field& f, Config& c) { c.listen_odmr = read_listen_list(f); }},
     {"listen_odmrs", [](const Field& f, Config& c) { c.listen_odmrs = read_listen_list(f); }},
     {"user", [](const Field& f, Config& c) { c.user = read_string(f, f.value, valid_user, "a user name"); }},
+    {"proxy_protocol",
+     [](const Field& f, Config& c) {
+       c.proxy.listeners = read_listen_list(f);
+       c.proxy.line = line_of(f.value);
+     }},
+    {"proxy_trusted", [](const Field& f, Config& c) { c.proxy.trusted = read_cidr_list(f); }},
 };
 
 const Key kLimitsKeys[] = {
@@ -83,6 +89,7 @@ const Key kLimitsKeys[] = {
 const Key kTimeoutsKeys[] = {
     {"command", [](const Field& f, Config& c) { c.session.limits.command_timeout = read_duration(f, f.value); }},
     {"data", [](const Field& f, Config& c) { c.session.limits.data_timeout = read_duration(f, f.value); }},
+    {"proxy_header", [](const Field& f, Config& c) { c.proxy.header_timeout = read_duration(f, f.value); }},
 };
 
 constexpr std::string_view kBareLineEndings[] = {"reject", "normalize"};

@@ -230,6 +230,16 @@ struct DkimKey {
   std::size_t line = 0;                  // where it is configured, for errors about the file
 };
 
+// [server] proxy_protocol and proxy_trusted, [timeouts] proxy_header: the
+// listeners behind a TCP load balancer that sends the PROXY protocol
+// header first (docs/cluster.md).
+struct ProxyConfig {
+  std::vector<std::string> listeners;  // listen addresses, as in the listen keys
+  std::vector<std::string> trusted;    // CIDR: the balancers; empty: any peer of such a listener
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(5)};  // for the whole header
+  std::size_t line = 0;                // where proxy_protocol is, for errors
+};
+
 struct Config {
   // [server]
   std::string hostname;                               // default: the machine's host name
@@ -248,6 +258,7 @@ struct Config {
   std::vector<std::string> listen_odmr;        // port 366: ODMR (RFC 2645), STARTTLS offered
   std::vector<std::string> listen_odmrs;       // ODMR over implicit TLS
   std::string user;  // started as root: run as this user after binding
+  ProxyConfig proxy;  // proxy_protocol, proxy_trusted
 
   // [tls], [auth], [submission], [rate]
   TlsConfig tls;

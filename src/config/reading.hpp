@@ -75,6 +75,8 @@ std::vector<T> read_array(const Field& f, std::string_view what, bool allow_empt
 
 // An array of "ADDR:PORT" strings without duplicates; may be empty.
 std::vector<std::string> read_listen_list(const Field& f);
+// An array of CIDR networks (a bare address is one host); may be empty.
+std::vector<std::string> read_cidr_list(const Field& f);
 
 // "unknown key 'K' in [IN]", with "did you mean" among `known`, at the key's line.
 [[noreturn]] void unknown_key(const std::string& file, const toml::key& key, const toml::node& value,

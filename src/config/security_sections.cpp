@@ -11,6 +11,8 @@ namespace {
 
 bool valid_cidr(std::string_view s) { return util::Cidr::parse(s).has_value(); }
 
+[[noreturn]] void fail_at(const std::string& name, const std::string& message) { throw ConfigError(name, 0, message); }
+
 bool valid_mechanism(std::string_view s) {
   return s == "PLAIN" || s == "LOGIN" || s == "SCRAM-SHA-256" || s == "CRAM-MD5";
 }
@@ -62,13 +64,22 @@ const Key kAuthKeys[] = {
 };
 
 const Key kRelayKeys[] = {
-    {"trusted_networks",
-     [](const Field& f, Config& c) {
-       c.trusted_networks = read_array<std::string>(f, "CIDR networks", true, [&](const toml::node& n) {
-         return read_string(f, n, valid_cidr, "a network such as \"192.0.2.0/24\", \"2001:db8::/32\" or an address");
-       });
-     }},
+    {"trusted_networks", [](const Field& f, Config& c) { c.trusted_networks = read_cidr_list(f); }},
 };
+
+// Every listener a proxy key names must be one of the listen keys'.
+void validate_proxy(const Config& c, const std::string& name, const std::set<std::string>& bound) {
+  for (const std::string& l : c.proxy.listeners) {
+    if (!bound.count(l)) {
+      throw ConfigError(name, c.proxy.line,
+                        "[server] proxy_protocol names \"" + l + "\", which is not an address of a listen key in [server]");
+    }
+  }
+  for (const std::string& n : c.proxy.trusted) {
+    if (!valid_cidr(n)) fail_at(name, "[server] proxy_trusted entries must be networks such as \"10.0.0.0/8\", got \"" + n + "\"");
+  }
+  if (c.proxy.header_timeout.count() <= 0) fail_at(name, "[timeouts] proxy_header must be > 0");
+}
 
 constexpr std::string_view kSenderLoginMatch[] = {"exact", "domain", "any"};
 
@@ -86,6 +97,12 @@ const Key kRateKeys[] = {
 };
 
 }  // namespace
+
+std::vector<std::string> read_cidr_list(const Field& f) {
+  return read_array<std::string>(f, "CIDR networks", true, [&](const toml::node& n) {
+    return read_string(f, n, valid_cidr, "a network such as \"192.0.2.0/24\", \"2001:db8::/32\" or an address");
+  });
+}
 
 std::span<const Key> tls_keys() { return kTlsKeys; }
 std::span<const Key> auth_keys() { return kAuthKeys; }
@@ -124,6 +141,7 @@ void validate_security(const Config& c, const std::string& name) {
       if (!bound.insert(l).second) fail("\"" + l + "\" is named by more than one listen key in [server]");
     }
   }
+  validate_proxy(c, name, bound);
   if (c.auth.mechanisms.empty()) fail("[auth] mechanisms must not be empty");
   if (c.auth.lockout_failures < 1) fail("[auth] lockout_failures must be ≥ 1");
   validate_odmr(c, name);

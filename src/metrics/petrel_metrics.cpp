@@ -51,6 +51,15 @@ Family<Counter>& auth_refused() {
   return f;
 }
 
+Family<Counter>& proxy_header_errors() {
+  static Family<Counter>& f = registered(*new Family<Counter>(
+      "petrel_proxy_header_errors_total",
+      "Connections to a PROXY protocol listener closed without a session, by listener and reason "
+      "(timeout, closed, untrusted_peer, or the header's fault such as bad_signature).",
+      {"listener", "reason"}));
+  return f;
+}
+
 Family<Counter>& connections_refused() {
   static Family<Counter>& f = registered(*new Family<Counter>(
       "petrel_connections_refused_total",
@@ -90,6 +99,7 @@ void register_petrel_metrics(std::size_t max_sites) {
   auth_results();
   auth_refused();
   connections_refused();
+  proxy_header_errors();
   events();
   sessions();
   spool_commit_seconds();

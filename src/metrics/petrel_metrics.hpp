@@ -28,6 +28,9 @@ Family<Counter>& auth_refused();
 Family<Counter>& connections_refused();
 // gauge {listener}: SMTP sessions open now.
 Family<Gauge>& sessions();
+// counter {listener, reason}: connections to a PROXY protocol listener closed
+// without a session, for a missing or bad header (docs/cluster.md).
+Family<Counter>& proxy_header_errors();
 // histogram: seconds from a group commit's start to its sync.
 Family<Histogram>& spool_commit_seconds();
 // histogram {result}: seconds a delivery attempt took (connection to reply).

@@ -101,6 +101,10 @@ void add_security_flags(CLI::App& app, Overrides& o) {
       ->type_name("ADDR:PORT");
   app.add_option("--listen-odmrs", o.listen_odmrs, "ODMR listener over implicit TLS; repeatable")
       ->type_name("ADDR:PORT");
+  app.add_option("--proxy-protocol", o.proxy_protocol,
+                 "Listener (one of the listen addresses) that expects a PROXY protocol v1/v2 header from a load "
+                 "balancer first; repeatable")
+      ->type_name("ADDR:PORT");
   app.add_option("--passwd-file", o.passwd_file, "Users for AUTH, in Dovecot's passwd-file format")->type_name("FILE");
   app.add_option("--trusted-network", o.trusted_networks, "Clients that may relay without AUTH; repeatable")
       ->type_name("CIDR");
@@ -136,6 +140,10 @@ void apply_security(const Overrides& o, Config& c) {
   if (!o.listen_smtps.empty()) c.listen_smtps = o.listen_smtps;
   if (!o.listen_odmr.empty()) c.listen_odmr = o.listen_odmr;
   if (!o.listen_odmrs.empty()) c.listen_odmrs = o.listen_odmrs;
+  if (!o.proxy_protocol.empty()) {
+    c.proxy.listeners = o.proxy_protocol;
+    c.proxy.line = 0;
+  }
   if (o.passwd_file) c.auth.passwd_file = *o.passwd_file;
   if (!o.trusted_networks.empty()) c.trusted_networks = o.trusted_networks;
   if (o.auth_failure_delay) {

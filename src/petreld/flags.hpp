@@ -24,6 +24,7 @@ struct Overrides {
   // Issue 4: TLS, AUTH, relay, submission.
   std::optional<std::string> tls_cert, tls_key, passwd_file, user, hash_password;
   std::vector<std::string> listen_submission, listen_smtps, listen_odmr, listen_odmrs, trusted_networks;
+  std::vector<std::string> proxy_protocol;  // listeners behind a balancer (docs/cluster.md)
   std::optional<std::string> auth_failure_delay, auth_lockout_window;
   std::optional<std::size_t> auth_lockout_failures, rate_connections, rate_messages;
   bool self_signed = false;

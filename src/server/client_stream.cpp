@@ -1,5 +1,6 @@
 #include "server/client_stream.hpp"
 
+#include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -40,6 +41,22 @@ asio::awaitable<std::size_t> ClientStream::read_some(asio::mutable_buffer buffer
   co_return n;
 }
 
+asio::awaitable<std::size_t> ClientStream::peek_some(asio::mutable_buffer buffer, std::chrono::milliseconds timeout,
+                                                     boost::system::error_code& ec) {
+  arm(timeout);
+  const std::size_t n = co_await socket_.async_receive(buffer, tcp::socket::message_peek,
+                                                       asio::redirect_error(asio::use_awaitable, ec));
+  disarm();
+  co_return n;
+}
+
+asio::awaitable<void> ClientStream::read_exactly(asio::mutable_buffer buffer, std::chrono::milliseconds timeout,
+                                                 boost::system::error_code& ec) {
+  arm(timeout);
+  co_await asio::async_read(socket_, buffer, asio::redirect_error(asio::use_awaitable, ec));
+  disarm();
+}
+
 asio::awaitable<void> ClientStream::write(asio::const_buffer buffer, std::chrono::milliseconds timeout,
                                           boost::system::error_code& ec) {
   arm(timeout);
@@ -73,6 +90,12 @@ asio::awaitable<void> ClientStream::pause(std::chrono::milliseconds delay) {
   wait.expires_after(delay);
   boost::system::error_code ignored;
   co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+void ClientStream::close() {
+  disarm();
+  boost::system::error_code ignored;
+  socket_.close(ignored);
 }
 
 const ssl_st* ClientStream::tls_session() const { return tls_ ? tls_->native_handle() : nullptr; }

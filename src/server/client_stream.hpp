@@ -27,6 +27,14 @@ class ClientStream : public std::enable_shared_from_this<ClientStream> {
   // On error ec is set; timed_out() tells a timeout from other errors.
   boost::asio::awaitable<std::size_t> read_some(boost::asio::mutable_buffer buffer, std::chrono::milliseconds timeout,
                                                 boost::system::error_code& ec);
+  // In the clear only, before anything else is read: what has arrived,
+  // left on the socket (MSG_PEEK), and then exactly `buffer`'s size taken
+  // off it. With them a PROXY header is taken and not one octet more, so
+  // a TLS ClientHello sent right behind it is still there for OpenSSL.
+  boost::asio::awaitable<std::size_t> peek_some(boost::asio::mutable_buffer buffer, std::chrono::milliseconds timeout,
+                                                boost::system::error_code& ec);
+  boost::asio::awaitable<void> read_exactly(boost::asio::mutable_buffer buffer, std::chrono::milliseconds timeout,
+                                            boost::system::error_code& ec);
   boost::asio::awaitable<void> write(boost::asio::const_buffer buffer, std::chrono::milliseconds timeout,
                                      boost::system::error_code& ec);
   // The server side of a TLS handshake. The context is kept for as long as
@@ -38,6 +46,9 @@ class ClientStream : public std::enable_shared_from_this<ClientStream> {
   boost::asio::awaitable<void> shutdown_tls(std::chrono::milliseconds timeout);
   // Holds the caller for `delay` without touching the socket.
   boost::asio::awaitable<void> pause(std::chrono::milliseconds delay);
+
+  // Closes the socket at once, without a word (no TLS close_notify).
+  void close();
 
   bool timed_out() const { return timed_out_; }
   bool encrypted() const { return tls_ != nullptr; }

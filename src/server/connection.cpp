@@ -25,6 +25,7 @@
 #include "metrics/petrel_metrics.hpp"
 #include "server/client_stream.hpp"
 #include "server/odmr_relay.hpp"
+#include "server/proxy_header_reader.hpp"
 #include "server/spill_file.hpp"
 #include "spool/body_files.hpp"
 #include "smtp/received_header.hpp"
@@ -139,15 +140,16 @@ std::shared_ptr<spool::SpooledMessage> prepare(smtp::ReceivedMessage received, c
 
 class Connection {
  public:
-  Connection(tcp::socket socket, SessionContext& context, const Listener& listener, std::string client_ip,
-             std::string peer, auth_checks::Checker* checker)
-      : stream_(std::make_shared<ClientStream>(std::move(socket))),
+  Connection(std::shared_ptr<ClientStream> stream, SessionContext& context, const Listener& listener,
+             const ClientAddress& client, auth_checks::Checker* checker)
+      : stream_(std::move(stream)),
         context_(context),
         listener_(listener),
         checker_(checker),
-        session_(listener.options, context.policy, std::move(client_ip), context.authenticator),
+        session_(listener.options, context.policy, client.ip, context.authenticator),
         spill_(context.spool.spill_directory()),
-        peer_(std::move(peer)),
+        peer_(client.peer()),
+        via_(client.via),
         sessions_(metrics::sessions().with({listener.address})),
         received_(metrics::messages_received().with({listener.address})) {
     sessions_.add(1);
@@ -178,11 +180,12 @@ class Connection {
     const auto& s = session_.stats();
     const auto& tls = session_.tls();
     spdlog::info("session client={} port={} helo={} tls={} auth={} messages={} rejected={} recipients={} errors={} "
-                 "result=\"{}\" duration={:.3f}s",
+                 "result=\"{}\" duration={:.3f}s{}",
                  peer_, listener_kind_name(listener_.kind), session_.helo_name().empty() ? "-" : session_.helo_name(),
                  tls ? tls->protocol + "/" + tls->cipher : "no",
                  session_.auth_user().empty() ? "-" : session_.auth_user(), s.messages_accepted, s.messages_rejected,
-                 s.recipients_accepted, s.errors, s.close_reason, std::chrono::duration<double>(elapsed).count());
+                 s.recipients_accepted, s.errors, s.close_reason, std::chrono::duration<double>(elapsed).count(),
+                 via_.empty() ? "" : " via=" + via_);
   }
 
  private:
@@ -526,6 +529,7 @@ class Connection {
   SpillFile spill_;
   std::uint64_t memory_held_ = 0;  // this session's share of body_memory_budget
   std::string peer_;
+  std::string via_;  // the balancer, when a PROXY header named the client
   metrics::Gauge& sessions_;
   metrics::Counter& received_;
   bool orderly_end_ = false;  // the client closed cleanly, or timed out
@@ -553,46 +557,124 @@ bool SessionContext::trusted(std::string_view ip) const {
                      [&](const util::Cidr& net) { return net.contains(ip); });
 }
 
+namespace {
+
+// Refuses a connection that cannot have a session before a word is said
+// to it: a log line, a count, and the socket closed.
+void close_unheard(ClientStream& stream, const Listener& listener, const ClientAddress& client,
+                   std::string_view reason) {
+  spdlog::info("session client={} port={} result=refused reason={} duration=0.000s", client.peer(),
+               listener_kind_name(listener.kind), reason);
+  stream.close();
+}
+
+// The admission checks of an accepted connection: limits on sessions and
+// on the connection rate, by the client's address. `reserved`: a PROXY
+// listener's connection already holds one of max_sessions.
+struct Admission {
+  ConnectionLimiter::Verdict verdict = ConnectionLimiter::Verdict::admitted;
+  std::optional<smtp::Reply> refusal;  // 421 instead of the greeting
+  const char* reason = "";
+};
+
+Admission admit(SessionContext& context, const std::string& ip, const std::string& client, bool reserved) {
+  namespace codes = smtp::codes;
+  Admission a;
+  a.verdict = reserved ? context.limiter.claim(client) : context.limiter.acquire(client);
+  if (a.verdict == ConnectionLimiter::Verdict::too_many_from_ip) {
+    a.refusal = smtp::Reply(codes::k421TooManyConnections, context.config.hostname + " Too many connections from your address");
+    a.reason = "per_ip";
+  } else if (a.verdict == ConnectionLimiter::Verdict::too_many_total) {
+    a.refusal = smtp::Reply(codes::k421TooManyConnections, context.config.hostname + " Too many connections, try again later");
+    a.reason = "sessions";
+  } else if (!context.trusted(ip) && !context.connection_rate.admit(client)) {
+    a.refusal = smtp::Reply(codes::k421ConnectionRateExceeded,
+                            context.config.hostname + " Connection rate limit exceeded, try again later");
+    a.reason = "rate";
+  }
+  return a;
+}
+
+// A PROXY listener's connection: the balancer's header names the client,
+// which replaces the socket's peer (kept as `via`). False when the
+// connection was closed instead (no header, a bad one, an untrusted peer).
+asio::awaitable<bool> take_proxy_header(ClientStream& stream, SessionContext& context, const Listener& listener,
+                                        ClientAddress& client) {
+  std::string error;
+  if (!context.may_send_proxy_header(client.ip)) {
+    error = "untrusted_peer";
+  } else {
+    const ProxyHeaderOutcome outcome = co_await read_proxy_header(stream, context.config.proxy.header_timeout);
+    if (outcome.header) {
+      client.via = client.peer();
+      if (outcome.header->source) {
+        client.ip = outcome.header->source->address;
+        client.port = outcome.header->source->port;
+      }
+      co_return true;
+    }
+    error = outcome.error;
+  }
+  metrics::proxy_header_errors().with({listener.address, error}).inc();
+  // A peer that connects and leaves unheard is a port probe, not an attack.
+  spdlog::log(error == "closed" ? spdlog::level::info : spdlog::level::warn,
+              "proxy client={} port={} result=refused reason={}", client.peer(), listener_kind_name(listener.kind), error);
+  stream.close();
+  co_return false;
+}
+
+}  // namespace
+
+std::string ClientAddress::peer() const {
+  const bool v6 = ip.find(':') != std::string::npos;
+  return (v6 ? "[" + ip + "]:" : ip + ":") + std::to_string(port);
+}
+
+bool SessionContext::may_send_proxy_header(std::string_view ip) const {
+  return proxy_trusted.empty() || std::any_of(proxy_trusted.begin(), proxy_trusted.end(),
+                                              [&](const util::Cidr& net) { return net.contains(ip); });
+}
+
 asio::awaitable<void> run_connection(tcp::socket socket, SessionContext& context, const Listener& listener,
                                      auth_checks::Checker* checker) {
-  namespace codes = smtp::codes;
   const auto started = std::chrono::steady_clock::now();
   boost::system::error_code ec;
   const auto endpoint = socket.remote_endpoint(ec);
   if (ec) co_return;  // the client is already gone
-  std::string ip = endpoint.address().to_string();
   socket.set_option(tcp::no_delay(true), ec);
-  const std::string peer = endpoint.address().is_v6() ? "[" + ip + "]:" + std::to_string(endpoint.port())
-                                                      : ip + ":" + std::to_string(endpoint.port());
-  std::optional<smtp::Reply> refusal;
-  const char* reason = "";
-  // Per-IP limits count an IPv6 client by its network (ipv6_client_prefix).
-  const std::string client = util::client_network(ip, context.config.ipv6_client_prefix);
-  const auto verdict = context.limiter.acquire(client);
-  if (verdict == ConnectionLimiter::Verdict::too_many_from_ip) {
-    refusal = smtp::Reply(codes::k421TooManyConnections, context.config.hostname + " Too many connections from your address");
-    reason = "per_ip";
-  } else if (verdict == ConnectionLimiter::Verdict::too_many_total) {
-    refusal = smtp::Reply(codes::k421TooManyConnections, context.config.hostname + " Too many connections, try again later");
-    reason = "sessions";
-  } else if (!context.trusted(ip) && !context.connection_rate.admit(client)) {
-    refusal = smtp::Reply(codes::k421ConnectionRateExceeded,
-                          context.config.hostname + " Connection rate limit exceeded, try again later");
-    reason = "rate";
+  ClientAddress client{endpoint.address().to_string(), endpoint.port(), {}};
+  auto stream = std::make_shared<ClientStream>(std::move(socket));
+  bool reserved = false;
+  if (listener.proxy_protocol) {
+    // Who the client is comes with the header; until then the connection
+    // holds one of max_sessions, so that headerless peers cannot pile up.
+    reserved = context.limiter.reserve();
+    if (!reserved) {
+      metrics::connections_refused().with({listener.address, "sessions"}).inc();
+      close_unheard(*stream, listener, client, "sessions");
+      co_return;
+    }
+    const bool named = co_await take_proxy_header(*stream, context, listener, client);
+    if (!named) {
+      context.limiter.cancel();
+      co_return;
+    }
   }
-  if (refusal) metrics::connections_refused().with({listener.address, reason}).inc();
-  if (refusal && listener.implicit_tls()) {
+  // Per-IP limits count an IPv6 client by its network (ipv6_client_prefix).
+  const std::string network = util::client_network(client.ip, context.config.ipv6_client_prefix);
+  const Admission admission = admit(context, client.ip, network, reserved);
+  if (admission.refusal) metrics::connections_refused().with({listener.address, admission.reason}).inc();
+  if (admission.refusal && listener.implicit_tls()) {
     // A 421 could only be sent after a TLS handshake, which is what an
     // over-limit client must not get to cost: the connection is closed
     // at once (RFC 8314 gives no way to refuse in the clear).
-    if (verdict == ConnectionLimiter::Verdict::admitted) context.limiter.release(client);
-    spdlog::info("session client={} port=smtps result=refused reason={} duration=0.000s", peer, reason);
-    socket.close(ec);
+    if (admission.verdict == ConnectionLimiter::Verdict::admitted) context.limiter.release(network);
+    close_unheard(*stream, listener, client, admission.reason);
     co_return;
   }
-  auto connection = std::make_unique<Connection>(std::move(socket), context, listener, ip, peer, checker);
-  co_await connection->run(refusal);
-  if (verdict == ConnectionLimiter::Verdict::admitted) context.limiter.release(client);
+  auto connection = std::make_unique<Connection>(std::move(stream), context, listener, client, checker);
+  co_await connection->run(admission.refusal);
+  if (admission.verdict == ConnectionLimiter::Verdict::admitted) context.limiter.release(network);
   connection->log_session(std::chrono::steady_clock::now() - started);
 }
 

@@ -38,11 +38,24 @@ struct Listener {
   std::string address;  // as configured, "ADDR:PORT"
   ListenerKind kind = ListenerKind::smtp;
   smtp::SessionOptions options;  // STARTTLS, AUTH and submission rules for this port
+  bool proxy_protocol = false;   // a PROXY header comes first ([server] proxy_protocol)
   bool implicit_tls() const { return kind == ListenerKind::smtps || kind == ListenerKind::odmrs; }
 };
 
 // "smtp", "submission", "smtps", "odmr" or "odmrs", for the log.
 const char* listener_kind_name(ListenerKind kind);
+
+// Who a session's client is: the socket's peer, or on a PROXY protocol
+// listener the client the balancer's header names. The one place the
+// sessions take the client's address from: policy, limits, the log,
+// Received: and the inbound checks all see this.
+struct ClientAddress {
+  std::string ip;          // as Asio or inet_ntop writes it
+  unsigned short port = 0;
+  std::string via;         // the balancer's "IP:PORT" when a header named the client; "" otherwise
+
+  std::string peer() const;  // "IP:PORT", "[IPv6]:PORT"
+};
 
 // What every session shares; lives as long as the Server.
 struct SessionContext {
@@ -54,6 +67,7 @@ struct SessionContext {
   RateLimiter& connection_rate;
   BodyBudget& body_budget;
   std::vector<util::Cidr> trusted_networks;
+  std::vector<util::Cidr> proxy_trusted;  // [server] proxy_trusted; empty: any peer of a PROXY listener
   tls::ServerTls* tls = nullptr;                 // null: no certificate
   smtp::Authenticator* authenticator = nullptr;  // null: no AUTH
   // Password checks run here, not on the I/O threads: each costs
@@ -62,6 +76,7 @@ struct SessionContext {
   ServerExtras extras;
 
   bool trusted(std::string_view ip) const;
+  bool may_send_proxy_header(std::string_view ip) const;
 };
 
 // `checker`: the inbound checks of the connection's thread; null when off.

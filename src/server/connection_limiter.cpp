@@ -15,6 +15,30 @@ ConnectionLimiter::Verdict ConnectionLimiter::acquire(const std::string& ip) {
   return Verdict::admitted;
 }
 
+bool ConnectionLimiter::reserve() {
+  std::lock_guard lock(mutex_);
+  if (total_ >= max_total_) return false;
+  ++total_;
+  return true;
+}
+
+ConnectionLimiter::Verdict ConnectionLimiter::claim(const std::string& ip) {
+  std::lock_guard lock(mutex_);
+  auto& count = per_ip_[ip];
+  if (count >= max_per_ip_) {
+    if (count == 0) per_ip_.erase(ip);
+    --total_;
+    return Verdict::too_many_from_ip;
+  }
+  ++count;
+  return Verdict::admitted;
+}
+
+void ConnectionLimiter::cancel() {
+  std::lock_guard lock(mutex_);
+  --total_;
+}
+
 void ConnectionLimiter::release(const std::string& ip) {
   std::lock_guard lock(mutex_);
   auto it = per_ip_.find(ip);

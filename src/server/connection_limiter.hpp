@@ -17,6 +17,15 @@ class ConnectionLimiter {
 
   // On admitted the caller must call release(ip) when the session ends.
   Verdict acquire(const std::string& ip);
+  // A PROXY protocol listener learns its client's address only from the
+  // header: the connection takes one of max_sessions as it is accepted
+  // (reserve: false when there is none), and counts against its client's
+  // max_sessions_per_ip once the header has named it (claim). A claim
+  // refused gives the place back; an admitted one ends with release(ip).
+  // A reserved place whose header never comes is given back by cancel().
+  bool reserve();
+  Verdict claim(const std::string& ip);
+  void cancel();
   void release(const std::string& ip);
   std::size_t active() const;
 

@@ -99,9 +99,9 @@ std::unique_ptr<auth::GsaslAuthenticator> make_authenticator(const config::Confi
   return std::make_unique<auth::GsaslAuthenticator>(load_users(config), throttle, mechanisms(config));
 }
 
-std::vector<util::Cidr> trusted_networks(const config::Config& config) {
+std::vector<util::Cidr> networks(const std::vector<std::string>& texts) {
   std::vector<util::Cidr> out;
-  for (const auto& text : config.trusted_networks) {
+  for (const auto& text : texts) {
     if (auto net = util::Cidr::parse(text)) out.push_back(*net);
   }
   return out;
@@ -125,6 +125,8 @@ Listener make_listener(const config::Config& config, const std::string& address,
   }
   const auto& plain_ok = config.auth.allow_without_tls;
   l.options.auth_without_tls = std::find(plain_ok.begin(), plain_ok.end(), address) != plain_ok.end();
+  const auto& behind_balancer = config.proxy.listeners;
+  l.proxy_protocol = std::find(behind_balancer.begin(), behind_balancer.end(), address) != behind_balancer.end();
   return l;
 }
 
@@ -156,8 +158,19 @@ struct Server::Impl {
         authenticator(make_authenticator(config)),
         auth_pool(std::max(1u, std::thread::hardware_concurrency() / 2)),
         body_budget(config.body_memory_budget),
-        context{config, policy, spool, queue, limiter, connection_rate, body_budget, trusted_networks(config),
-                tls.get(), authenticator.get(), &auth_pool, extras} {
+        context{config,
+                policy,
+                spool,
+                queue,
+                limiter,
+                connection_rate,
+                body_budget,
+                networks(config.trusted_networks),
+                networks(config.proxy.trusted),
+                tls.get(),
+                authenticator.get(),
+                &auth_pool,
+                extras} {
     // One core is left to the spool writer and the delivery thread, which
     // do the syncing; measured faster than a thread per core on 2 cores.
     unsigned threads = config.threads ? config.threads : std::max(2u, std::thread::hardware_concurrency()) - 1;
@@ -306,10 +319,11 @@ void Server::run() {
   for (std::size_t i = 0; i < impl_->acceptors.size(); ++i) {
     auto& acceptor = impl_->acceptors[i];
     const Listener& listener = *impl_->listeners[i];
-    spdlog::info("listening on {}:{} ({}{})", acceptor.local_endpoint().address().to_string(),
+    spdlog::info("listening on {}:{} ({}{}{})", acceptor.local_endpoint().address().to_string(),
                  acceptor.local_endpoint().port(),
                  listener_kind_name(listener.kind),
-                 listener.options.starttls ? ", STARTTLS" : listener.implicit_tls() ? ", implicit TLS" : "");
+                 listener.options.starttls ? ", STARTTLS" : listener.implicit_tls() ? ", implicit TLS" : "",
+                 listener.proxy_protocol ? ", PROXY protocol" : "");
     asio::co_spawn(first, impl_->accept_loop(acceptor, listener), log_exception);
   }
   impl_->admin->start();
