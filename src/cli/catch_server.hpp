@@ -21,6 +21,7 @@ struct CatchSettings {
   std::string tls_key;
   std::map<std::string, std::string> users;  // --auth USER:PASS: offer AUTH
   CatchOffer offer;
+  std::string script;  // --script FILE, or "provider-like"; "" for none
   bool once = false;
   bool json = false;
 };
