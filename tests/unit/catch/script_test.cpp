@@ -3,6 +3,9 @@
 // in a caught session.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "catch/script.hpp"
 #include "catch/script_file.hpp"
 #include "catch/script_hook.hpp"
@@ -146,6 +149,13 @@ TEST(ScriptFile, provider_like_is_the_documented_three_rules) {
   EXPECT_EQ(s.rules[1].probability, 0.1);
   EXPECT_EQ(s.rules[2].after_messages, 10u);
   EXPECT_EQ(s.rules[2].action.reply.code, 421);
+}
+
+TEST(ScriptFile, the_manual_shows_the_preset_as_it_is) {
+  std::ifstream in(std::string(PETREL_SOURCE_DIR) + "/docs/petrel-catch.md");
+  std::ostringstream doc;
+  doc << in.rdbuf();
+  EXPECT_NE(doc.str().find("```toml\n" + std::string(provider_like_toml()) + "```\n"), std::string::npos);
 }
 
 TEST(ScriptFile, a_missing_file_is_an_error) {
