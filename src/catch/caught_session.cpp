@@ -21,11 +21,14 @@ std::string printable(std::string_view s) {
 
 CaughtSession::CaughtSession(const smtp::SessionOptions& options, smtp::EnvelopePolicy& policy,
                              std::string client_address, smtp::Authenticator* authenticator,
-                             GraderOptions grader_options)
-    : session_(options, policy, std::move(client_address), authenticator), grader_(grader_options) {}
+                             GraderOptions grader_options, ScriptHook* script)
+    : session_(options, policy, std::move(client_address), authenticator), grader_(grader_options), script_(script) {
+  session_.set_hook(script);
+}
 
 void CaughtSession::greet() {
   session_.greet();
+  note_script();
   sync_replies();
 }
 
@@ -64,6 +67,7 @@ std::size_t CaughtSession::feed_unit(std::string_view bytes) {
     transcript_.push_back({'*', "(" + std::to_string(content_octets_) + " octets of content)", 0});
     content_octets_ = 0;
   }
+  note_script();
   run_needs();
   return used;
 }
@@ -76,6 +80,16 @@ void CaughtSession::note_client(std::string_view raw) {
   // A SASL response carries the password: never shown.
   transcript_.push_back({'>', auth_response_next_ ? std::string("(SASL response)") : printable(line), 0});
   client_line_.clear();
+}
+
+// What the script did to the unit just fed, before the replies it caused.
+void CaughtSession::note_script() {
+  if (script_ == nullptr) return;
+  for (const auto& a : script_->take_new()) {
+    transcript_.push_back({'*', "script: rule " + std::to_string(a.rule) + " (line " + std::to_string(a.line) + ") at " +
+                                    a.command + ": " + a.action,
+                           0});
+  }
 }
 
 void CaughtSession::run_needs() {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "catch/grader.hpp"
+#include "catch/script_hook.hpp"
 #include "smtp/server_session.hpp"
 
 namespace petrel::catcher {
@@ -30,8 +31,9 @@ class CaughtSession {
  public:
   using Need = smtp::ServerSession::Need;
 
+  // `script` may be null (no --script); it outlives the session.
   CaughtSession(const smtp::SessionOptions& options, smtp::EnvelopePolicy& policy, std::string client_address,
-                smtp::Authenticator* authenticator, GraderOptions grader_options);
+                smtp::Authenticator* authenticator, GraderOptions grader_options, ScriptHook* script = nullptr);
 
   void greet();
   // A new read from the socket: call before feed() with its octets.
@@ -71,9 +73,11 @@ class CaughtSession {
   void run_needs();
   void sync_replies();
   void note_client(std::string_view raw);
+  void note_script();
 
   smtp::ServerSession session_;
   Grader grader_;
+  ScriptHook* script_;
   std::size_t replied_ = 0;  // octets of session_.output() the grader has seen
   std::string client_line_;  // a command line being assembled, for the transcript
   std::uint64_t content_octets_ = 0;

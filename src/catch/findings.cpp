@@ -37,6 +37,7 @@ constexpr std::array kCatalogue{
     Known{"no-message-id", Level::warn, "Messages carry a Message-ID:"},       // RFC 5322 §3.6.4
     Known{"no-date", Level::warn, "Messages carry a Date:"},             // RFC 5322 §3.6
     Known{"bad-from", Level::warn, "Messages carry one From: with an address"},            // RFC 5322 §3.6.2
+    Known{"retry-ignored", Level::warn, "Tries again after a 4xx"},                       // RFC 5321 §4.2.5, §4.5.4.1
     // Facts.
     Known{"pipelining-used", Level::info, "Pipelined commands"},
     Known{"chunking-used", Level::info, "Sent in BDAT chunks"},

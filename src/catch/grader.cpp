@@ -157,8 +157,10 @@ void Grader::command(std::string_view line) {
     content_.reset();
   } else if (verb == "MAIL") {
     mail(argument);
+    if (pending_mail_) retried("MAIL", pending_mail_->reverse_path);
   } else if (verb == "RCPT") {
     rcpt(argument);
+    if (pending_rcpt_) retried("RCPT", *pending_rcpt_);
   } else if (verb == "AUTH") {
     auth(argument);
   } else if (verb == "RSET") {
@@ -289,6 +291,7 @@ void Grader::server_replied(std::string_view raw) {
 void Grader::reply(int code, const std::vector<std::string>& lines) {
   const bool positive = code >= 200 && code < 400;
   auth_continues_ = last_verb_ == "AUTH" && code == 334;
+  if (code >= 400 && code < 500) transient(code);
   if (last_verb_ == "EHLO") return ehlo_reply(code, lines);
   if (last_verb_ == "MAIL") {
     if (positive && pending_mail_) {
@@ -325,10 +328,36 @@ void Grader::ehlo_reply(int code, const std::vector<std::string>& lines) {
   starttls_offered_ = !tls_ && is_offered("STARTTLS");
 }
 
+// A 4xx to a command that carries mail: the client should try again (RFC
+// 5321 §4.2.5). A 421 closed the connection, so only a later connection
+// can; it is not counted here.
+void Grader::transient(int code) {
+  if (code == 421) return;
+  const std::string said = " got " + std::to_string(code);
+  if (last_verb_ == "RCPT" && pending_rcpt_) {
+    deferrals_.push_back({"RCPT", *pending_rcpt_, "RCPT TO:" + *pending_rcpt_ + said});
+  } else if (last_verb_ == "MAIL" && pending_mail_) {
+    deferrals_.push_back({"MAIL", pending_mail_->reverse_path, "MAIL FROM:" + pending_mail_->reverse_path + said});
+  } else if ((last_verb_ == "DATA" || last_verb_ == "BDAT") && transaction_) {
+    const std::string& from = transaction_->reverse_path;
+    deferrals_.push_back({"MAIL", from, last_verb_ + " for the message from " + from + said});
+  } else if (last_verb_ == "end-of-data" && !messages_.empty()) {
+    const std::string& from = messages_.back().reverse_path;
+    deferrals_.push_back({"MAIL", from, "the message from " + from + said});
+  }
+}
+
+void Grader::retried(std::string_view verb, const std::string& path) {
+  std::erase_if(deferrals_, [&](const Deferral& d) { return d.verb == verb && upper(d.path) == upper(path); });
+}
+
 void Grader::closed() {
   if (closed_) return;
   closed_ = true;
   if (!quit_) add("no-quit", "the client closed the connection without QUIT");
+  for (const auto& d : deferrals_) {
+    add("retry-ignored", d.said + " and was not tried again in this session");
+  }
 }
 
 }  // namespace petrel::catcher

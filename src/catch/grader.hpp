@@ -96,6 +96,8 @@ class Grader {
   void reply(int code, const std::vector<std::string>& lines);
   void ehlo_reply(int code, const std::vector<std::string>& lines);
   void finish_message();
+  void transient(int code);
+  void retried(std::string_view verb, const std::string& path);
   void use(std::string_view extension);
   // The client used what `keyword` in the EHLO reply announces (`what`:
   // "SIZE=", "BDAT"): a fault when it was not offered.
@@ -136,6 +138,17 @@ class Grader {
   std::unique_ptr<ContentScanner> content_;
   bool bdat_last_ = false;
   std::string reply_buffer_;
+
+  // 4xx replies not yet tried again in this session (retry-ignored):
+  // "RCPT" with the recipient, or "MAIL" with the sender for a refused
+  // MAIL, DATA or message. A later RCPT to the same recipient, or MAIL
+  // from the same sender, is the retry.
+  struct Deferral {
+    std::string verb;
+    std::string path;
+    std::string said;  // for the finding's text: "RCPT TO:<b@x> got 451"
+  };
+  std::vector<Deferral> deferrals_;
 };
 
 }  // namespace petrel::catcher

@@ -48,6 +48,10 @@ std::string json_report(const Grader& grader, const SessionFacts& facts) {
     findings.push_back({{"id", f.id}, {"level", level}, {"text", f.text}, {"count", f.count}});
     summary[level] = summary[level].get<int>() + 1;
   }
+  json scripted = json::array();
+  for (const auto& a : facts.scripted) {
+    scripted.push_back({{"rule", a.rule}, {"line", a.line}, {"command", a.command}, {"action", a.action}});
+  }
   const Level worst = verdict(grader.findings());
   json doc{{"client", facts.client},
            {"started", facts.started},
@@ -60,6 +64,7 @@ std::string json_report(const Grader& grader, const SessionFacts& facts) {
            {"offered", grader.offered()},
            {"used", grader.used()},
            {"messages", messages_json(grader, facts)},
+           {"scripted", scripted},
            {"findings", findings},
            {"summary", summary},
            {"verdict", worst == Level::info ? "pass" : std::string(level_name(worst))},

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "catch/grader.hpp"
+#include "catch/script_hook.hpp"
 
 namespace petrel::catcher {
 
@@ -19,6 +20,8 @@ struct SessionFacts {
   // The Maildir file (relative to the Maildir: "new/...") of each message
   // the server accepted, in order; messages it refused have none.
   std::vector<std::string> files;
+  // What --script injected, in order; empty without a script.
+  std::vector<ScriptedAction> scripted;
 };
 
 // The report, one JSON object with a trailing newline.

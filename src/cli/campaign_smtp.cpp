@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <csignal>
 #include <ctime>
+#include <deque>
 #include <map>
 #include <random>
 
@@ -43,6 +44,9 @@ constexpr std::uint16_t kSmtpsPort = 465;         // RFC 8314 §7.3
 constexpr std::size_t kRecipientsPerMessage = 100;  // RFC 5321 §4.5.3.1.8: servers take at least 100
 constexpr auto kTick = std::chrono::milliseconds(250);
 constexpr auto kPaceSlice = std::chrono::milliseconds(100);
+// A message the server closed the connection on (421) before taking it
+// goes again on another connection, this many times at most.
+constexpr int kMaxResends = 3;
 
 // The API's own checks of the request, with a stand-in recipient.
 api::InjectRequest checked_request(const CampaignTemplate& t) {
@@ -82,6 +86,16 @@ smtp::Address address_of(const std::string& email) {
 
 bool eight_bit(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+// RFC 5321 §3.8: the server said 421 and closed before it took the
+// message, so nothing of it was delivered and another connection may
+// send it. A 421 made here (the connection was lost) proves nothing.
+bool closed_before_taking(const delivery::DeliveryReport& report) {
+  return !report.recipients.empty() &&
+         std::all_of(report.recipients.begin(), report.recipients.end(), [](const smtp::RecipientResult& r) {
+           return r.outcome == smtp::DeliveryOutcome::deferred && r.reply.code == 421 && !r.reply.local;
+         });
 }
 
 RecipientResult result_for(const RecipientRow& row, const smtp::RecipientResult& r) {
@@ -135,6 +149,8 @@ class SmtpCampaign {
   std::vector<RecipientRow> take_rows();
   smtp::OutgoingMessage build(const std::vector<RecipientRow>& rows);
   void record(const std::vector<RecipientResult>& results);
+  bool resend(std::vector<RecipientRow>& rows, std::vector<RecipientResult> results);
+  bool more_to_send() const { return !list_ended_ || !resends_.empty(); }
   void on_signal(const boost::system::error_code& ec, int signal);
   asio::awaitable<void> tick();
   bool going() const { return stops_ == 0 && error_.empty(); }
@@ -160,6 +176,14 @@ class SmtpCampaign {
   int signal_ = 0;
   std::string error_;
   std::vector<RecipientResult> deferred_;
+  // Messages to send again after a 421 (closed_before_taking), with what
+  // they are recorded as if they never are; and how often each row went.
+  struct Resend {
+    std::vector<RecipientRow> rows;
+    std::vector<RecipientResult> results;
+  };
+  std::deque<Resend> resends_;
+  std::map<std::size_t, int> sent_again_;  // by row index
 };
 
 CampaignOutcome SmtpCampaign::run() {
@@ -171,6 +195,8 @@ CampaignOutcome SmtpCampaign::run() {
   finish_if_idle();  // nothing to send: a resumed run that had finished
   asio::co_spawn(io_, tick(), asio::detached);
   io_.run();
+  for (auto& r : resends_) record(r.results);  // the run stopped before they went again: deferred
+  resends_.clear();
   progress_.finish(Clock::now());
   if (std::string error = run_.state->sync(); !error.empty() && error_.empty()) error_ = error;
   for (const auto& c : connections_) extensions_.merge(c.second->watch);  // abandoned by a second Ctrl-C
@@ -259,6 +285,11 @@ std::optional<smtp::OutgoingMessage> SmtpCampaign::more(Connection& c) {
 // message. Rows done in an earlier run are passed over; invalid ones are
 // recorded as they come.
 std::vector<RecipientRow> SmtpCampaign::take_rows() {
+  if (!resends_.empty()) {
+    std::vector<RecipientRow> again = std::move(resends_.front().rows);
+    resends_.pop_front();
+    return again;
+  }
   std::vector<RecipientRow> rows;
   const std::size_t wanted = grouped_ ? kRecipientsPerMessage : 1;
   while (rows.size() < wanted && !list_ended_) {
@@ -304,9 +335,25 @@ void SmtpCampaign::reported(Connection& c, std::size_t index, const delivery::De
   for (std::size_t i = 0; i < it->second.size() && i < report.recipients.size(); ++i) {
     results.push_back(result_for(it->second[i], report.recipients[i]));
   }
+  // Not an answer for the message: a connection that only gets 421s is
+  // useless, and the run stops (finished()).
+  if (closed_before_taking(report) && resend(it->second, results)) {
+    c.in_flight.erase(it);
+    return;
+  }
   ++c.answered;
   c.in_flight.erase(it);
   record(results);
+}
+
+bool SmtpCampaign::resend(std::vector<RecipientRow>& rows, std::vector<RecipientResult> results) {
+  if (!going()) return false;
+  for (const auto& row : rows) {
+    if (sent_again_[row.index] >= kMaxResends) return false;
+  }
+  for (const auto& row : rows) ++sent_again_[row.index];
+  resends_.push_back({std::move(rows), std::move(results)});
+  return true;
 }
 
 // The connection has ended: messages it never got an answer for are
@@ -320,12 +367,12 @@ void SmtpCampaign::finished(std::size_t number, const std::vector<delivery::Deli
   for (const std::size_t index : unanswered) {
     if (index < reports.size()) reported(c, index, reports[index]);
   }
-  if (useless && going() && !list_ended_) {
+  if (useless && going() && more_to_send()) {
     error_ = "no message got through to " + run_.flags.server + (c.last_note.empty() ? "" : ": " + c.last_note);
   }
   extensions_.merge(c.watch);
   connections_.erase(found);
-  if (going() && !list_ended_) start_connection();
+  if (going() && more_to_send()) start_connection();
   finish_if_idle();
 }
 

@@ -22,6 +22,7 @@ struct CatchFlags {
   bool self_signed = false;
   std::vector<std::string> auth;
   std::string offer;
+  std::string script;
   bool once = false;
   bool json = false;
   std::string resolver;
@@ -84,6 +85,7 @@ int run(const CatchFlags& flags) {
   settings.once = flags.once;
   settings.json = flags.json;
   settings.resolver = flags.resolver;
+  settings.script = flags.script;
   for (const auto& user_pass : flags.auth) {
     const auto colon = user_pass.find(':');
     if (colon == std::string::npos || colon == 0) {
@@ -173,6 +175,10 @@ void add_catch_command(CLI::App& app, int& exit_code) {
       ->type_name("LIST");
   cmd->add_option("--resolver", flags->resolver,
                   "DNS server (ADDR or ADDR:PORT) for the DKIM keys of signed messages (default: /etc/resolv.conf's)");
+  cmd->add_option("--script", flags->script,
+                  "Scripted faults: a TOML file of [[rule]] tables, or provider-like for a busy big provider "
+                  "(docs/petrel-catch.md, SCRIPTED FAULTS)")
+      ->type_name("FILE");
   cmd->add_flag("--once", flags->once, "Handle one session, then exit with its verdict");
   cmd->add_flag("--json", flags->json, "Print each session's report as JSON on stdout; the dialogue goes to stderr");
   cmd->callback([flags, &exit_code] { exit_code = run(*flags); });

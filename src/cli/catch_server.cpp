@@ -15,11 +15,15 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <random>
 #include <unistd.h>
 
 #include "catch/catch_auth.hpp"
 #include "catch/caught_session.hpp"
 #include "catch/report.hpp"
+#include "catch/script_file.hpp"
+#include "catch/script_hook.hpp"
 #include "cli/catch_dkim.hpp"
 #include "cli/catch_view.hpp"
 #include "cli/terminal.hpp"
@@ -88,6 +92,7 @@ class Catcher {
     }
     grader_options_.esmtp = settings.offer.esmtp;
     grader_options_.max_line = options_.limits.max_text_line;
+    if (!settings.script.empty()) script_ = catcher::load_script(settings.script);  // throws: exit 3
   }
 
   int run() {
@@ -164,9 +169,12 @@ class Catcher {
     view.begin(facts.client);
 
     auto stream = std::make_shared<server::ClientStream>(std::move(socket));
-    catcher::CaughtSession s(options_, policy_, address, authenticator_.get(), grader_options_);
+    std::unique_ptr<catcher::ScriptHook> script = script_hook();
+    catcher::CaughtSession s(options_, policy_, address, authenticator_.get(), grader_options_, script.get());
     s.greet();
     view.show(s.take_transcript());
+    const auto greeting_delay = s.take_reply_delay();
+    if (greeting_delay.count() > 0) co_await stream->pause(greeting_delay);
     std::string output = s.take_output();
     co_await stream->write(asio::buffer(output), kWriteTimeout, ec);
     std::vector<char> buffer(64 * 1024);
@@ -212,7 +220,14 @@ class Catcher {
     facts.duration_ms = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
     facts.close_reason = s.session().stats().close_reason;
+    if (script) facts.scripted = script->actions();
     finish_session(s.grader(), facts, stamp + "-" + std::to_string(::getpid()) + "-" + std::to_string(number), view);
+  }
+
+  // The script's hook for a new session, or null without --script.
+  std::unique_ptr<catcher::ScriptHook> script_hook() {
+    if (!script_) return nullptr;
+    return std::make_unique<catcher::ScriptHook>(*script_, script_memory_, [this] { return chance_(random_); });
   }
 
   // Feeds one read to the session, storing messages as they complete.
@@ -275,6 +290,10 @@ class Catcher {
   std::unique_ptr<catcher::CatchAuthenticator> authenticator_;
   catcher::GraderOptions grader_options_;
   CatchDkim dkim_;
+  std::optional<catcher::Script> script_;
+  catcher::ScriptMemory script_memory_;  // across sessions: greylisting
+  std::mt19937_64 random_{std::random_device{}()};
+  std::uniform_real_distribution<double> chance_{0.0, 1.0};
   int sessions_ = 0;
   std::uint64_t stored_ = 0;
   int exit_status_ = 0;

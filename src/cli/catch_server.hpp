@@ -22,6 +22,7 @@ struct CatchSettings {
   std::map<std::string, std::string> users;  // --auth USER:PASS: offer AUTH
   CatchOffer offer;
   std::string resolver;  // --resolver: the DNS server for DKIM keys ("" : /etc/resolv.conf)
+  std::string script;  // --script FILE, or "provider-like"; "" for none
   bool once = false;
   bool json = false;
 };

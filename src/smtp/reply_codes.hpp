@@ -71,6 +71,7 @@ inline constexpr Status k504UnknownMechanism{504, "5.5.4"}; // RFC 4954 §4
 
 // 5xx: authentication and TLS (RFC 4954 §6, RFC 3207 §4)
 inline constexpr Status k530AuthRequired{530, "5.7.0"};
+inline constexpr Status k530StartTlsFirst{530, "5.7.0"};  // RFC 3207 §4: "Must issue a STARTTLS command first"
 inline constexpr Status k535AuthFailed{535, "5.7.8"};
 inline constexpr Status k538EncryptionRequired{538, "5.7.11"};  // RFC 5248 X.7.11
 inline constexpr Status k553SenderNotOwned{553, "5.7.1"};       // RFC 6409 §6.1

@@ -25,7 +25,54 @@ ServerSession::ServerSession(const SessionOptions& options, EnvelopePolicy& poli
 ServerSession::~ServerSession() = default;
 
 void ServerSession::greet() {
+  if (overridden(HookPoint::connect, "")) return;
   reply(codes::k220Greeting, options_.hostname + " ESMTP Petrel");
+}
+
+bool ServerSession::overridden(HookPoint point, std::string_view argument) {
+  if (hook_ == nullptr) return false;
+  HookOverride o = hook_->at(point, argument, *this);
+  reply_delay_ += o.delay;
+  if (o.close) {
+    phase_ = Phase::closed;
+    need_ = Need::close;
+    stats_.close_reason = std::move(o.close_reason);
+    return true;
+  }
+  if (!o.reply) return false;
+  if (o.reply->status.positive()) {
+    success_override_ = std::move(o.reply);
+    return false;
+  }
+  reply(*o.reply);
+  // RFC 5321 §3.8: a 421 closes; a refused greeting leaves nothing to say.
+  if (o.reply->code() == 421 || point == HookPoint::connect) {
+    phase_ = Phase::closed;
+    need_ = Need::close;
+    stats_.close_reason = std::move(o.close_reason);
+  }
+  return true;
+}
+
+bool ServerSession::bdat_overridden(std::string_view argument) {
+  if (hook_ == nullptr) return false;
+  HookOverride o = hook_->at(HookPoint::bdat, argument, *this);
+  reply_delay_ += o.delay;
+  if (o.close || (o.reply && o.reply->code() == 421)) {
+    // The connection ends: the chunk is not read.
+    if (o.reply) reply(*o.reply);
+    bdat_remaining_ = 0;
+    phase_ = Phase::closed;
+    need_ = Need::close;
+    stats_.close_reason = std::move(o.close_reason);
+    return true;
+  }
+  if (o.reply && o.reply->status.positive()) {
+    success_override_ = std::move(o.reply);
+  } else if (o.reply) {
+    bdat_failure_ = std::move(o.reply);  // sent after the chunk
+  }
+  return false;
 }
 
 void ServerSession::refuse(const Reply& r) {
@@ -53,7 +100,14 @@ void ServerSession::tls_started(TlsFacts facts) {
   }
 }
 
-void ServerSession::reply(const Reply& r) { r.append_wire(output_); }
+void ServerSession::reply(const Reply& r) {
+  if (success_override_) {
+    const Reply instead = std::move(*success_override_);
+    success_override_.reset();
+    if (r.code() >= 200 && r.code() < 300) return instead.append_wire(output_);
+  }
+  r.append_wire(output_);
+}
 
 void ServerSession::reply(Status s, std::string text) { reply(Reply(s, std::move(text))); }
 

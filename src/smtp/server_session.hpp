@@ -17,6 +17,7 @@
 #include "smtp/envelope_policy.hpp"
 #include "smtp/reply.hpp"
 #include "smtp/sasl.hpp"
+#include "smtp/session_hook.hpp"
 #include "smtp/session_options.hpp"
 #include "smtp/text_lines.hpp"
 
@@ -76,6 +77,9 @@ class ServerSession {
   void refuse(const Reply& reply);     // queues reply (e.g. 421 too many connections) and closes
   // The client's address is in a trusted network (may relay). Before greet().
   void set_trusted_network(bool trusted) { trusted_network_ = trusted; }
+  // Lets `hook` answer at the points it is asked (session_hook.hpp); it
+  // outlives the session. Before greet(). None by default.
+  void set_hook(SessionHook* hook) { hook_ = hook; }
 
   // Runs the pending SASL step (Need::authenticate). It checks a password,
   // which costs milliseconds of CPU by design, so the caller may run it on
@@ -147,6 +151,8 @@ class ServerSession {
   const std::string& helo_name() const { return helo_name_; }
   const std::string& client_address() const { return client_address_; }
   const std::optional<TlsFacts>& tls() const { return tls_; }
+  // The transaction's envelope so far (empty outside a transaction).
+  const Envelope& envelope() const { return envelope_; }
   const std::string& auth_user() const { return auth_user_; }
 
  private:
@@ -154,6 +160,12 @@ class ServerSession {
 
   // Command handlers, named after their verbs (session_commands.cpp).
   void on_command(std::string_view line);
+  void dispatch(const CommandLine& cmd);
+  // Asks the hook at `point` and does what it says; true when it answered
+  // or closed, so that the session does nothing more.
+  bool overridden(HookPoint point, std::string_view argument);
+  bool bdat_overridden(std::string_view argument);  // the same for BDAT, whose chunk is still read
+  void start_chunk(std::uint64_t size);
   void helo(const CommandLine& cmd, bool extended);
   void mail(const CommandLine& cmd);
   void rcpt(const CommandLine& cmd);
@@ -201,6 +213,8 @@ class ServerSession {
   EnvelopePolicy& policy_;
   std::string client_address_;
   Authenticator* authenticator_;
+  SessionHook* hook_ = nullptr;
+  std::optional<Reply> success_override_;  // the hook's 2xx: replaces the next reply if it is a 2xx
   bool trusted_network_ = false;
   std::optional<TlsFacts> tls_;
   std::string auth_user_;

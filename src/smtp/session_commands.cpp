@@ -68,6 +68,21 @@ void ServerSession::on_command(std::string_view line) {
     return;
   }
   if (options_.odmr && odmr_refuses(cmd)) return;
+  // BDAT asks the hook itself, once it knows how long the chunk is.
+  std::optional<HookPoint> point;
+  switch (cmd.verb) {
+    case Verb::helo:
+    case Verb::ehlo: point = HookPoint::ehlo; break;
+    case Verb::mail: point = HookPoint::mail; break;
+    case Verb::rcpt: point = HookPoint::rcpt; break;
+    case Verb::data: point = HookPoint::data; break;
+    default: break;
+  }
+  if (point && overridden(*point, cmd.argument)) return;
+  dispatch(cmd);
+}
+
+void ServerSession::dispatch(const CommandLine& cmd) {
   switch (cmd.verb) {
     case Verb::helo: return helo(cmd, false);
     case Verb::ehlo: return helo(cmd, true);
@@ -273,7 +288,17 @@ void ServerSession::bdat(const CommandLine& cmd) {
   bdat_remaining_ = size;
   bdat_last_ = last;
   bdat_failure_.reset();
+  if (bdat_overridden(cmd.argument)) return;
+  start_chunk(size);
+  phase_ = Phase::bdat;
+  if (size == 0) finish_bdat_chunk();
+}
+
+// Whether this chunk may go into the transaction: a failure (sent after
+// the chunk) or room made for it.
+void ServerSession::start_chunk(std::uint64_t size) {
   // A 503 is counted as an error when it is sent, after the chunk.
+  if (bdat_failure_) return;  // the hook refused it
   if (phase_ == Phase::greeting) {
     bdat_failure_ = Reply(codes::k503BadSequence, "Send HELO or EHLO first");
   } else if (phase_ != Phase::mail) {
@@ -298,8 +323,6 @@ void ServerSession::bdat(const CommandLine& cmd) {
       content_.reserve(content_.size() + static_cast<std::size_t>(std::min<std::uint64_t>(size, room)));
     }
   }
-  phase_ = Phase::bdat;
-  if (size == 0) finish_bdat_chunk();
 }
 
 void ServerSession::rset(const CommandLine& cmd) {

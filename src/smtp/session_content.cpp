@@ -214,6 +214,11 @@ void ServerSession::message_complete() {
     reset_transaction();
     return;
   }
+  if (overridden(HookPoint::end_of_data, "")) {
+    ++stats_.messages_rejected;
+    reset_transaction();
+    return;
+  }
   // What is past the head of a spilled message is spilled too before it is stored.
   if (spilled_ > 0 && content_.size() > head_size_) {
     need_ = Need::spill;

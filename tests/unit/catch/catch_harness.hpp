@@ -54,10 +54,12 @@ inline smtp::SessionOptions catch_options() {
   return o;
 }
 
-inline Run play(const smtp::SessionOptions& options, const std::vector<std::string>& reads, bool with_auth = false) {
+inline Run play(const smtp::SessionOptions& options, const std::vector<std::string>& reads, bool with_auth = false,
+                ScriptHook* script = nullptr) {
   AcceptAll policy;
   CatchAuthenticator auth(std::map<std::string, std::string>{{"alice", "secret"}});
-  CaughtSession s(options, policy, "127.0.0.1", with_auth ? &auth : nullptr, GraderOptions{options.esmtp, 1000});
+  CaughtSession s(options, policy, "127.0.0.1", with_auth ? &auth : nullptr, GraderOptions{options.esmtp, 1000},
+                  script);
   Run run;
   s.greet();
   run.replies += s.take_output();
