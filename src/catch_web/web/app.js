@@ -50,9 +50,10 @@ async function getJson(url) {
 function row(m) {
   const tr = el("tr", { "data-id": m.id },
     el("td", {}, badge(m.verdict)),
-    el("td", { class: "subject", title: m.subject }, m.subject || "(no subject)"),
-    el("td", { class: "from", title: m.from }, m.from),
-    el("td", { class: "to", title: m.to }, m.to),
+    el("td", { class: "message" },
+      el("div", { class: "subject", title: m.subject }, m.subject || "(no subject)"),
+      el("div", { class: "addr", title: m.from + " \u2192 " + m.to },
+        el("span", { class: "from" }, m.from || "(no From:)"), " \u2192 ", el("span", { class: "to" }, m.to || "(no To:)"))),
     el("td", { class: "time", title: m.received }, when(m.received)),
     el("td", { class: "size" }, size(m.size)));
   if (m.id === selected) tr.classList.add("selected");
@@ -172,7 +173,7 @@ async function select(id, keepTab) {
   meta($("meta"), [
     ["From", m.from],
     ["To", m.to],
-    ["Date", m.date ? when(m.date) : "(none)"],
+    ["Date", m.date ? new Date(m.date).toLocaleString() : "(none)"],
     ["Envelope", env ? env.from + " → " + env.to.join(", ") : null],
     ["Size", size(m.size) + (m.truncated ? " (view cut at 4 MiB)" : "")],
   ]);
