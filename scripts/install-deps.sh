@@ -11,6 +11,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev
   libgsasl-dev libargon2-dev libcrypt-dev libidn2-dev
   libunbound-dev nlohmann-json3-dev libedit-dev libkainjow-mustache-dev libpsl-dev publicsuffix
+  libgmime-3.0-dev
 )
 test_pkgs=(
   python3 python3-pytest swaks postfix netcat-openbsd procps

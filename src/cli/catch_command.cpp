@@ -7,6 +7,7 @@
 #include <memory>
 #include <unistd.h>
 
+#include "cli/catch_http.hpp"
 #include "cli/catch_server.hpp"
 #include "tls/self_signed.hpp"
 
@@ -26,6 +27,7 @@ struct CatchFlags {
   bool once = false;
   bool json = false;
   std::string resolver;
+  std::string http;  // --http ADDR:PORT: the web view
 };
 
 std::string upper(std::string_view s) {
@@ -100,6 +102,8 @@ int run(const CatchFlags& flags) {
   }
   settings.tls_cert = flags.tls_cert;
   settings.tls_key = flags.tls_key;
+  std::shared_ptr<catchweb::WebServer> web;  // on threads of its own, until run_catch returns
+  if (!flags.http.empty() && !(web = start_catch_http(flags.http, settings.maildir))) return kCatchCannotListen;
   try {
     if (flags.self_signed && settings.tls_cert.empty() && !make_self_signed(settings)) {
       std::fprintf(stderr, "petrel catch: cannot make a directory for the self-signed certificate\n");
@@ -181,6 +185,10 @@ void add_catch_command(CLI::App& app, int& exit_code) {
       ->type_name("FILE");
   cmd->add_flag("--once", flags->once, "Handle one session, then exit with its verdict");
   cmd->add_flag("--json", flags->json, "Print each session's report as JSON on stdout; the dialogue goes to stderr");
+  cmd->add_option("--http", flags->http,
+                  "Serve a web page and a JSON API (/api/v1/caught) of the caught messages and their reports here; "
+                  "no authentication, so loopback unless you mean it")
+      ->type_name("ADDR:PORT");
   cmd->callback([flags, &exit_code] { exit_code = run(*flags); });
 }
 

@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -147,18 +148,34 @@ struct Listener::Impl {
 
   Impl(ListenerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)), io(static_cast<int>(std::max(1u, options.threads))) {}
 
-  template <typename Stream>
-  asio::awaitable<void> write(const std::shared_ptr<Connection<Stream>>& c, Response response, bool keep_alive) {
-    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), 11};
+  template <typename Body>
+  void fill(bhttp::response<Body>& out, const Response& response, bool keep_alive) {
     out.set(bhttp::field::server, options.server_name);
     out.set(bhttp::field::content_type, response.content_type);
     out.set(bhttp::field::cache_control, "no-store");
-    for (auto& h : response.headers) out.set(h.first, h.second);
-    out.body() = std::move(response.body);
+    for (const auto& h : response.headers) out.set(h.first, h.second);
     out.keep_alive(keep_alive);
     out.prepare_payload();
-    arm(c, options.request_timeout);  // a client that does not read is not waited for
+  }
+
+  template <typename Stream>
+  asio::awaitable<void> write(const std::shared_ptr<Connection<Stream>>& c, Response response, bool keep_alive) {
     boost::system::error_code ec;
+    if (!response.file.empty()) {
+      bhttp::response<bhttp::file_body> out{static_cast<bhttp::status>(response.status), 11};
+      out.body().open(response.file.c_str(), beast::file_mode::scan, ec);
+      if (!ec) {
+        fill(out, response, keep_alive);
+        arm(c, options.request_timeout);
+        co_await bhttp::async_write(c->stream, out, asio::redirect_error(asio::use_awaitable, ec));
+        co_return;
+      }
+      response = to_response(Problem{404, "Not Found", "the file is gone"});  // removed since the handler saw it
+    }
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), 11};
+    out.body() = std::move(response.body);
+    fill(out, response, keep_alive);
+    arm(c, options.request_timeout);  // a client that does not read is not waited for
     co_await bhttp::async_write(c->stream, out, asio::redirect_error(asio::use_awaitable, ec));
   }
 

@@ -32,6 +32,10 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type, -Length, Server, Date
+  // When set, the body is this file's content, streamed from disk by the
+  // listener (not held in memory); a file that cannot be opened then gets
+  // a 404 problem instead.
+  std::string file;
 };
 
 // RFC 9457 problem details: {"type","title","status","detail"} plus, for a

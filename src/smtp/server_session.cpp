@@ -2,6 +2,8 @@
 // phases, replies and closing. The command handlers are in session_commands.cpp.
 #include "smtp/server_session.hpp"
 
+#include <algorithm>
+
 #include "smtp/command.hpp"
 #include "smtp/reply_codes.hpp"
 
@@ -104,9 +106,18 @@ void ServerSession::reply(const Reply& r) {
   if (success_override_) {
     const Reply instead = std::move(*success_override_);
     success_override_.reset();
-    if (r.code() >= 200 && r.code() < 300) return instead.append_wire(output_);
+    if (r.code() >= 200 && r.code() < 300) return instead.append_wire(output_, enhanced_codes());
   }
-  r.append_wire(output_);
+  r.append_wire(output_, enhanced_codes());
+}
+
+// RFC 2034 §3: enhanced status codes are for a client that was offered
+// them; petreld always offers them, a server with a chosen offer (petrel
+// catch --offer) may not.
+bool ServerSession::enhanced_codes() const {
+  if (!options_.ehlo_offer) return true;
+  const auto& offer = *options_.ehlo_offer;
+  return std::find(offer.begin(), offer.end(), "ENHANCEDSTATUSCODES") != offer.end();
 }
 
 void ServerSession::reply(Status s, std::string text) { reply(Reply(s, std::move(text))); }

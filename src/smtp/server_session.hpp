@@ -202,6 +202,7 @@ class ServerSession {
   std::uint64_t content_size() const { return spilled_ + content_.size(); }
 
   void reply(const Reply& r);
+  bool enhanced_codes() const;
   void reply(Status s, std::string text);
   void error_reply(Status s, std::string text);  // counts towards max_errors
   void close_with(Status s, std::string text, std::string reason);
