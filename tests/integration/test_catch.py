@@ -178,8 +178,9 @@ def test_a_raw_client_that_breaks_the_rules_finds_each_rule(catch):
         # Two commands in one write: pipelining, which was not offered.
         s.sendall(b"MAIL FROM:<raw@client.test>\r\nRCPT TO:<bob@example.test>\r\n")
         replies = read_reply(s)
-        if "250 2.1.5" not in replies:
+        if replies.count("\r\n") < 2:  # the two replies may come in one read or two
             replies += read_reply(s)
+        assert replies.count("250 ") == 2 and "2.1.5" not in replies  # not offered: no enhanced codes
         s.sendall(b"DATA\r\n")
         assert read_reply(s).startswith("354")
         body = (b"From: <raw@client.test>\r\nSubject: rules\r\n\r\n"
