@@ -11,6 +11,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev
   libgsasl-dev libargon2-dev libcrypt-dev libidn2-dev
   libunbound-dev nlohmann-json3-dev libedit-dev libkainjow-mustache-dev libpsl-dev publicsuffix
+  libnats-dev  # NATS C client (pulls in the runtime library, libnats3.4): petreld's events on JetStream
 )
 test_pkgs=(
   python3 python3-pytest swaks postfix netcat-openbsd procps
@@ -23,6 +24,7 @@ test_pkgs=(
   python3-dkim python3-authres opendkim opendkim-tools
   nsd ldnsutils
   prometheus
+  nats-server
   chromium chromium-driver python3-selenium
   bsd-mailx mailutils git-email libmailtools-perl php-cli
 )
