@@ -255,6 +255,9 @@ struct EventPublisher::Impl {
     std::string value;
     std::error_code ec;
     if (spool.read_record(kCursorKey, value, ec)) std::from_chars(value.data(), value.data() + value.size(), cursor);
+    // A cursor past the outbox's end (an outbox emptied by a version that
+    // did not keep its numbers) would skip the next events.
+    cursor = std::min(cursor, outbox.last_seq());
   }
 
   void save_cursor() {
@@ -445,7 +448,7 @@ struct EventPublisher::Impl {
   }
 
   static Clock::duration backoff(unsigned failures) {
-    return std::min<Clock::duration>(std::chrono::milliseconds(250) << std::min(failures, 6u), kMaxBackoff);
+    return std::min<Clock::duration>(std::chrono::milliseconds(250LL << std::min(failures, 6u)), kMaxBackoff);
   }
 };
 

@@ -55,7 +55,7 @@ class NatsServer:
     def jsz(self):
         """The monitoring port's JetStream view: streams and their counts."""
         with socket.create_connection((HOST, self.monitor_port), timeout=5) as s:
-            s.sendall(f"GET /jsz?streams=true HTTP/1.0\r\nHost: {HOST}\r\n\r\n".encode())
+            s.sendall(f"GET /jsz?streams=true&config=true HTTP/1.0\r\nHost: {HOST}\r\n\r\n".encode())
             data = b""
             while chunk := s.recv(65536):
                 data += chunk

@@ -105,8 +105,9 @@ def test_every_event_is_published_once_to_a_stream_petreld_creates(nats, petrel)
     [stream] = server.jsz()["account_details"][0]["stream_detail"]
     assert stream["name"] == "PETREL_EVENTS" and stream["config"]["storage"] == "file"
     assert stream["config"]["subjects"] == ["petrel.events.>"]
-    metrics = p.api.request("GET", "/metrics")[2]
-    assert "petrel_nats_connected 1" in str(metrics)
+    metrics = p.api.request("GET", "/metrics")[3].decode()
+    assert "petrel_nats_connected 1" in metrics and "petrel_nats_pending_events 0" in metrics
+    assert f"petrel_nats_published_total {len(stored)}" in metrics
 
 
 def test_events_made_while_nats_is_down_are_published_when_it_is_back(nats, petrel):

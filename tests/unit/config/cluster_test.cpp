@@ -51,7 +51,7 @@ TEST(Cluster, bad_names_counts_and_unknown_keys_are_refused) {
   EXPECT_NE(error_of("[cluster]\nnode_name = \"a b\"\n").find("petreld.toml:2:"), std::string::npos);
   EXPECT_NE(error_of("[cluster]\nnats = \"nats://h:1\"\nnats_max_in_flight = 0\n").find("petreld.toml:3:"),
             std::string::npos);
-  EXPECT_NE(error_of("[cluster]\nnats_url = \"nats://h:1\"\n").find("did you mean 'nats'"), std::string::npos);
+  EXPECT_NE(error_of("[cluster]\nnats_tokn = \"t\"\n").find("did you mean 'nats_token'"), std::string::npos);
 }
 
 TEST(Cluster, nats_options_without_nats_are_refused) {
