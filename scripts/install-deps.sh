@@ -12,6 +12,7 @@ build_pkgs=(
   libgsasl-dev libargon2-dev libcrypt-dev libidn2-dev
   libunbound-dev nlohmann-json3-dev libedit-dev libkainjow-mustache-dev libpsl-dev publicsuffix
   libgmime-3.0-dev
+  libnats-dev  # NATS C client (pulls in the runtime library, libnats3.4): petreld's events on JetStream
 )
 test_pkgs=(
   python3 python3-pytest swaks postfix netcat-openbsd procps
@@ -24,6 +25,7 @@ test_pkgs=(
   python3-dkim python3-authres opendkim opendkim-tools
   nsd ldnsutils
   prometheus
+  nats-server
   chromium chromium-driver python3-selenium
   bsd-mailx mailutils git-email libmailtools-perl php-cli
   haproxy

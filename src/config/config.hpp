@@ -209,6 +209,21 @@ struct EventsConfig {
   std::vector<WebhookConfig> webhooks;
 };
 
+// [cluster]: what the nodes of a cluster share (docs/cluster.md). Every
+// key is optional; a node without [cluster] stands alone.
+struct ClusterConfig {
+  std::string node_name;  // this node among the others; default: the machine's host name
+  // Events on NATS JetStream: "nats://[USER:PASSWORD@]HOST:PORT", several
+  // separated by commas; tls:// for TLS. "": events are not published.
+  std::string nats;
+  std::string nats_creds;     // a .creds file (user JWT and NKey seed); "": none
+  std::string nats_token;     // an authentication token; "": none
+  std::string nats_tls_ca;    // CAs that sign the server's certificate (turns TLS on); "": the system's
+  std::string nats_tls_cert;  // a client certificate (PEM), with nats_tls_key
+  std::string nats_tls_key;
+  std::size_t nats_max_in_flight = 256;  // publishes waiting for JetStream's ack at once
+};
+
 // [auth_checks]: SPF, DKIM, DMARC and ARC on inbound mail (docs/auth-checks.md),
 // for clients neither trusted nor authenticated.
 struct AuthChecksConfig {
@@ -311,6 +326,7 @@ struct Config {
   BouncesConfig bounces;
   std::vector<DkimKey> dkim;
   AuthChecksConfig auth_checks;
+  ClusterConfig cluster;
 
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error

@@ -44,6 +44,7 @@
 #include "tls/self_signed.hpp"
 #include "util/idn.hpp"
 #include "util/privileges.hpp"
+#include "nats/event_publisher.hpp"
 #include "webhook/webhooks.hpp"
 
 namespace {
@@ -315,6 +316,35 @@ void raise_open_files_limit(const Config& config) {
                now.rlim_max, want, config.max_sessions, serves);
 }
 
+petrel::nats::PublisherOptions nats_options(const Config& config) {
+  const auto& c = config.cluster;
+  return {.node_name = c.node_name, .urls = c.nats, .creds_file = c.nats_creds, .token = c.nats_token,
+          .tls_ca = c.nats_tls_ca, .tls_cert = c.nats_tls_cert, .tls_key = c.nats_tls_key,
+          .max_in_flight = c.nats_max_in_flight};
+}
+
+// The event outbox and its readers: the webhooks, the NATS publisher.
+// Events that are not written with mail (suppressions, operator actions)
+// are put in it as they are emitted. Returns that bus subscription.
+std::size_t open_outbox(const Config& config, petrel::spool::Spool& spool,
+                        std::vector<petrel::webhook::WebhookOptions> hooks,
+                        std::unique_ptr<petrel::events::Outbox>& outbox,
+                        std::unique_ptr<petrel::webhook::Webhooks>& webhooks,
+                        std::unique_ptr<petrel::nats::EventPublisher>& nats_events) {
+  const bool nats = !config.cluster.nats.empty();
+  const unsigned readers = (hooks.empty() ? 0 : 1) + (nats ? 1 : 0);
+  outbox = std::make_unique<petrel::events::Outbox>(spool, config.events.max_outbox_size, readers);
+  petrel::events::set_outbox(outbox.get());
+  unsigned reader = 0;
+  if (!hooks.empty()) webhooks = std::make_unique<petrel::webhook::Webhooks>(std::move(hooks), *outbox, reader++, spool);
+  if (nats) nats_events = std::make_unique<petrel::nats::EventPublisher>(nats_options(config), *outbox, reader++, spool);
+  return petrel::events::bus().subscribe([o = outbox.get()](const petrel::events::Event& e) {
+    if (petrel::events::written_with_mail(e.type)) return;
+    if (auto ec = o->record(e)) spdlog::error("events: a {} event was not put in the outbox: {}",
+                                              petrel::events::type_name(e.type), ec.message());
+  });
+}
+
 int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim_keys,
           std::vector<petrel::webhook::WebhookOptions> hooks) {
   std::unique_ptr<petrel::spool::Spool> spool;
@@ -330,8 +360,10 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   std::unique_ptr<petrel::events::EventLog> event_log;
   std::unique_ptr<petrel::events::Outbox> outbox;
   std::unique_ptr<petrel::webhook::Webhooks> webhooks;
+  std::unique_ptr<petrel::nats::EventPublisher> nats_events;
   std::unique_ptr<petrel::pickup::Pickup> pickup;
   std::size_t event_log_subscription = 0;
+  std::size_t outbox_subscription = 0;
   ::umask(077);  // the spool, the Maildirs and the logs are petreld's alone
   raise_open_files_limit(config);  // before the switch to [server] user: only root may raise the hard limit
   try {
@@ -348,10 +380,8 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
           [log = event_log.get()](const petrel::events::Event& e) { log->record(e); });
     }
     spool = petrel::spool::open_rocksdb_spool({.directory = config.spool_dir, .min_free_bytes = config.spool_min_free});
-    if (!hooks.empty()) {
-      outbox = std::make_unique<petrel::events::Outbox>(*spool, config.events.max_outbox_size);
-      petrel::events::set_outbox(outbox.get());
-      webhooks = std::make_unique<petrel::webhook::Webhooks>(std::move(hooks), *outbox, *spool);
+    if (!hooks.empty() || !config.cluster.nats.empty()) {
+      outbox_subscription = open_outbox(config, *spool, std::move(hooks), outbox, webhooks, nats_events);
     }
     suppressions = std::make_unique<petrel::suppress::SuppressionList>(*spool);
     unsubscribe_tokens = std::make_unique<petrel::suppress::UnsubscribeTokens>(petrel::suppress::unsubscribe_secret(*spool));
@@ -407,6 +437,8 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   pickup->stop();
   queue->stop();
   if (webhooks) webhooks->stop();
+  if (nats_events) nats_events->stop();
+  if (outbox) petrel::events::bus().unsubscribe(outbox_subscription);
   petrel::events::set_outbox(nullptr);
   if (event_log) petrel::events::bus().unsubscribe(event_log_subscription);
   event_log.reset();  // what is queued is written

@@ -37,13 +37,10 @@ namespace petrel::webhook {
 namespace {
 
 namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
 constexpr auto kIdleWait = std::chrono::seconds(1);  // a look at the outbox at least this often
 constexpr auto kFillLook = std::chrono::milliseconds(100);  // a filling batch is looked at again this often
-constexpr std::uint64_t kForgetEvents = 1000;
-constexpr auto kForgetEvery = std::chrono::seconds(1);
 constexpr std::string_view kCursorPrefix = "oc/";
 constexpr std::string_view kFailedPrefix = "of/";
 
@@ -91,12 +88,11 @@ struct Webhooks::Impl {
   std::atomic<bool> poked{false};
   std::atomic<std::size_t> idle_hooks{0};  // hooks a new event should wake
   std::atomic<bool> stopping{false};
-  std::uint64_t forgotten = 0;
-  Clock::time_point last_forget{};
+  unsigned reader = 0;  // the webhooks' reader number in the outbox
   std::mt19937_64 random{std::random_device{}()};
   std::thread thread;
 
-  Impl(events::Outbox& o, spool::Spool& s) : outbox(o), spool(s) {}
+  Impl(events::Outbox& o, spool::Spool& s, unsigned r) : outbox(o), spool(s), reader(r) {}
 
   void load_cursor(Hook& hook) {
     std::string value;
@@ -172,17 +168,12 @@ struct Webhooks::Impl {
     forget();
   }
 
-  // Events every webhook is done with leave the outbox, a thousand or a
-  // second's worth at a time (each removal is a write of the spool).
+  // Events every webhook is done with are passed on to the outbox, which
+  // forgets those its other readers (NATS) are done with too.
   void forget() {
     std::uint64_t upto = hooks.empty() ? 0 : hooks.front()->cursor;
     for (const auto& h : hooks) upto = std::min(upto, h->cursor);
-    if (upto <= forgotten) return;
-    const auto now = Clock::now();
-    if (upto - forgotten < kForgetEvents && now - last_forget < kForgetEvery) return;
-    last_forget = now;
-    forgotten = upto;
-    if (auto ec = outbox.forget_upto(upto)) {
+    if (auto ec = outbox.passed(reader, upto)) {
       spdlog::error("webhooks: delivered events not removed from the outbox: {}", ec.message());
     }
   }
@@ -284,8 +275,8 @@ struct Webhooks::Impl {
   }
 };
 
-Webhooks::Webhooks(std::vector<WebhookOptions> hooks, events::Outbox& outbox, spool::Spool& spool)
-    : impl_(std::make_unique<Impl>(outbox, spool)) {
+Webhooks::Webhooks(std::vector<WebhookOptions> hooks, events::Outbox& outbox, unsigned reader, spool::Spool& spool)
+    : impl_(std::make_unique<Impl>(outbox, spool, reader)) {
   for (auto& o : hooks) {
     std::string error;
     auto url = http::parse_url(o.url, error);
@@ -302,7 +293,6 @@ Webhooks::Webhooks(std::vector<WebhookOptions> hooks, events::Outbox& outbox, sp
     impl_->hooks.push_back(std::move(hook));
   }
   Impl* impl = impl_.get();
-  impl_->forgotten = 0;
   impl_->subscription = events::bus().subscribe([impl](const events::Event&) { impl->poke(); });
   for (auto& h : impl_->hooks) asio::co_spawn(impl_->io, impl_->run(*h), asio::detached);
   impl_->thread = std::thread([impl] { impl->io.run(); });

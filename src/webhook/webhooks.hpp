@@ -45,8 +45,9 @@ struct WebhookOptions {
 
 class Webhooks {
  public:
-  // Throws std::runtime_error for a URL that is not one.
-  Webhooks(std::vector<WebhookOptions> hooks, events::Outbox& outbox, spool::Spool& spool);
+  // Throws std::runtime_error for a URL that is not one. `reader`: the
+  // webhooks' reader number in the outbox (Outbox::passed).
+  Webhooks(std::vector<WebhookOptions> hooks, events::Outbox& outbox, unsigned reader, spool::Spool& spool);
   ~Webhooks();  // stop()
   Webhooks(const Webhooks&) = delete;
   Webhooks& operator=(const Webhooks&) = delete;
