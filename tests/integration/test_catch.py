@@ -157,6 +157,35 @@ def test_swaks_auth_after_starttls_passes(catch):
     assert status in (0, 1)
 
 
+def curl_send(c, tmp_path, *args):
+    """curl's SMTP client sends one message as alice, AUTH PLAIN by default."""
+    path = tmp_path / "curl.eml"
+    path.write_bytes((HEADERS + "Sent by curl.\r\n").encode())
+    return subprocess.run(["curl", "-sS", "--max-time", "20", f"smtp://{HOST}:{c.port}", "--user", "alice:secret",
+                           "--mail-from", "alice@client.test", "--mail-rcpt", "bob@example.test",
+                           "--upload-file", str(path), *args], capture_output=True, text=True, timeout=30)
+
+
+def test_curl_over_starttls_with_auth_passes(catch, tmp_path):
+    c = catch("--auth", "alice:secret", "--self-signed")
+    r = curl_send(c, tmp_path, "--ssl-reqd", "--insecure")
+    assert r.returncode == 0, r.stderr
+    status, report = c.report()
+    assert failures(report) == [], report
+    assert report["tls"] in ("TLSv1.2", "TLSv1.3") and report["auth"]
+    [path] = maildir_files(c)
+    assert path.read_bytes().endswith(b"Sent by curl.\r\n")
+
+
+def test_curl_auth_without_starttls_is_auth_in_clear(catch, tmp_path):
+    c = catch("--auth", "alice:secret")
+    r = curl_send(c, tmp_path)
+    assert r.returncode == 0, r.stderr
+    status, report = c.report()
+    assert status == 2, report
+    assert "auth-in-clear" in failures(report)
+
+
 def read_reply(sock):
     """One whole reply (multi-line included), as text."""
     data = b""
