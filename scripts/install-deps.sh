@@ -28,7 +28,7 @@ test_pkgs=(
   nats-server
   chromium chromium-driver python3-selenium
   bsd-mailx mailutils git-email libmailtools-perl php-cli
-  haproxy
+  haproxy curl
 )
 
 want=("${build_pkgs[@]}")
