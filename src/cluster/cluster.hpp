@@ -74,6 +74,7 @@ class Cluster {
     std::string site;
     LeaseBook book;
     std::size_t open = 0;
+    std::size_t spare_since_tick = 0;  // leases spare at the last tick
   };
   static std::string key_of(const std::string& site, const std::string& source);
   Shared& shared(Kind kind, const std::string& site, const std::string& source);
@@ -85,6 +86,7 @@ class Cluster {
   void tick();
   void heartbeat();
   void renew_leases();
+  void release_spare_leases();
   void fall_back(const std::string& why);
   void rejoin();
 
