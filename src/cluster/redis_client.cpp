@@ -152,7 +152,11 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
   void connect_to(const std::string& address);
   void lost(const redisAsyncContext* which, const std::string& why);
   void schedule_reconnect();
-  void send(std::vector<std::string> args, std::shared_ptr<Outcome> outcome, const RedisScript* script);
+  void send(std::vector<std::string> args, std::shared_ptr<Outcome> outcome, const RedisScript* script,
+            std::chrono::milliseconds timeout);
+  void send(std::vector<std::string> args, std::shared_ptr<Outcome> outcome, const RedisScript* script) {
+    send(std::move(args), std::move(outcome), script, options.timeout);
+  }
   void fail_later(std::shared_ptr<Outcome> outcome, std::string why);
   void finish(Outcome& outcome, const RedisReply& reply, const char* result);
   void drop(const std::string& why);
@@ -288,7 +292,7 @@ void RedisClient::Impl::fail_later(std::shared_ptr<Outcome> outcome, std::string
 }
 
 void RedisClient::Impl::send(std::vector<std::string> args, std::shared_ptr<Outcome> outcome,
-                             const RedisScript* script) {
+                             const RedisScript* script, std::chrono::milliseconds timeout) {
   if (!ac) return fail_later(std::move(outcome), "not connected to Redis");
   if (in_flight >= options.max_in_flight) return fail_later(std::move(outcome), "too many Redis requests in flight");
   std::vector<const char*> argv;
@@ -301,7 +305,7 @@ void RedisClient::Impl::send(std::vector<std::string> args, std::shared_ptr<Outc
   request->outcome = outcome;
   request->script = script;
   request->timer = std::make_unique<asio::steady_timer>(io);
-  request->timer->expires_after(options.timeout);
+  request->timer->expires_after(timeout);
   std::weak_ptr<Impl> weak = weak_from_this();
   request->timer->async_wait([weak, outcome](const boost::system::error_code& ec) {
     auto self = weak.lock();
@@ -357,9 +361,10 @@ void RedisClient::start() { impl_->connect(); }
 
 bool RedisClient::connected() const { return impl_->up; }
 
-void RedisClient::command(std::vector<std::string> args, std::string_view purpose, Done done) {
+void RedisClient::command(std::vector<std::string> args, std::string_view purpose, Done done,
+                          std::optional<std::chrono::milliseconds> timeout) {
   impl_->send(std::move(args), std::make_shared<Impl::Outcome>(Impl::Outcome{std::move(done), false, std::string(purpose)}),
-              nullptr);
+              nullptr, timeout.value_or(impl_->options.timeout));
 }
 
 void RedisClient::eval(const RedisScript& script, std::vector<std::string> keys, std::vector<std::string> args,

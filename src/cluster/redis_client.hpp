@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,7 +64,10 @@ class RedisClient {
   RedisClient& operator=(const RedisClient&) = delete;
 
   void start();  // connects (and keeps reconnecting)
-  void command(std::vector<std::string> args, std::string_view purpose, Done done);
+  // `timeout`: this request's own (a blocking XREAD, say); default the client's.
+  // Not for SUBSCRIBE: replies are matched to requests one for one.
+  void command(std::vector<std::string> args, std::string_view purpose, Done done,
+               std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   void eval(const RedisScript& script, std::vector<std::string> keys, std::vector<std::string> args,
             std::string_view purpose, Done done);
   bool connected() const;
