@@ -13,12 +13,14 @@ build_pkgs=(
   libunbound-dev nlohmann-json3-dev libedit-dev libkainjow-mustache-dev libpsl-dev publicsuffix
   libgmime-3.0-dev
   libnats-dev  # NATS C client (pulls in the runtime library, libnats3.4): petreld's events on JetStream
+  libhiredis-dev  # Redis client for [cluster]; petreld then needs libhiredis0.14 at run time
 )
 test_pkgs=(
   python3 python3-pytest swaks postfix netcat-openbsd procps
   clang-14 libclang-rt-14-dev clang-tidy
   gsasl
   dnsmasq-base
+  redis-server
   openssl nmap testssl.sh argon2 libnet-ssleay-perl libio-socket-ssl-perl python3-aiosmtpd
   dovecot-core dovecot-lmtpd tmux nftables
   fetchmail

@@ -1,17 +1,31 @@
-// [cluster]: what several nodes share (docs/cluster.md): the node's name
-// and where its events go (NATS JetStream).
+// [cluster]: what several nodes share (docs/cluster.md): the node's name,
+// the Redis that keeps the limits with scope = "cluster", and where its
+// events go (NATS JetStream). docs/config.md.
 #include <algorithm>
 
+#include "cluster/redis_url.hpp"
 #include "config/reading.hpp"
 
 namespace petrel::config::detail {
 namespace {
 
+// A node's name goes into Redis keys and lease ids: no spaces, no ':'.
 bool valid_node_name(std::string_view s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
            c == '.';
   });
+}
+
+bool valid_redis_url(std::string_view s) {
+  std::string error;
+  return cluster::parse_redis_url(s, error).has_value();
+}
+
+std::chrono::milliseconds read_positive(const Field& f, std::chrono::milliseconds min, std::string_view expected) {
+  const auto d = read_duration(f, f.value);
+  if (d < min) f.fail(expected);
+  return d;
 }
 
 // One server of a NATS URL list: nats://[USER[:PASSWORD]@]HOST[:PORT], or
@@ -42,7 +56,33 @@ bool valid_nats_urls(std::string_view s) {
 const Key kClusterKeys[] = {
     {"node_name",
      [](const Field& f, Config& c) {
-       c.cluster.node_name = read_string(f, f.value, valid_node_name, "a name of letters, digits, '-', '_' and '.'");
+       c.cluster.node_name = read_string(f, f.value, valid_node_name, "a name of letters, digits, '-', '_' or '.'");
+     }},
+    {"redis",
+     [](const Field& f, Config& c) {
+       auto s = f.value.as_string();
+       if (!s) f.fail("a URL such as \"redis://127.0.0.1:6379\"");
+       std::string error;
+       if (!cluster::parse_redis_url(s->get(), error)) f.fail(error);
+       c.cluster.redis = read_string(f, f.value, valid_redis_url, "a URL such as \"redis://127.0.0.1:6379\"");
+     }},
+    {"redis_password", [](const Field& f, Config& c) { c.cluster.redis_password = read_string(f, f.value, non_empty, "a password"); }},
+    {"redis_timeout",
+     [](const Field& f, Config& c) {
+       c.cluster.redis_timeout = read_positive(f, std::chrono::milliseconds(10), "a duration of at least 10ms");
+     }},
+    {"token_batch", [](const Field& f, Config& c) { c.cluster.token_batch = read_count(f, 1, 1000); }},
+    {"heartbeat_interval",
+     [](const Field& f, Config& c) {
+       c.cluster.heartbeat_interval = read_positive(f, std::chrono::milliseconds(100), "a duration of at least 100ms");
+     }},
+    {"heartbeat_ttl",
+     [](const Field& f, Config& c) {
+       c.cluster.heartbeat_ttl = read_positive(f, std::chrono::milliseconds(500), "a duration of at least 500ms");
+     }},
+    {"lease_ttl",
+     [](const Field& f, Config& c) {
+       c.cluster.lease_ttl = read_positive(f, std::chrono::seconds(1), "a duration of at least 1s");
      }},
     {"nats",
      [](const Field& f, Config& c) {
@@ -57,6 +97,24 @@ const Key kClusterKeys[] = {
     {"nats_tls_key", [](const Field& f, Config& c) { c.cluster.nats_tls_key = read_path(f); }},
     {"nats_max_in_flight", [](const Field& f, Config& c) { c.cluster.nats_max_in_flight = read_count(f, 1, 65536); }},
 };
+
+bool any_cluster_scope(const shaping::Limits& l) { return !(l.cluster == shaping::ClusterScope{}); }
+
+// The first shaping block with scope = "cluster", for the error that
+// says Redis is missing.
+std::string cluster_scoped_block(const shaping::Config& s) {
+  if (any_cluster_scope(s.defaults)) return "[shaping.default]";
+  for (const auto& [name, l] : s.domains) {
+    if (any_cluster_scope(l)) return "[shaping.domain.\"" + name + "\"]";
+  }
+  for (const auto& p : s.providers) {
+    if (any_cluster_scope(p.limits)) return "[shaping.provider." + p.name + "]";
+  }
+  for (const auto& [name, l] : s.sources) {
+    if (any_cluster_scope(l)) return "[shaping.source.\"" + name + "\"]";
+  }
+  return "";
+}
 
 }  // namespace
 
@@ -74,6 +132,15 @@ void validate_cluster(const Config& c, const std::string& name) {
   }
   if (k.nats_tls_cert.empty() != k.nats_tls_key.empty()) {
     fail("[cluster] nats_tls_cert and nats_tls_key go together (a client certificate and its key)");
+  }
+  const std::string block = cluster_scoped_block(c.shaping);
+  if (!block.empty() && c.cluster.redis.empty()) {
+    throw ConfigError(name, 0,
+                      block + " has scope = \"cluster\", which needs Redis: set [cluster] redis = "
+                              "\"redis://HOST:PORT\"");
+  }
+  if (c.cluster.heartbeat_ttl <= c.cluster.heartbeat_interval) {
+    throw ConfigError(name, 0, "[cluster] heartbeat_ttl must be longer than heartbeat_interval");
   }
 }
 

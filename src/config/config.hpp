@@ -222,6 +222,15 @@ struct ClusterConfig {
   std::string nats_tls_cert;  // a client certificate (PEM), with nats_tls_key
   std::string nats_tls_key;
   std::size_t nats_max_in_flight = 256;  // publishes waiting for JetStream's ack at once
+  // Redis, for the limits with scope = "cluster" and the heartbeat;
+  // "": none. "redis://[:password@]host:port[/db]".
+  std::string redis;
+  std::string redis_password;  // when the URL has none
+  std::chrono::milliseconds redis_timeout{200};  // per request; slower counts as unreachable
+  std::size_t token_batch = 20;                  // GCRA cells asked for at a time
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds heartbeat_ttl{5000};
+  std::chrono::milliseconds lease_ttl{10000};  // a connection lease's, renewed every third of it
 };
 
 // [auth_checks]: SPF, DKIM, DMARC and ARC on inbound mail (docs/auth-checks.md),
@@ -319,6 +328,7 @@ struct Config {
   // [shaping] (and the files it includes): limits per site, provider,
   // domain and source, and the automation rules.
   shaping::Config shaping;
+  ClusterConfig cluster;  // [cluster]: node name, Redis, NATS
 
   HttpConfig http;
   EventsConfig events;
@@ -326,7 +336,6 @@ struct Config {
   BouncesConfig bounces;
   std::vector<DkimKey> dkim;
   AuthChecksConfig auth_checks;
-  ClusterConfig cluster;
 
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error
