@@ -178,7 +178,7 @@ const Section kSections[] = {
     {"bulk", bulk_keys()},           {"http", http_keys()},
     {"unsubscribe", unsubscribe_keys()}, {"bounces", bounces_keys()},
     {"events", events_keys()},       {"auth_checks", auth_checks_keys()},
-    {"odmr", odmr_keys()},
+    {"odmr", odmr_keys()},           {"cluster", cluster_keys()},
     {"shaping", {}},  // nested tables: read by apply_shaping() (shaping_sections.cpp)
     {"egress", {}},   // arrays of tables: read by apply_egress() (egress_sections.cpp)
     {"dkim", {}},     // an array of tables: read by apply_dkim() (dkim_sections.cpp)
@@ -277,6 +277,7 @@ Config default_config() {
   Config c;
   c.hostname = host_name();
   c.session.hostname = c.hostname;
+  c.cluster.node_name = c.hostname;
   return c;
 }
 
@@ -386,6 +387,7 @@ void validate(const Config& c, const std::string& name) {
   validate_delivery(c, name);
   validate_egress(c, name);
   validate_http(c, name);
+  validate_cluster(c, name);
 }
 
 }  // namespace petrel::config

@@ -230,6 +230,20 @@ struct DkimKey {
   std::size_t line = 0;                  // where it is configured, for errors about the file
 };
 
+// [cluster]: this node's part in a cluster of nodes (docs/cluster.md).
+struct ClusterConfig {
+  std::string node_name;  // default: the machine's host name
+  // Redis, for the limits with scope = "cluster" and the heartbeat;
+  // "": none. "redis://[:password@]host:port[/db]".
+  std::string redis;
+  std::string redis_password;  // when the URL has none
+  std::chrono::milliseconds redis_timeout{200};  // per request; slower counts as unreachable
+  std::size_t token_batch = 20;                  // GCRA cells asked for at a time
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::chrono::milliseconds heartbeat_ttl{5000};
+  std::chrono::milliseconds lease_ttl{10000};  // a connection lease's, renewed every third of it
+};
+
 struct Config {
   // [server]
   std::string hostname;                               // default: the machine's host name
@@ -293,6 +307,7 @@ struct Config {
   // [shaping] (and the files it includes): limits per site, provider,
   // domain and source, and the automation rules.
   shaping::Config shaping;
+  ClusterConfig cluster;
 
   HttpConfig http;
   EventsConfig events;

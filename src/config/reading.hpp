@@ -121,6 +121,9 @@ void validate_egress(const Config& c, const std::string& name);
 // events_sections.cpp: [events].
 std::span<const Key> events_keys();
 std::span<const Key> auth_checks_keys();  // [auth_checks], also in events_sections.cpp
+// cluster_sections.cpp: [cluster].
+std::span<const Key> cluster_keys();
+void validate_cluster(const Config& c, const std::string& name);
 // dkim_sections.cpp: the [[dkim]] array of tables.
 void apply_dkim(const std::string& file, const toml::node& dkim, Config& c);
 

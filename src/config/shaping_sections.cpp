@@ -18,8 +18,11 @@ namespace fs = std::filesystem;
 constexpr std::string_view kShapingKeys[] = {"include", "default", "domain", "provider", "source", "rule"};
 constexpr std::string_view kLimitKeys[] = {"connection_limit", "max_connection_rate", "max_deliveries_per_connection",
                                            "max_message_rate"};
+constexpr std::string_view kBlockKeys[] = {"connection_limit", "max_connection_rate", "max_deliveries_per_connection",
+                                           "max_message_rate", "scope"};
 constexpr std::string_view kProviderKeys[] = {"mx_suffix", "connection_limit", "max_connection_rate",
-                                              "max_deliveries_per_connection", "max_message_rate"};
+                                              "max_deliveries_per_connection", "max_message_rate", "scope"};
+constexpr std::string_view kScopes[] = {"local", "cluster"};
 constexpr std::string_view kRuleKeys[] = {"provider", "domain", "match", "action", "duration", "set", "trigger"};
 constexpr std::string_view kActions[] = {"suspend", "set"};
 
@@ -74,13 +77,32 @@ bool read_limit(const Field& f, shaping::Limits& limits) {
   return true;
 }
 
+// scope = "cluster": the block's limits are shared by the nodes of the
+// cluster (kept in Redis, docs/cluster.md), whatever order its keys come in.
+bool read_scope(const Field& f) { return read_choice(f, kScopes) == 1; }
+
+void scope_limits(shaping::Limits& limits, bool cluster) {
+  limits.cluster.connection_limit = cluster && limits.connection_limit;
+  limits.cluster.max_connection_rate = cluster && limits.max_connection_rate;
+  limits.cluster.max_message_rate = cluster && limits.max_message_rate;
+}
+
 // A block of limits only: [shaping.default], [shaping.domain."D"],
-// [shaping.source."NAME"], and a rule's set = { ... }.
-shaping::Limits read_limits(const std::string& file, const std::string& name, const toml::table& table) {
+// [shaping.source."NAME"] (with their scope), and a rule's set = { ... }
+// (without: what a rule sets is the node's own).
+shaping::Limits read_limits(const std::string& file, const std::string& name, const toml::table& table,
+                            bool with_scope = true) {
   shaping::Limits limits;
+  bool cluster = false;
   for (const auto& [key, value] : table) {
-    if (!read_limit(Field{file, name, key.str(), value}, limits)) unknown_key(file, key, value, name, kLimitKeys);
+    const Field f{file, name, key.str(), value};
+    if (with_scope && key.str() == "scope") {
+      cluster = read_scope(f);
+    } else if (!read_limit(f, limits)) {
+      unknown_key(file, key, value, name, with_scope ? std::span<const std::string_view>(kBlockKeys) : kLimitKeys);
+    }
   }
+  scope_limits(limits, cluster);
   return limits;
 }
 
@@ -263,18 +285,24 @@ class ShapingLoader {
         p = std::prev(c_.shaping.providers.end());
       }
       const Field block{f.file, "shaping.provider", key->str(), *value};
+      shaping::Limits limits;
+      bool cluster = false;
       for (const auto& [k, v] : table_of(block, "a table ([" + name + "])")) {
         const Field field{f.file, name, k.str(), v};
-        if (k.str() == "mx_suffix") {
+        if (k.str() == "scope") {
+          cluster = read_scope(field);
+        } else if (k.str() == "mx_suffix") {
           p->mx_suffix = read_array<std::string>(
               field, "MX host name endings such as \".yahoodns.net\"", false, [&](const toml::node& n) {
                 return normalize_domain(
                     read_string(field, n, valid_suffix, "an MX host name ending such as \".yahoodns.net\""));
               });
-        } else if (!read_limit(field, p->limits)) {
+        } else if (!read_limit(field, limits)) {
           unknown_key(f.file, k, v, name, kProviderKeys);
         }
       }
+      scope_limits(limits, cluster);
+      p->limits.overlay(limits);
     }
   }
 
@@ -322,8 +350,8 @@ class ShapingLoader {
         rule.duration = read_duration(f, value);
       } else if (key.str() == "set") {
         set = &value;
-        rule.set =
-            read_limits(file, "shaping.rule.set", table_of(f, "a table of limits such as { connection_limit = 1 }"));
+        rule.set = read_limits(file, "shaping.rule.set",
+                               table_of(f, "a table of limits such as { connection_limit = 1 }"), false);
         if (rule.set == shaping::Limits{}) {
           throw ConfigError(file, line_of(value),
                             "[[shaping.rule]] set = {} sets no limit; give at least one of " +

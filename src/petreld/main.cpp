@@ -22,6 +22,7 @@
 #include "api/mail_sinks.hpp"
 #include "api/record_sweeper.hpp"
 #include "api/unsubscribe_handler.hpp"
+#include "cluster/redis_url.hpp"
 #include "dkim/algorithm.hpp"
 #include "dkim/key.hpp"
 #include "dkim/signer.hpp"
@@ -135,6 +136,19 @@ void configure_remote(const Config& config, petrel::queue::QueueOptions& q) {
   remote.dane = r.dane;
   remote.trust_anchor_file = r.trust_anchor_file;
   remote.shaping = config.shaping;
+  if (!config.cluster.redis.empty()) {
+    petrel::cluster::ClusterOptions cluster;
+    cluster.node_name = config.cluster.node_name;
+    cluster.redis.url = *petrel::cluster::parse_redis_url(config.cluster.redis, error);  // checked by the config
+    cluster.redis.password = config.cluster.redis_password;
+    cluster.redis.timeout = config.cluster.redis_timeout;
+    cluster.token_batch = config.cluster.token_batch;
+    cluster.heartbeat_interval = config.cluster.heartbeat_interval;
+    cluster.heartbeat_ttl = config.cluster.heartbeat_ttl;
+    cluster.lease_ttl = config.cluster.lease_ttl;
+    cluster.version = PETREL_VERSION;
+    remote.cluster = std::move(cluster);
+  }
   remote.max_ready = config.queue.max_ready;
   remote.health.failures_before_down = config.queue.failures_before_down;
   remote.health.initial_backoff = config.queue.down_backoff;

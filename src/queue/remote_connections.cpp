@@ -209,7 +209,7 @@ std::chrono::milliseconds RemoteQueue::Impl::pace(Batch& batch) {
     batch.stop = true;
     return std::chrono::milliseconds(0);
   }
-  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(p.message_rate.wait(now));
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(message_wait(site, p, now));
   if (wait > kLongestPace) {
     batch.stop = true;
     return std::chrono::milliseconds(0);
@@ -226,7 +226,7 @@ std::optional<smtp::OutgoingMessage> RemoteQueue::Impl::take_more(Batch& batch) 
   detail::Path& p = path(site, batch.source, now);
   if (site.suspended || batch.jobs.size() >= p.limits.max_deliveries_per_connection) return std::nullopt;
   while (site.ready.count(batch.key)) {
-    if (!under_cap(batch.source, site) || p.message_rate.acquire(now).count() > 0) return std::nullopt;
+    if (!under_cap(batch.source, site) || !take_message(site, p, now)) return std::nullopt;
     auto job = take(site, batch.key);
     if (!job) return std::nullopt;
     std::string error;

@@ -41,11 +41,16 @@ struct Pending {
 
 // One egress source's traffic to one site (KumoMTA's egress path): the
 // site's limits, overlaid by [shaping.source."NAME"], apply per path.
+// A limit with scope = "cluster" is shared by every node's paths to the
+// site (its source "" in the cluster), unless the source's own block set
+// it (its source then). The throttles are used only for the local ones.
 struct Path {
+  std::string source;  // the egress source's name ("": none)
   std::size_t connections = 0;
   shaping::Throttle connection_rate;
   shaping::Throttle message_rate;
   shaping::EffectiveLimits limits;  // as the throttles were made for
+  std::string shared_message_source, shared_connection_source, shared_limit_source;
 };
 
 // What the DNS said about a domain (or a route's host looked up by MX):
@@ -180,6 +185,16 @@ struct RemoteQueue::Impl {
   std::optional<smtp::OutgoingMessage> take_more(Batch& batch);
   std::chrono::milliseconds pace(Batch& batch);
 
+  // remote_cluster.cpp: a path's rates and connection limit, local or
+  // shared with the cluster.
+  std::chrono::nanoseconds message_wait(Site& site, detail::Path& p, Clock::time_point now);
+  bool take_message(Site& site, detail::Path& p, Clock::time_point now);
+  std::chrono::nanoseconds connection_wait(Site& site, detail::Path& p, Clock::time_point now);
+  void take_connection(Site& site, detail::Path& p, Clock::time_point now);
+  bool connection_free(Site& site, detail::Path& p, Clock::time_point now);
+  void connection_ended(Site& site, detail::Path& p);
+  void start_cluster();
+
   RemoteOptions options;
   spool::Spool& spool;
   boost::asio::io_context io;
@@ -197,6 +212,7 @@ struct RemoteQueue::Impl {
   std::map<std::pair<std::string, std::string>, std::pair<std::int64_t, std::uint64_t>> sent_today;
   std::mt19937_64 random{std::random_device{}()};
   boost::asio::steady_timer housekeeping;
+  std::unique_ptr<cluster::Cluster> cluster;  // with [cluster] redis
   std::thread thread;
 };
 

@@ -84,6 +84,7 @@ RemoteQueue::Impl::Impl(RemoteOptions o, spool::Spool& s)
     for (const auto& [domain, limits] : options.shaping.domains) resolve_site(domain);
     prune();
   });
+  start_cluster();
   thread = std::thread([this] { io.run(); });
 }
 
@@ -223,9 +224,14 @@ void RemoteQueue::Impl::recompute_limits(Site& site) {
 // source's block; its throttles are made anew when those change.
 detail::Path& RemoteQueue::Impl::path(Site& site, const std::string& source, Clock::time_point now) {
   detail::Path& p = site.paths[source];
+  p.source = source;
   shaping::EffectiveLimits limits = site.limits(now);
+  p.shared_message_source = p.shared_connection_source = p.shared_limit_source = "";
   if (auto block = options.shaping.sources.find(source); block != options.shaping.sources.end()) {
     limits = shaping::apply(limits, block->second);
+    if (block->second.max_message_rate) p.shared_message_source = source;
+    if (block->second.max_connection_rate) p.shared_connection_source = source;
+    if (block->second.connection_limit) p.shared_limit_source = source;
   }
   if (!(limits == p.limits) || (p.connection_rate.rate().count == 0 && p.message_rate.rate().count == 0)) {
     if (!(limits.max_connection_rate == p.limits.max_connection_rate) || p.connection_rate.rate().count == 0) {
@@ -305,12 +311,12 @@ RemoteQueue::Impl::Choice RemoteQueue::Impl::choose_source(Site& site, const std
   auto ready_now = [&](const std::string& source, std::chrono::nanoseconds& wait) {
     detail::Path& p = path(site, source, now);
     if (p.connections >= p.limits.connection_limit) return false;
-    const auto w = std::max(p.connection_rate.wait(now), p.message_rate.wait(now));
+    const auto w = std::max(connection_wait(site, p, now), message_wait(site, p, now));
     if (w.count() > 0) {
       wait = wait.count() == 0 ? w : std::min(wait, w);
       return false;
     }
-    return true;
+    return connection_free(site, p, now);  // a cluster lease is asked for when none is held
   };
   if (pool_name.empty()) {
     if (ready_now("", choice.wait)) choice.source = "";
@@ -342,6 +348,7 @@ void RemoteQueue::Impl::release(Site& site, const std::string& source) {
   if (site.connections > 0) --site.connections;
   auto p = site.paths.find(source);
   if (p != site.paths.end() && p->second.connections > 0) --p->second.connections;
+  if (p != site.paths.end()) connection_ended(site, p->second);
   if (site.connections == 0) site.idle_since = Clock::now();
 }
 
@@ -459,8 +466,8 @@ void RemoteQueue::Impl::pump(Site& site) {
     auto p = take(site, key);
     if (!p) continue;
     detail::Path& chosen = path(site, *choice.source, now);
-    chosen.connection_rate.acquire(now);
-    chosen.message_rate.acquire(now);
+    take_connection(site, chosen, now);
+    take_message(site, chosen, now);
     ++chosen.connections;
     count_sent(*choice.source, site);
     start(site, *choice.source, std::move(*p));

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/cluster.hpp"
 #include "delivery/route.hpp"
 #include "shaping/shaping.hpp"
 #include "smtp/client_session.hpp"
@@ -66,6 +67,9 @@ struct RemoteOptions {
   std::optional<smtp::Credentials> relayhost_credentials;  // AUTH towards the relayhost
   shaping::Config shaping;         // per-site limits and automation rules
   shaping::HealthOptions health;   // when a site is down
+  // [cluster] with Redis: the limits with scope = "cluster" are shared
+  // with the other nodes (docs/cluster.md); nullopt: every limit is local.
+  std::optional<cluster::ClusterOptions> cluster;
   std::size_t max_ready = 1000;    // jobs waiting in one site's ready queue; beyond: retried later
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   // Shorter reply timeouts than RFC 5321's, for tests; nullopt: the RFC's.

@@ -40,6 +40,9 @@ bool belongs_to(const Provider& provider, const std::vector<std::string>& hosts)
 }  // namespace
 
 void Limits::overlay(const Limits& over) {
+  if (over.connection_limit) cluster.connection_limit = over.cluster.connection_limit;
+  if (over.max_connection_rate) cluster.max_connection_rate = over.cluster.max_connection_rate;
+  if (over.max_message_rate) cluster.max_message_rate = over.cluster.max_message_rate;
   take(connection_limit, over.connection_limit);
   take(max_connection_rate, over.max_connection_rate);
   take(max_deliveries_per_connection, over.max_deliveries_per_connection);
@@ -47,6 +50,9 @@ void Limits::overlay(const Limits& over) {
 }
 
 EffectiveLimits apply(EffectiveLimits base, const Limits& over) {
+  if (over.connection_limit) base.cluster.connection_limit = over.cluster.connection_limit;
+  if (over.max_connection_rate) base.cluster.max_connection_rate = over.cluster.max_connection_rate;
+  if (over.max_message_rate) base.cluster.max_message_rate = over.cluster.max_message_rate;
   take(base.connection_limit, over.connection_limit);
   take(base.max_connection_rate, over.max_connection_rate);
   take(base.max_deliveries_per_connection, over.max_deliveries_per_connection);

@@ -52,13 +52,25 @@ class Throttle {
   Clock::time_point theoretical_arrival_{};
 };
 
+// Which limits are shared by every node of a cluster (scope = "cluster"
+// in the block that set them, docs/cluster.md) rather than kept by each
+// node for itself. The scope goes with the value: a later level that sets
+// a limit brings its own scope.
+struct ClusterScope {
+  bool connection_limit = false;
+  bool max_connection_rate = false;
+  bool max_message_rate = false;
+  bool operator==(const ClusterScope&) const = default;
+};
+
 // Limits as one level of [shaping] sets them: nullopt is "not set here".
 struct Limits {
   std::optional<std::size_t> connection_limit;
   std::optional<Rate> max_connection_rate;
   std::optional<std::size_t> max_deliveries_per_connection;
   std::optional<Rate> max_message_rate;
-  // Later levels win, key by key.
+  ClusterScope cluster;  // of the keys set here (a block's scope = "cluster" sets all three)
+  // Later levels win, key by key; each key keeps the scope of its level.
   void overlay(const Limits& over);
   bool operator==(const Limits&) const = default;
 };
@@ -69,6 +81,7 @@ struct EffectiveLimits {
   Rate max_connection_rate;  // unlimited
   std::size_t max_deliveries_per_connection = 100;
   Rate max_message_rate;  // unlimited
+  ClusterScope cluster;   // the limits above that the cluster shares
   bool operator==(const EffectiveLimits&) const = default;
 };
 EffectiveLimits apply(EffectiveLimits base, const Limits& over);
