@@ -21,7 +21,9 @@
 #include "api/api_server.hpp"
 #include "api/mail_sinks.hpp"
 #include "api/record_sweeper.hpp"
+#include "admin/cluster_commands.hpp"
 #include "api/unsubscribe_handler.hpp"
+#include "cluster/node_link.hpp"
 #include "cluster/redis_url.hpp"
 #include "dkim/algorithm.hpp"
 #include "dkim/key.hpp"
@@ -329,6 +331,45 @@ void raise_open_files_limit(const Config& config) {
                now.rlim_max, want, config.max_sessions, serves);
 }
 
+// [cluster] redis: the node's link for the shared suppression list and
+// `petrel cluster status` (the shared limits have their own, in the queue).
+petrel::cluster::NodeLinkOptions node_link_options(const Config& config) {
+  petrel::cluster::NodeLinkOptions o;
+  std::string error;
+  o.node_name = config.cluster.node_name;
+  o.redis.url = *petrel::cluster::parse_redis_url(config.cluster.redis, error);  // checked by the config
+  o.redis.password = config.cluster.redis_password;
+  o.redis.timeout = config.cluster.redis_timeout;
+  if (petrel::config::shares_suppression(config)) {
+    petrel::cluster::SuppressSyncOptions s;
+    s.stream_max = config.cluster.shared_suppression_log_length;
+    s.pending_max = config.cluster.shared_suppression_queue;
+    o.suppression = s;
+  }
+  return o;
+}
+
+// Starts the link and connects it to the suppression list and the admin
+// channel (stop_node_link undoes both before the link goes).
+std::unique_ptr<petrel::cluster::NodeLink> start_node_link(const Config& config, petrel::spool::Spool& spool) {
+  if (config.cluster.redis.empty()) return nullptr;
+  auto link = std::make_unique<petrel::cluster::NodeLink>(node_link_options(config), spool);
+  petrel::cluster::NodeLink* l = link.get();
+  if (petrel::config::shares_suppression(config)) {
+    petrel::suppress::set_change_observer([l](const std::vector<petrel::suppress::Change>& c) { l->local_changes(c); });
+  }
+  petrel::admin::set_cluster_status([l] { return l->status(std::chrono::seconds(2)); });
+  link->start();
+  return link;
+}
+
+void stop_node_link(std::unique_ptr<petrel::cluster::NodeLink>& link) {
+  if (!link) return;
+  petrel::admin::set_cluster_status(nullptr);
+  petrel::suppress::set_change_observer(nullptr);
+  link.reset();
+}
+
 int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim_keys,
           std::vector<petrel::webhook::WebhookOptions> hooks) {
   std::unique_ptr<petrel::spool::Spool> spool;
@@ -345,6 +386,7 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   std::unique_ptr<petrel::events::Outbox> outbox;
   std::unique_ptr<petrel::webhook::Webhooks> webhooks;
   std::unique_ptr<petrel::pickup::Pickup> pickup;
+  std::unique_ptr<petrel::cluster::NodeLink> node_link;
   std::size_t event_log_subscription = 0;
   ::umask(077);  // the spool, the Maildirs and the logs are petreld's alone
   raise_open_files_limit(config);  // before the switch to [server] user: only root may raise the hard limit
@@ -412,6 +454,7 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   }
   queue->start();
   pickup->start();
+  node_link = start_node_link(config, *spool);
   spdlog::info("petreld started: hostname={} spool={} maildir={} local_domains={}", config.hostname,
                config.spool_dir, config.maildir, fmt::join(config.local_domains, ","));
   server->run();
@@ -420,6 +463,7 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   if (api) api->stop();
   pickup->stop();
   queue->stop();
+  stop_node_link(node_link);
   if (webhooks) webhooks->stop();
   petrel::events::set_outbox(nullptr);
   if (event_log) petrel::events::bus().unsubscribe(event_log_subscription);

@@ -1,0 +1,42 @@
+#include "cluster/cluster_status.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+namespace petrel::cluster {
+namespace {
+
+std::mutex health_mutex;
+nlohmann::json health_states = nlohmann::json::object();  // guarded by health_mutex
+
+}  // namespace
+
+nlohmann::json node_rows(std::int64_t redis_now_ms, const std::vector<std::pair<std::string, std::int64_t>>& seen,
+                         const std::vector<std::optional<std::string>>& beats, std::string_view self) {
+  std::vector<std::pair<std::string, nlohmann::json>> rows;
+  for (std::size_t i = 0; i < seen.size() && i < beats.size(); ++i) {
+    if (!beats[i]) continue;
+    nlohmann::json beat = nlohmann::json::parse(*beats[i], nullptr, false);
+    if (!beat.is_object()) beat = nlohmann::json::object();
+    rows.emplace_back(seen[i].first, nlohmann::json{{"name", seen[i].first},
+                                                    {"age_ms", std::max<std::int64_t>(0, redis_now_ms - seen[i].second)},
+                                                    {"self", seen[i].first == self},
+                                                    {"heartbeat", std::move(beat)}});
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  nlohmann::json out = nlohmann::json::array();
+  for (auto& r : rows) out.push_back(std::move(r.second));
+  return out;
+}
+
+void set_health(const std::string& link, nlohmann::json state) {
+  std::lock_guard lock(health_mutex);
+  health_states[link] = std::move(state);
+}
+
+nlohmann::json health() {
+  std::lock_guard lock(health_mutex);
+  return health_states;
+}
+
+}  // namespace petrel::cluster
