@@ -55,16 +55,18 @@ std::string link_line(const json& link, std::FILE* out) {
 }
 
 // A node's shares of the cluster's limits, as its heartbeat carries them:
-// "SITE KIND SHARE/LIMIT", the share being what the node keeps to itself
-// while Redis is away (the whole limit is shared while it answers).
+// "SITE[/SOURCE] KIND SHARE of LIMIT", the share being what the node keeps
+// to itself while Redis is away (the whole limit is shared while it answers).
 std::string limits_cell(const json& beat) {
   const auto it = beat.find("limits");
   if (it == beat.end() || !it->is_array() || it->empty()) return "-";
   std::string out;
   for (const auto& l : *it) {
     if (!out.empty()) out += ", ";
-    out += printable(l.value("site", "?")) + " " + printable(l.value("kind", "")) + " " +
-           printable(l.value("share", "")) + "/" + printable(l.value("limit", ""));
+    out += printable(l.value("site", "?"));
+    if (l.contains("source")) out += "/" + printable(l.value("source", ""));
+    out += " " + printable(l.value("kind", "")) + " " + printable(l.value("share", "")) + " of " +
+           printable(l.value("limit", ""));
   }
   return out;
 }
@@ -110,7 +112,7 @@ void print_cluster_status(const json& s, std::FILE* out) {
     return;
   }
   std::fprintf(out, "\n");
-  Table table({"NODE", "HEARTBEAT", "QUEUE", "LIMITS", "SHARES (SITE KIND SHARE/LIMIT)", "VERSION"});
+  Table table({"NODE", "HEARTBEAT", "QUEUE", "LIMITS", "SHARE OF EACH CLUSTER LIMIT", "VERSION"});
   for (const auto& n : s["nodes"]) {
     const json beat = n.value("heartbeat", json::object());
     std::string name = printable(n.value("name", ""));

@@ -6,12 +6,13 @@ node started later, or one that missed changes while Redis was away,
 catches up."""
 import json
 import os
+import smtplib
 import subprocess
 import time
 
 import pytest
 
-from harness import HOST, LOCAL_DOMAIN, PETRELD, free_port, wait_until
+from harness import HOST, LOCAL_DOMAIN, PETRELD, free_port, message, wait_until
 from test_api import api, builder  # noqa: F401 (pytest fixture)
 from test_unsubscribe import links_of, unsubscribe_path
 
@@ -191,6 +192,7 @@ def test_cluster_status_lists_the_nodes_and_forgets_a_dead_one(cluster):
     assert [n["self"] for n in s["nodes"]] == [True, False, False]
     assert all("queue" in n["heartbeat"] for n in s["nodes"])
     status, text, _ = petrel_cli(p1, "cluster", "status")
+    print(text)
     assert status == 0 and "n1 *" in text and "3 nodes alive" in text
     # kill -9: its heartbeat ages, then goes with its TTL (1.5 s here).
     nodes[1][0].kill()
@@ -198,6 +200,31 @@ def test_cluster_status_lists_the_nodes_and_forgets_a_dead_one(cluster):
         return next((n["age_ms"] for n in cluster_status(p1)["nodes"] if n["name"] == "n2"), None)
     assert wait_until(lambda: age_of_n2() is None or age_of_n2() > 500, 5.0)
     assert wait_until(lambda: [n["name"] for n in cluster_status(p1)["nodes"]] == ["n1", "n3"], 10.0)
+
+
+def test_cluster_status_shows_each_nodes_share_of_a_cluster_limit(cluster, receiver):
+    far = receiver(HOST)
+    extra = ('[relay]\ntrusted_networks = ["127.0.0.0/8"]\n'
+             f'[delivery]\ntransport = {{ "far.test" = "smtp:[{HOST}]:{far.port}" }}\n'
+             '[shaping.default]\nscope = "cluster"\nmax_message_rate = "60/s"\nconnection_limit = 4\n')
+    (p1, _), (p2, _) = cluster.node("n1", extra), cluster.node("n2", extra)
+    with smtplib.SMTP(p1.host, p1.port, local_hostname="client.test", timeout=30) as c:
+        c.sendmail(f"sender@{LOCAL_DOMAIN}", ["x@far.test"], message(subject="through the cluster limit"))
+    assert wait_until(lambda: len(far.messages) == 1, 10)
+
+    def limits_of_n1():
+        rows = [n for n in cluster_status(p2).get("nodes", []) if n["name"] == "n1"]
+        return rows[0]["heartbeat"].get("limits", []) if rows else []
+    # Its share is the limit over the live nodes it last saw: two, once
+    # its heartbeat has seen n2's. (A connection_limit shows only while the
+    # node has connections open under it.)
+    def shown():
+        return {(row["site"], row["kind"], row["limit"], row["share"]) for row in limits_of_n1()}
+    site = f"smtp:[{HOST}]:{far.port}"
+    assert wait_until(lambda: (site, "max_message_rate", "60/s", "30/s") in shown(), 5.0), shown()
+    status, text, _ = petrel_cli(p2, "cluster", "status")
+    print(text)
+    assert "max_message_rate 30/s of 60/s" in text
 
 
 def test_without_a_cluster_status_says_so(start_petrel):
