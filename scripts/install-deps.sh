@@ -11,12 +11,14 @@ build_pkgs=(
   libgtest-dev libgmock-dev
   libgsasl-dev libargon2-dev libcrypt-dev libidn2-dev
   libunbound-dev nlohmann-json3-dev libedit-dev libkainjow-mustache-dev libpsl-dev publicsuffix
+  libhiredis-dev  # Redis client for [cluster]; petreld then needs libhiredis0.14 at run time
 )
 test_pkgs=(
   python3 python3-pytest swaks postfix netcat-openbsd procps
   clang-14 libclang-rt-14-dev clang-tidy
   gsasl
   dnsmasq-base
+  redis-server
   openssl nmap testssl.sh argon2 libnet-ssleay-perl libio-socket-ssl-perl python3-aiosmtpd
   dovecot-core dovecot-lmtpd tmux nftables
   fetchmail

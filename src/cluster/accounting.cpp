@@ -25,6 +25,7 @@ GcraRequest gcra_request(shaping::Rate rate, std::size_t batch, std::size_t want
 void TokenPool::granted(const Grant& grant, Clock::time_point received) {
   in_flight_ = false;
   const auto interval = microseconds(std::max<std::int64_t>(1, grant.interval_us));
+  grace_ = std::clamp<nanoseconds>(interval, std::chrono::milliseconds(20), std::chrono::milliseconds(100));
   if (grant.granted <= 0) {
     // None within the horizon: ask again when the next would be due.
     ask_after_ = received + microseconds(std::max<std::int64_t>(grant.first_offset_us, 1000));
@@ -65,9 +66,10 @@ std::size_t TokenPool::held(Clock::time_point now) {
   return cells_.size();
 }
 
-bool TokenPool::should_ask(Clock::time_point now, std::size_t batch) {
+bool TokenPool::should_ask(Clock::time_point now, nanoseconds lead) {
   if (in_flight_ || now < ask_after_) return false;
-  return held(now) * 2 < std::max<std::size_t>(1, batch) || held(now) == 0;
+  expire(now);
+  return cells_.empty() || cells_.back() < now + lead;
 }
 
 shaping::Rate fallback_share(shaping::Rate rate, std::size_t live_nodes) {

@@ -40,12 +40,12 @@ struct Grant {
 };
 
 // The cells of one shared rate that this node holds, each with the time
-// it is due. A cell not spent within `grace` after it was due is dropped:
-// spent late, it would add to the cells other nodes spend on time.
+// it is due. A cell not spent within a grace after it was due (one
+// interval, within 20..100 ms) is dropped: spent late, it would add to
+// the cells other nodes spend on time.
 class TokenPool {
  public:
   static constexpr auto kNoCell = std::chrono::nanoseconds::max();
-  explicit TokenPool(std::chrono::nanoseconds grace = std::chrono::milliseconds(100)) : grace_(grace) {}
 
   // The answer came back at `received` (the cells count from then: a late
   // answer only makes them later, never earlier).
@@ -56,9 +56,10 @@ class TokenPool {
   std::chrono::nanoseconds wait(Clock::time_point now);
   bool take(Clock::time_point now);  // spends a due cell, if one is
   std::size_t held(Clock::time_point now);
-  // Whether to ask Redis now: nothing asked yet, fewer than half a batch
-  // held, and not told to wait.
-  bool should_ask(Clock::time_point now, std::size_t batch);
+  // Whether to ask Redis now: nothing asked yet, not told to wait, and
+  // the cells held run out within `lead` (half the horizon: asking
+  // sooner would only take cells from the other nodes' next answers).
+  bool should_ask(Clock::time_point now, std::chrono::nanoseconds lead);
   void asked() { in_flight_ = true; }
   bool in_flight() const { return in_flight_; }
   void clear() { cells_.clear(); }
@@ -68,7 +69,7 @@ class TokenPool {
  private:
   void expire(Clock::time_point now);
 
-  std::chrono::nanoseconds grace_;
+  std::chrono::nanoseconds grace_{std::chrono::milliseconds(100)};
   std::deque<Clock::time_point> cells_;  // due times, in order
   bool in_flight_ = false;
   Clock::time_point ask_after_{};

@@ -97,9 +97,9 @@ bool Cluster::take(Kind kind, const std::string& site, const std::string& source
 // Asks Redis for a batch of cells when the pool runs low.
 void Cluster::ask(Kind kind, const std::string& key, Shared& s, shaping::Rate rate, std::size_t wanted,
                   Clock::time_point now) {
-  if (!s.pool.should_ask(now, options_.token_batch)) return;
-  s.pool.asked();
   const GcraRequest r = gcra_request(rate, options_.token_batch, wanted);
+  if (!s.pool.should_ask(now, std::chrono::microseconds(r.horizon_us / 2))) return;
+  s.pool.asked();
   const std::string name = kind_name(kind) + ":" + key;
   std::weak_ptr<bool> alive = alive_;
   redis_.eval(gcra_, {std::string(kPrefix) + "gcra:" + name},

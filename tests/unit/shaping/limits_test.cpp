@@ -137,3 +137,24 @@ TEST(ProviderOf, FirstInFileOrderWins) {
 
 }  // namespace
 }  // namespace petrel::shaping
+
+namespace petrel::shaping {
+namespace {
+
+TEST(ClusterScopeOverlay, each_limit_keeps_the_scope_of_the_level_that_set_it) {
+  Config config;
+  config.defaults.max_message_rate = Rate{100, std::chrono::seconds(1)};
+  config.defaults.connection_limit = 10;
+  config.defaults.cluster = {.connection_limit = true, .max_connection_rate = false, .max_message_rate = true};
+  Limits domain;
+  domain.max_message_rate = Rate{30, std::chrono::seconds(1)};  // local: its block has no scope
+  config.domains["example.com"] = domain;
+  const EffectiveLimits limits = limits_for(config, nullptr, {"example.com"});
+  EXPECT_EQ(limits.max_message_rate, (Rate{30, std::chrono::seconds(1)}));
+  EXPECT_FALSE(limits.cluster.max_message_rate);
+  EXPECT_TRUE(limits.cluster.connection_limit);  // still [shaping.default]'s
+  EXPECT_FALSE(limits_for(config, nullptr, {}).cluster.max_connection_rate);
+}
+
+}  // namespace
+}  // namespace petrel::shaping
