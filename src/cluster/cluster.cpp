@@ -236,16 +236,20 @@ void Cluster::heartbeat() {
 nlohmann::json Cluster::limits_in_use() const {
   constexpr std::size_t kMaxLimitsShown = 32;
   nlohmann::json out = nlohmann::json::array();
-  auto row = [&out](const std::string& key, const std::string& site, std::string kind, std::string limit,
+  // `key` is key_of(site, source): the site's name (which may hold '|'
+  // itself), then "|SOURCE" for a limit set per source.
+  auto row = [&out](std::string_view key, const std::string& site, std::string kind, std::string limit,
                     std::string share) {
     if (out.size() == kMaxLimitsShown) return;
     nlohmann::json r = {{"site", site}, {"kind", std::move(kind)}, {"limit", std::move(limit)}, {"share", std::move(share)}};
-    if (const auto bar = key.find('|'); bar != std::string::npos) r["source"] = key.substr(bar + 1);
+    if (key.size() > site.size() + 1) r["source"] = std::string(key.substr(site.size() + 1));
     out.push_back(std::move(r));
   };
-  for (const auto& [key, s] : shared_) {
+  for (const auto& [name, s] : shared_) {
     if (s.rate.unlimited()) continue;
-    row(key, s.site, key.starts_with("msg:") ? "max_message_rate" : "max_connection_rate", shaping::to_string(s.rate),
+    const bool message = name.starts_with(kind_name(Kind::message) + ":");
+    const std::string_view key = std::string_view(name).substr(name.find(':') + 1);  // after "msg:" / "conn:"
+    row(key, s.site, message ? "max_message_rate" : "max_connection_rate", shaping::to_string(s.rate),
         shaping::to_string(fallback_share(s.rate, live_nodes_)));
   }
   for (const auto& [key, l] : leases_) {

@@ -1,13 +1,14 @@
 #include "cluster/cluster_status.hpp"
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 
 namespace petrel::cluster {
 namespace {
 
 std::mutex health_mutex;
-nlohmann::json health_states = nlohmann::json::object();  // guarded by health_mutex
+std::map<std::string, std::function<nlohmann::json()>> health_sources;  // guarded by health_mutex
 
 }  // namespace
 
@@ -29,14 +30,24 @@ nlohmann::json node_rows(std::int64_t redis_now_ms, const std::vector<std::pair<
   return out;
 }
 
-void set_health(const std::string& link, nlohmann::json state) {
+void set_health_source(const std::string& link, std::function<nlohmann::json()> source) {
   std::lock_guard lock(health_mutex);
-  health_states[link] = std::move(state);
+  if (source) {
+    health_sources[link] = std::move(source);
+  } else {
+    health_sources.erase(link);
+  }
 }
 
 nlohmann::json health() {
-  std::lock_guard lock(health_mutex);
-  return health_states;
+  std::map<std::string, std::function<nlohmann::json()>> sources;
+  {
+    std::lock_guard lock(health_mutex);
+    sources = health_sources;
+  }
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [link, source] : sources) out[link] = source();
+  return out;
 }
 
 }  // namespace petrel::cluster

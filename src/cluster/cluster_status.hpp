@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,9 +27,11 @@ inline constexpr std::string_view kNodeKeyPrefix = "petrel:node:";
 nlohmann::json node_rows(std::int64_t redis_now_ms, const std::vector<std::pair<std::string, std::int64_t>>& seen,
                          const std::vector<std::optional<std::string>>& beats, std::string_view self);
 
-// A link's health, set by its component (e.g. "nats": {"connected": true,
-// "url": ...}); health() has them all, for cluster status. Any thread.
-void set_health(const std::string& link, nlohmann::json state);
+// A link's health, as its component reports it when cluster status asks:
+// e.g. "nats" -> {"url": ..., "connected": true, "detail": "3 events not
+// acked"}. health() calls them all. Register before the node serves, and
+// clear (nullptr) before the component goes. Any thread.
+void set_health_source(const std::string& link, std::function<nlohmann::json()> source);
 nlohmann::json health();
 
 }  // namespace petrel::cluster

@@ -185,6 +185,8 @@ def test_cluster_status_lists_the_nodes_and_forgets_a_dead_one(cluster):
     nodes = cluster(3)
     p1 = nodes[0][0]
     assert wait_until(lambda: len(cluster_status(p1).get("nodes", [])) == 3, 5.0)
+    assert wait_until(lambda: cluster_status(p1)["redis"]["suppression"]["state"] == "following", 5.0), \
+        cluster_status(p1)
     s = cluster_status(p1)
     assert s["cluster"] is True and s["node"] == "n1"
     assert s["redis"]["connected"] is True and s["redis"]["suppression"]["state"] == "following"

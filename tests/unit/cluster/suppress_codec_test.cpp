@@ -151,5 +151,18 @@ TEST(ClusterStatus, nodes_whose_heartbeat_expired_are_gone_and_ages_use_redis_cl
   EXPECT_EQ(rows[1]["self"], false);
 }
 
+TEST(ClusterStatus, links_report_their_health_when_asked) {
+  int asked = 0;
+  set_health_source("nats", [&asked] {
+    ++asked;
+    return nlohmann::json{{"url", "nats://127.0.0.1:4222"}, {"connected", true}};
+  });
+  const auto h = health();
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(h["nats"]["connected"], true);
+  set_health_source("nats", nullptr);
+  EXPECT_TRUE(health().empty());
+}
+
 }  // namespace
 }  // namespace petrel::cluster
