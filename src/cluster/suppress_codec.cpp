@@ -123,9 +123,10 @@ std::optional<Cursor> decode_cursor(std::string_view value) {
 }
 
 bool log_trimmed_past(const StreamId& last_applied, const std::optional<StreamId>& max_deleted,
-                      const std::optional<StreamId>& first_held) {
-  if (max_deleted) return *max_deleted > last_applied;
-  return first_held && *first_held > last_applied;
+                      const std::optional<StreamId>& first_held, bool nothing_removed) {
+  if (nothing_removed) return false;
+  if (max_deleted && *max_deleted > last_applied) return true;  // XDEL
+  return first_held && *first_held > last_applied;               // MAXLEN trimming
 }
 
 std::size_t PendingWrites::push(const std::vector<suppress::Change>& changes) {

@@ -77,11 +77,15 @@ inline constexpr std::string_view kCursorRecord = "cl/suppress-cursor";
 std::string encode_cursor(const Cursor& cursor);
 std::optional<Cursor> decode_cursor(std::string_view value);
 
-// Whether entries after `last_id` may be gone from the log: the stream
-// says which id it deleted last (Redis 7: max-deleted-entry-id), else the
-// first it holds is past ours. Either way a full resync is due.
+// Whether entries after `last_id` may be gone from the log: the first
+// entry it holds is past ours (trimming, which Redis 7.0 does not count in
+// max-deleted-entry-id), or an XDEL deleted one past ours. Either way a
+// full resync is due. Conservative: when only the entry at the cursor was
+// trimmed, a resync is done that was not needed.
+// `nothing_removed`: the log holds every entry ever added to it (Redis 7:
+// entries-added equals length), as a young log does.
 bool log_trimmed_past(const StreamId& last_applied, const std::optional<StreamId>& max_deleted,
-                      const std::optional<StreamId>& first_held);
+                      const std::optional<StreamId>& first_held, bool nothing_removed = false);
 
 // Changes made here and not yet in Redis, oldest first, at most `limit`.
 // Past the limit the newest are dropped and `overflowed` says so: the next

@@ -271,8 +271,12 @@ asio::awaitable<std::string> SuppressSync::check_log(const Cursor& cursor, bool&
   if (const auto* f = info_field(info, "first-entry"); f && !f->elements.empty()) {
     first = StreamId::parse(f->elements[0].text);
   }
+  const auto* added = info_field(info, "entries-added");
+  const auto* length = info_field(info, "length");
+  const bool nothing_removed = added && length && added->type == RedisReply::Type::integer &&
+                               length->type == RedisReply::Type::integer && added->integer == length->integer;
   const auto last = StreamId::parse(cursor.last_id).value_or(StreamId{});
-  full = log_trimmed_past(last, max_deleted, first);
+  full = log_trimmed_past(last, max_deleted, first, nothing_removed);
   if (full) spdlog::info("suppression sync: the log no longer holds what followed {}: full resync", cursor.last_id);
   co_return "";
 }
@@ -376,13 +380,20 @@ asio::awaitable<std::string> SuppressSync::read_log(bool block, std::size_t& rea
     lag_metric()().set(0);
     co_return "";
   }
+  // XREAD skips what was trimmed without a word: had the log lost entries
+  // after the cursor (the node fell more than the log's length behind),
+  // only a full resync can say what they were.
+  bool trimmed = false;
+  std::string why = co_await check_log(cursor_, trimmed);
+  if (!why.empty()) co_return why;
+  if (trimmed) co_return co_await full_resync(cursor_.epoch);
   std::vector<suppress::Change> changes;
   for (const auto& [id, fields] : entries) {
     if (auto logged = parse_log_entry(fields)) changes.push_back(std::move(logged->change));
   }
   Cursor next{cursor_.epoch, entries.back().first};
   Applied applied;
-  const std::string why = apply(changes, next, applied);
+  why = apply(changes, next, applied);
   if (!why.empty()) co_return why;
   cursor_ = next;
   applied_ += applied.added + applied.removed;

@@ -181,6 +181,36 @@ def test_an_add_made_while_redis_is_down_reaches_the_others_once_it_is_back(clus
     assert listed(p3) == listed(p1) == {down, (f"early@{LOCAL_DOMAIN}", "", "manual")}
 
 
+def test_a_node_away_longer_than_the_log_holds_does_a_full_resync(cluster, redis):
+    short_log = "shared_suppression_log_length = 1000\n"
+    (p1, _), (p2, _) = cluster.node("n1", short_log), cluster.node("n2", short_log)
+    assert petrel_cli(p1, "suppress", "add", f"first@{LOCAL_DOMAIN}")[0] == 0
+    assert wait_until(lambda: len(listed(p2)) == 1, 5.0)
+    p2.stop()
+    many = [f"bulk{i}@{LOCAL_DOMAIN}" for i in range(3000)]
+    assert petrel_cli(p1, "suppress", "add", *many)[0] == 0
+    # All written, and the log trimmed (MAXLEN ~ trims whole nodes of the
+    # stream: about 1000 entries kept).
+    assert wait_until(lambda: redis.cli("HLEN", "petrel:suppress:list:").strip() == "3001", 10.0)
+    assert int(redis.cli("XLEN", "petrel:suppress:log")) < 2000
+    p2.restart()
+    assert wait_until(lambda: len(listed(p2)) == 3001, 15.0), p2.stderr()
+    with open(p2.logs[-1], encoding="utf-8", errors="replace") as f:
+        assert "no longer holds what followed" in f.read()
+
+
+def test_changes_beyond_a_full_queue_reach_redis_by_the_push(cluster, redis):
+    (p1, _), (p2, _) = cluster.node("n1", "shared_suppression_queue = 2\n"), cluster.node("n2")
+    assert wait_until(lambda: "following the shared list" in p2.log_text(), 5.0)
+    # Redis answers nobody for 3 s, and keeps its data (the same epoch: no
+    # full resync afterwards, only the push that follows an overflow).
+    assert redis.cli("CLIENT", "PAUSE", "3000", "ALL").strip() == "OK"
+    assert petrel_cli(p1, "suppress", "add", *[f"q{i}@{LOCAL_DOMAIN}" for i in range(5)])[0] == 0
+    assert wait_until(lambda: "not queued" in p1.log_text(), 5.0), p1.stderr()
+    assert wait_until(lambda: len(listed(p2)) == 5, 15.0), p1.stderr()
+    assert "full resync" not in p1.log_text().split("not queued")[-1]
+
+
 def test_cluster_status_lists_the_nodes_and_forgets_a_dead_one(cluster):
     nodes = cluster(3)
     p1 = nodes[0][0]

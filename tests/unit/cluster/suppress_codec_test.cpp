@@ -112,12 +112,15 @@ TEST(SuppressCodec, the_cursor_round_trips_and_refuses_garbage) {
 TEST(SuppressCodec, a_log_trimmed_past_the_cursor_needs_a_full_resync) {
   const StreamId at{100, 0};
   EXPECT_FALSE(log_trimmed_past(at, StreamId{0, 0}, StreamId{50, 0}));
-  EXPECT_FALSE(log_trimmed_past(at, StreamId{100, 0}, StreamId{101, 0}));  // only what was applied went
-  EXPECT_TRUE(log_trimmed_past(at, StreamId{100, 1}, StreamId{101, 0}));
-  // Without max-deleted-entry-id (before Redis 7): the first entry held.
-  EXPECT_FALSE(log_trimmed_past(at, std::nullopt, StreamId{100, 0}));
+  EXPECT_FALSE(log_trimmed_past(at, StreamId{0, 0}, StreamId{100, 0}));  // the cursor's entry still there
+  // Trimming (MAXLEN) leaves max-deleted-entry-id at 0-0: the first entry says.
+  EXPECT_TRUE(log_trimmed_past(at, StreamId{0, 0}, StreamId{100, 1}));
+  EXPECT_TRUE(log_trimmed_past(at, StreamId{100, 1}, StreamId{50, 0}));  // an XDEL past the cursor
+  EXPECT_FALSE(log_trimmed_past(at, std::nullopt, StreamId{100, 0}));    // before Redis 7
   EXPECT_TRUE(log_trimmed_past(at, std::nullopt, StreamId{100, 1}));
-  EXPECT_FALSE(log_trimmed_past(at, std::nullopt, std::nullopt));
+  EXPECT_FALSE(log_trimmed_past(at, std::nullopt, std::nullopt));         // no log yet
+  // A log that never lost an entry, followed from before its first (0-0).
+  EXPECT_FALSE(log_trimmed_past(StreamId{}, StreamId{0, 0}, StreamId{100, 1}, true));
 }
 
 TEST(SuppressCodec, pending_writes_are_bounded_and_keep_their_order) {
