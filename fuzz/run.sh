@@ -21,7 +21,7 @@ JOBS=${JOBS:-2}
 TARGETS=(fuzz_command_line fuzz_server_session fuzz_dot_reader fuzz_envelope_codec fuzz_config fuzz_client_session
          fuzz_mta_sts fuzz_eight_bit_downgrade fuzz_bulk_headers fuzz_arf fuzz_dkim_canon fuzz_inject_request
          fuzz_campaign_csv fuzz_events fuzz_spf_record fuzz_dmarc_record fuzz_dkim_verify fuzz_maildrop fuzz_aliases
-         fuzz_shell_reverse fuzz_catch_grader)
+         fuzz_shell_reverse fuzz_catch_grader fuzz_redis_url)
 
 # Per-target libFuzzer options: the longest useful input and a dictionary.
 options() {
@@ -32,6 +32,7 @@ options() {
     fuzz_shell_reverse)  echo "-max_len=4096 -dict=fuzz/smtp.dict" ;;
     fuzz_catch_grader)   echo "-max_len=8192 -dict=fuzz/smtp.dict" ;;
     fuzz_envelope_codec) echo "-max_len=2048" ;;
+    fuzz_redis_url)      echo "-max_len=512" ;;
     fuzz_maildrop)       echo "-max_len=4096" ;;
     fuzz_aliases)        echo "-max_len=4096 -dict=fuzz/aliases.dict" ;;
     fuzz_client_session) echo "-max_len=4096 -dict=fuzz/smtp_client.dict" ;;

@@ -13,7 +13,8 @@ GcraRequest gcra_request(shaping::Rate rate, std::size_t batch, std::size_t want
   const auto period_us = static_cast<std::uint64_t>(std::chrono::duration_cast<microseconds>(rate.period).count());
   const std::uint64_t count = std::max<std::uint64_t>(1, rate.count);
   r.interval_us = static_cast<std::int64_t>(std::max<std::uint64_t>(1, period_us / count + (period_us % count != 0)));
-  r.wanted = std::clamp<std::uint64_t>(wanted, 1, std::max<std::size_t>(1, batch));
+  const std::uint64_t cheap = static_cast<std::uint64_t>(50'000 / r.interval_us);  // the cells of 50 ms
+  r.wanted = std::clamp<std::uint64_t>(std::max<std::uint64_t>(wanted, cheap), 1, std::max<std::size_t>(1, batch));
   // The cells a batch spans, but never more than a second ahead (the
   // burst a cluster limit allows is at most a second's worth) and never
   // less than one interval (else a slow rate would grant nothing).
@@ -66,10 +67,11 @@ std::size_t TokenPool::held(Clock::time_point now) {
   return cells_.size();
 }
 
-bool TokenPool::should_ask(Clock::time_point now, nanoseconds lead) {
+bool TokenPool::should_ask(Clock::time_point now, nanoseconds lead, std::size_t wanted) {
   if (in_flight_ || now < ask_after_) return false;
   expire(now);
-  return cells_.empty() || cells_.back() < now + lead;
+  if (cells_.empty()) return true;
+  return cells_.size() * 2 < wanted && cells_.back() < now + lead;
 }
 
 shaping::Rate fallback_share(shaping::Rate rate, std::size_t live_nodes) {

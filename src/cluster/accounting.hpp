@@ -20,7 +20,10 @@ using Clock = std::chrono::steady_clock;
 // rate's interval (rounded up: never faster than the rate), a tolerance of
 // 0 (a burst of one cell, as the local throttle has), how many cells are
 // wanted, and how far ahead they may be granted (the horizon: the batch's
-// worth of the rate, at most a second).
+// worth of the rate, at most a second). At least the cells of 50 ms are
+// asked for, even with fewer jobs waiting: at a high rate those are cheap
+// to leave unspent, and asking for one at a time would cost a round trip
+// per message.
 struct GcraRequest {
   std::int64_t interval_us = 0;
   std::int64_t tolerance_us = 0;
@@ -56,10 +59,11 @@ class TokenPool {
   std::chrono::nanoseconds wait(Clock::time_point now);
   bool take(Clock::time_point now);  // spends a due cell, if one is
   std::size_t held(Clock::time_point now);
-  // Whether to ask Redis now: nothing asked yet, not told to wait, and
-  // the cells held run out within `lead` (half the horizon: asking
-  // sooner would only take cells from the other nodes' next answers).
-  bool should_ask(Clock::time_point now, std::chrono::nanoseconds lead);
+  // Whether to ask Redis now: nothing asked yet, not told to wait, fewer
+  // than half of `wanted` held, and the cells held run out within `lead`
+  // (half the horizon: asking sooner would only take cells from the
+  // other nodes' next answers).
+  bool should_ask(Clock::time_point now, std::chrono::nanoseconds lead, std::size_t wanted);
   void asked() { in_flight_ = true; }
   bool in_flight() const { return in_flight_; }
   void clear() { cells_.clear(); }

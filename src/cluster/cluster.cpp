@@ -98,7 +98,7 @@ bool Cluster::take(Kind kind, const std::string& site, const std::string& source
 void Cluster::ask(Kind kind, const std::string& key, Shared& s, shaping::Rate rate, std::size_t wanted,
                   Clock::time_point now) {
   const GcraRequest r = gcra_request(rate, options_.token_batch, wanted);
-  if (!s.pool.should_ask(now, std::chrono::microseconds(r.horizon_us / 2))) return;
+  if (!s.pool.should_ask(now, std::chrono::microseconds(r.horizon_us / 2), r.wanted)) return;
   s.pool.asked();
   const std::string name = kind_name(kind) + ":" + key;
   std::weak_ptr<bool> alive = alive_;
@@ -168,11 +168,9 @@ void Cluster::disconnected(const std::string& site, const std::string& source) {
   auto it = leases_.find(key);
   if (it == leases_.end()) return;
   Leases& l = it->second;
+  // Its lease stays held, spare, for the next connection: given back at
+  // the next tick if none has taken it (a round trip saved per connection).
   if (l.open > 0) --l.open;
-  const std::string id = l.book.release();
-  if (!id.empty() && !fallback_) {
-    redis_.command({"ZREM", std::string(kPrefix) + "lease:" + key, id}, "lease", [](const RedisReply&) {});
-  }
 }
 
 void Cluster::wake(const std::string& site) {
@@ -189,6 +187,7 @@ void Cluster::wake_after(const std::string& site, milliseconds delay) {
 
 void Cluster::tick() {
   heartbeat();
+  release_spare_leases();
   const auto now = Clock::now();
   if (now >= next_renewal_) {
     renew_leases();
@@ -259,15 +258,25 @@ nlohmann::json Cluster::limits_in_use() const {
   return out;
 }
 
+// Leases held and not used by a connection since the last tick are given
+// back (ZREM, one request per limit).
+void Cluster::release_spare_leases() {
+  for (auto& [key, l] : leases_) {
+    const std::size_t spare = l.book.held().size() > l.open ? l.book.held().size() - l.open : 0;
+    const std::size_t idle = std::min(spare, l.spare_since_tick);
+    l.spare_since_tick = spare - idle;
+    if (idle == 0) continue;
+    std::vector<std::string> args{"ZREM", std::string(kPrefix) + "lease:" + key};
+    for (std::size_t i = 0; i < idle; ++i) args.push_back(l.book.release());
+    if (!fallback_) redis_.command(std::move(args), "lease", [](const RedisReply&) {});
+  }
+}
+
 // Every lease held is renewed (re-added after a fallback: Redis may have
-// let it expire meanwhile), one request per limit; a lease book's spare
-// leases (asked for, then not used) are given back.
+// let it expire meanwhile), one request per limit.
 void Cluster::renew_leases() {
   if (fallback_) return;
   for (auto& [key, l] : leases_) {
-    for (const std::string& id : l.book.release_spare(l.open)) {
-      redis_.command({"ZREM", std::string(kPrefix) + "lease:" + key, id}, "lease", [](const RedisReply&) {});
-    }
     if (l.book.held().empty()) continue;
     std::vector<std::string> args{std::to_string(options_.lease_ttl.count())};
     args.insert(args.end(), l.book.held().begin(), l.book.held().end());

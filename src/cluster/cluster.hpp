@@ -77,6 +77,7 @@ class Cluster {
     LeaseBook book;
     std::size_t open = 0;
     std::size_t limit = 0;  // the whole connection_limit, as last asked for
+    std::size_t spare_since_tick = 0;  // leases spare at the last tick
   };
   static std::string key_of(const std::string& site, const std::string& source);
   Shared& shared(Kind kind, const std::string& site, const std::string& source);
@@ -89,6 +90,7 @@ class Cluster {
   void heartbeat();
   nlohmann::json limits_in_use() const;  // for the heartbeat
   void renew_leases();
+  void release_spare_leases();
   void fall_back(const std::string& why);
   void rejoin();
 

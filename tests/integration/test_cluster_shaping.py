@@ -118,7 +118,7 @@ def cluster(start_petrel, tmp_path, zone, redis):  # noqa: F811 (zone is a fixtu
         nodes = []
         for name, address in NODES:
             sections = {
-                "cluster": {"node_name": name, "redis": redis.url, "redis_timeout": "200ms",
+                "cluster": {"node_name": name, "redis": redis.url, "redis_timeout": "1s",
                             "heartbeat_interval": "500ms", "heartbeat_ttl": "3s", "lease_ttl": "2s"},
                 "egress.source": [{"name": name, "address": address}],
                 "egress.pool": [{"name": "main", "sources": [{"name": name, "weight": 1}]}],

@@ -53,20 +53,26 @@ TEST(TokenPool, a_cell_not_spent_within_its_grace_is_dropped) {
 TEST(TokenPool, none_granted_waits_until_the_next_would_be_due) {
   TokenPool pool;
   pool.asked();
-  EXPECT_FALSE(pool.should_ask(t0, 0ms));  // one request at a time
+  EXPECT_FALSE(pool.should_ask(t0, 0ms, 1));  // one request at a time
   pool.granted({0, 400'000, 100'000}, t0);
-  EXPECT_FALSE(pool.should_ask(t0 + 100ms, 0ms));
-  EXPECT_TRUE(pool.should_ask(t0 + 400ms, 0ms));
+  EXPECT_FALSE(pool.should_ask(t0 + 100ms, 0ms, 1));
+  EXPECT_TRUE(pool.should_ask(t0 + 400ms, 0ms, 1));
 }
 
 TEST(TokenPool, asks_again_when_the_cells_held_run_out_within_the_lead) {
   TokenPool pool;
   pool.granted({10, 0, 100'000}, t0);  // the last due at t0 + 900 ms
-  EXPECT_FALSE(pool.should_ask(t0, 500ms));
-  EXPECT_TRUE(pool.should_ask(t0 + 450ms, 500ms));
+  EXPECT_FALSE(pool.should_ask(t0, 500ms, 30));
+  EXPECT_TRUE(pool.should_ask(t0 + 450ms, 500ms, 30));
+  EXPECT_FALSE(pool.should_ask(t0 + 450ms, 500ms, 10));  // half of what is wanted is held
   pool.failed(t0 + 450ms, 100ms);
-  EXPECT_FALSE(pool.should_ask(t0 + 500ms, 500ms));
-  EXPECT_TRUE(pool.should_ask(t0 + 560ms, 500ms));
+  EXPECT_FALSE(pool.should_ask(t0 + 500ms, 500ms, 30));
+  EXPECT_TRUE(pool.should_ask(t0 + 560ms, 500ms, 30));
+}
+
+TEST(GcraRequest, a_high_rate_asks_for_a_whole_batch_even_for_one_job) {
+  EXPECT_EQ(gcra_request(shaping::Rate{100'000, 1000ms}, 20, 1).wanted, 20u);  // 50 ms hold 5000 cells
+  EXPECT_EQ(gcra_request(shaping::Rate{100, 1000ms}, 20, 1).wanted, 5u);       // 50 ms hold 5
 }
 
 TEST(FallbackShare, a_rate_is_divided_by_the_live_nodes_exactly) {
