@@ -1,4 +1,5 @@
 #include "admin/queue_commands.hpp"
+#include "admin/cluster_commands.hpp"
 #include "admin/suppress_commands.hpp"
 
 #include <nlohmann/json.hpp>
@@ -209,10 +210,11 @@ json dispatch(const json& request, queue::QueueManager& queue, spool::Spool& spo
   if (command == "suspend") return on_target(request, queue, true);
   if (command == "resume") return on_target(request, queue, false);
   if (auto reply = handle_suppress(request, spool)) return *reply;
+  if (auto reply = handle_cluster(request)) return *reply;
   if (command == "events-failed") return events_failed(request, spool);
   return error("unknown command \"" + command +
                "\" (list, show, flush, hold, release, delete, sites, suspend, resume, suppress-list, suppress-add, "
-               "suppress-remove, events-failed)");
+               "suppress-remove, events-failed, cluster-status)");
 }
 
 }  // namespace

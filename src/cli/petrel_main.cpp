@@ -10,6 +10,7 @@
 #include "cli/events_command.hpp"
 #include "cli/mx_command.hpp"
 #include "cli/probe_command.hpp"
+#include "cli/cluster_command.hpp"
 #include "cli/queue_command.hpp"
 #include "cli/suppress_command.hpp"
 #include "cli/send_command.hpp"
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   petrel::cli::add_campaign_command(app, exit_code);
+  petrel::cli::add_cluster_command(app, exit_code);
   petrel::cli::add_catch_command(app, exit_code);
   petrel::cli::add_dkim_command(app, exit_code);
   petrel::cli::add_mx_command(app, exit_code);

@@ -75,6 +75,7 @@ nanoseconds Cluster::wait(Kind kind, const std::string& site, const std::string&
                           std::size_t wanted, Clock::time_point now) {
   if (rate.unlimited()) return nanoseconds(0);
   Shared& s = shared(kind, site, source);
+  s.rate = rate;
   s.pool.touch(now);
   if (fallback_) return local(s, rate).wait(now);
   ask(kind, key_of(site, source), s, rate, wanted, now);
@@ -126,6 +127,7 @@ bool Cluster::may_connect(const std::string& site, const std::string& source, st
   const std::string key = key_of(site, source);
   auto [it, added] = leases_.try_emplace(key, Leases{site, LeaseBook(options_.node_name), 0});
   Leases& l = it->second;
+  l.limit = limit;
   if (fallback_) return l.open < fallback_share(limit, live_nodes_);
   if (l.book.spare(l.open)) return true;
   if (l.book.may_ask(now)) ask_lease(key, l, limit);
@@ -210,7 +212,8 @@ void Cluster::heartbeat() {
                          {"heartbeat_ms", unix_ms()},
                          {"queue", options_.queue_size ? options_.queue_size() : 0},
                          {"fallback", fallback_},
-                         {"live_nodes", live_nodes_}};
+                         {"live_nodes", live_nodes_},
+                         {"limits", limits_in_use()}};
   std::weak_ptr<bool> alive = alive_;
   redis_.eval(heartbeat_, {std::string(kPrefix) + "node:" + options_.node_name, std::string(kPrefix) + "nodes"},
               {options_.node_name, beat.dump(), std::to_string(options_.heartbeat_ttl.count())}, "heartbeat",
@@ -223,6 +226,36 @@ void Cluster::heartbeat() {
                 metrics::live_nodes()().set(static_cast<double>(live_nodes_));
                 rejoin();
               });
+}
+
+// The cluster limits this node has used lately, each with the share it
+// keeps to itself while Redis is away (petrel cluster status shows them):
+// {"site", "source" (when per source), "kind", "limit", "share"}. At most
+// kMaxLimitsShown, so that the heartbeat stays small with many sites.
+nlohmann::json Cluster::limits_in_use() const {
+  constexpr std::size_t kMaxLimitsShown = 32;
+  nlohmann::json out = nlohmann::json::array();
+  // `key` is key_of(site, source): the site's name (which may hold '|'
+  // itself), then "|SOURCE" for a limit set per source.
+  auto row = [&out](std::string_view key, const std::string& site, std::string kind, std::string limit,
+                    std::string share) {
+    if (out.size() == kMaxLimitsShown) return;
+    nlohmann::json r = {{"site", site}, {"kind", std::move(kind)}, {"limit", std::move(limit)}, {"share", std::move(share)}};
+    if (key.size() > site.size() + 1) r["source"] = std::string(key.substr(site.size() + 1));
+    out.push_back(std::move(r));
+  };
+  for (const auto& [name, s] : shared_) {
+    if (s.rate.unlimited()) continue;
+    const bool message = name.starts_with(kind_name(Kind::message) + ":");
+    const std::string_view key = std::string_view(name).substr(name.find(':') + 1);  // after "msg:" / "conn:"
+    row(key, s.site, message ? "max_message_rate" : "max_connection_rate", shaping::to_string(s.rate),
+        shaping::to_string(fallback_share(s.rate, live_nodes_)));
+  }
+  for (const auto& [key, l] : leases_) {
+    if (l.limit == 0) continue;
+    row(key, l.site, "connection_limit", std::to_string(l.limit), std::to_string(fallback_share(l.limit, live_nodes_)));
+  }
+  return out;
 }
 
 // Leases held and not used by a connection since the last tick are given

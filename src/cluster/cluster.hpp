@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <functional>
 #include <map>
@@ -66,6 +67,7 @@ class Cluster {
  private:
   struct Shared {
     std::string site;
+    shaping::Rate rate;  // the whole limit, as last asked for (the heartbeat shows it)
     TokenPool pool;
     shaping::Rate local_rate;   // the fallback share its local throttle was made for
     shaping::Throttle local;
@@ -74,6 +76,7 @@ class Cluster {
     std::string site;
     LeaseBook book;
     std::size_t open = 0;
+    std::size_t limit = 0;  // the whole connection_limit, as last asked for
     std::size_t spare_since_tick = 0;  // leases spare at the last tick
   };
   static std::string key_of(const std::string& site, const std::string& source);
@@ -85,6 +88,7 @@ class Cluster {
   void wake_after(const std::string& site, std::chrono::milliseconds delay);
   void tick();
   void heartbeat();
+  nlohmann::json limits_in_use() const;  // for the heartbeat
   void renew_leases();
   void release_spare_leases();
   void fall_back(const std::string& why);

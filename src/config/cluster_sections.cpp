@@ -80,6 +80,11 @@ const Key kClusterKeys[] = {
      [](const Field& f, Config& c) {
        c.cluster.heartbeat_ttl = read_positive(f, std::chrono::milliseconds(500), "a duration of at least 500ms");
      }},
+    {"shared_suppression", [](const Field& f, Config& c) { c.cluster.shared_suppression = read_bool(f); }},
+    {"shared_suppression_log_length",
+     [](const Field& f, Config& c) { c.cluster.shared_suppression_log_length = read_count(f, 1000, 100000000); }},
+    {"shared_suppression_queue",
+     [](const Field& f, Config& c) { c.cluster.shared_suppression_queue = read_count(f, 1, 10000000); }},
     {"lease_ttl",
      [](const Field& f, Config& c) {
        c.cluster.lease_ttl = read_positive(f, std::chrono::seconds(1), "a duration of at least 1s");
@@ -138,6 +143,9 @@ void validate_cluster(const Config& c, const std::string& name) {
     throw ConfigError(name, 0,
                       block + " has scope = \"cluster\", which needs Redis: set [cluster] redis = "
                               "\"redis://HOST:PORT\"");
+  }
+  if (c.cluster.shared_suppression.value_or(false) && c.cluster.redis.empty()) {
+    throw ConfigError(name, 0, "[cluster] shared_suppression = true needs Redis: set [cluster] redis = \"redis://HOST:PORT\"");
   }
   if (c.cluster.heartbeat_ttl <= c.cluster.heartbeat_interval) {
     throw ConfigError(name, 0, "[cluster] heartbeat_ttl must be longer than heartbeat_interval");

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -231,6 +232,11 @@ struct ClusterConfig {
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds heartbeat_ttl{5000};
   std::chrono::milliseconds lease_ttl{10000};  // a connection lease's, renewed every third of it
+  // The suppression list shared through Redis (docs/cluster.md): nullopt
+  // is the default, shared once redis is set (shares_suppression()).
+  std::optional<bool> shared_suppression;
+  std::size_t shared_suppression_log_length = 100000;  // the log stream, about (XADD MAXLEN ~)
+  std::size_t shared_suppression_queue = 100000;       // local changes waiting for Redis
 };
 
 // [auth_checks]: SPF, DKIM, DMARC and ARC on inbound mail (docs/auth-checks.md),
@@ -340,6 +346,11 @@ struct Config {
   // [log]
   std::string log_level = "info";  // trace, debug, info, warn, error
 };
+
+// Whether this node's suppression list is shared through Redis.
+inline bool shares_suppression(const Config& c) {
+  return !c.cluster.redis.empty() && c.cluster.shared_suppression.value_or(true);
+}
 
 // A configuration error, with where it is: "petreld.toml:12: unknown key 'lisen'".
 class ConfigError : public std::runtime_error {

@@ -21,7 +21,10 @@
 #include "api/api_server.hpp"
 #include "api/mail_sinks.hpp"
 #include "api/record_sweeper.hpp"
+#include "admin/cluster_commands.hpp"
 #include "api/unsubscribe_handler.hpp"
+#include "cluster/cluster_status.hpp"
+#include "cluster/node_link.hpp"
 #include "cluster/redis_url.hpp"
 #include "dkim/algorithm.hpp"
 #include "dkim/key.hpp"
@@ -46,6 +49,7 @@
 #include "util/idn.hpp"
 #include "util/privileges.hpp"
 #include "nats/event_publisher.hpp"
+#include "nats/nats_metrics.hpp"
 #include "webhook/webhooks.hpp"
 
 namespace {
@@ -359,6 +363,75 @@ std::size_t open_outbox(const Config& config, petrel::spool::Spool& spool,
   });
 }
 
+// [cluster] redis: the node's link for the shared suppression list and
+// `petrel cluster status` (the shared limits have their own, in the queue).
+petrel::cluster::NodeLinkOptions node_link_options(const Config& config) {
+  petrel::cluster::NodeLinkOptions o;
+  std::string error;
+  o.node_name = config.cluster.node_name;
+  o.redis.url = *petrel::cluster::parse_redis_url(config.cluster.redis, error);  // checked by the config
+  o.redis.password = config.cluster.redis_password;
+  o.redis.timeout = config.cluster.redis_timeout;
+  if (petrel::config::shares_suppression(config)) {
+    petrel::cluster::SuppressSyncOptions s;
+    s.stream_max = config.cluster.shared_suppression_log_length;
+    s.pending_max = config.cluster.shared_suppression_queue;
+    o.suppression = s;
+  }
+  return o;
+}
+
+// Starts the link and connects it to the suppression list and the admin
+// channel (stop_node_link undoes both before the link goes).
+std::unique_ptr<petrel::cluster::NodeLink> start_node_link(const Config& config, petrel::spool::Spool& spool) {
+  if (config.cluster.redis.empty()) return nullptr;
+  auto link = std::make_unique<petrel::cluster::NodeLink>(node_link_options(config), spool);
+  petrel::cluster::NodeLink* l = link.get();
+  if (petrel::config::shares_suppression(config)) {
+    petrel::suppress::set_change_observer([l](const std::vector<petrel::suppress::Change>& c) { l->local_changes(c); });
+  }
+  petrel::admin::set_cluster_status([l] { return l->status(std::chrono::seconds(2)); });
+  link->start();
+  return link;
+}
+
+// "nats://user:secret@host:4222,nats://h2" without what is before each '@'.
+std::string redacted_nats(std::string_view urls) {
+  std::string out;
+  while (!urls.empty()) {
+    const auto comma = urls.find(',');
+    std::string one(urls.substr(0, comma));
+    urls.remove_prefix(comma == std::string_view::npos ? urls.size() : comma + 1);
+    const auto scheme = one.find("://");
+    const auto at = one.rfind('@');
+    if (scheme != std::string::npos && at != std::string::npos && at > scheme) one.erase(scheme + 3, at - scheme - 2);
+    if (!out.empty()) out += ',';
+    out += one;
+  }
+  return out;
+}
+
+// [cluster] nats: its health in petrel cluster status; a node without
+// Redis answers that request with itself and its links alone.
+void watch_nats(const Config& config, bool node_link) {
+  petrel::cluster::set_health_source("nats", [url = redacted_nats(config.cluster.nats)] {
+    const bool up = petrel::nats::connected_gauge().value() >= 1;
+    const auto pending = static_cast<std::uint64_t>(petrel::nats::pending_gauge().value());
+    return nlohmann::json{{"url", url}, {"connected", up}, {"detail", std::to_string(pending) + " events not acked"}};
+  });
+  if (node_link) return;
+  petrel::admin::set_cluster_status([node = config.cluster.node_name] {
+    return nlohmann::json{{"ok", true}, {"cluster", true}, {"node", node}, {"links", petrel::cluster::health()}};
+  });
+}
+
+void stop_node_link(std::unique_ptr<petrel::cluster::NodeLink>& link) {
+  if (!link) return;
+  petrel::admin::set_cluster_status(nullptr);
+  petrel::suppress::set_change_observer(nullptr);
+  link.reset();
+}
+
 int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim_keys,
           std::vector<petrel::webhook::WebhookOptions> hooks) {
   std::unique_ptr<petrel::spool::Spool> spool;
@@ -376,6 +449,7 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   std::unique_ptr<petrel::webhook::Webhooks> webhooks;
   std::unique_ptr<petrel::nats::EventPublisher> nats_events;
   std::unique_ptr<petrel::pickup::Pickup> pickup;
+  std::unique_ptr<petrel::cluster::NodeLink> node_link;
   std::size_t event_log_subscription = 0;
   std::size_t outbox_subscription = 0;
   ::umask(077);  // the spool, the Maildirs and the logs are petreld's alone
@@ -442,6 +516,8 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   }
   queue->start();
   pickup->start();
+  node_link = start_node_link(config, *spool);
+  if (nats_events) watch_nats(config, node_link != nullptr);
   spdlog::info("petreld started: hostname={} spool={} maildir={} local_domains={}", config.hostname,
                config.spool_dir, config.maildir, fmt::join(config.local_domains, ","));
   server->run();
@@ -450,6 +526,9 @@ int serve(const Config& config, const std::vector<petrel::dkim::DomainKey>& dkim
   if (api) api->stop();
   pickup->stop();
   queue->stop();
+  petrel::cluster::set_health_source("nats", nullptr);
+  if (!node_link) petrel::admin::set_cluster_status(nullptr);
+  stop_node_link(node_link);
   if (webhooks) webhooks->stop();
   if (nats_events) nats_events->stop();
   if (outbox) petrel::events::bus().unsubscribe(outbox_subscription);

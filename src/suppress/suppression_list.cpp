@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <mutex>
 
 #include "events/mail_events.hpp"
 #include "spool/spool.hpp"
@@ -31,7 +33,30 @@ bool decode(std::string_view key, std::string_view value, Entry& out) {
   return true;
 }
 
+std::mutex observer_mutex;
+ChangeObserver observer;  // guarded by observer_mutex
+
+void notify(const std::vector<Change>& changes) {
+  ChangeObserver copy;
+  {
+    std::lock_guard lock(observer_mutex);
+    copy = observer;
+  }
+  if (copy && !changes.empty()) copy(changes);
+}
+
 }  // namespace
+
+void set_change_observer(ChangeObserver o) {
+  std::lock_guard lock(observer_mutex);
+  observer = std::move(o);
+}
+
+std::optional<Entry> parse_record(std::string_view key, std::string_view value) {
+  Entry e;
+  if (!decode(key, value, e)) return std::nullopt;
+  return e;
+}
 
 std::string_view to_string(Reason reason) { return kReasons[static_cast<int>(reason)]; }
 
@@ -115,7 +140,13 @@ void SuppressionList::add(std::vector<Entry> entries, std::function<void(std::er
   records.reserve(entries.size());
   for (const Entry& e : entries) records.push_back({record_key(e.tenant, e.address), record_value(e)});
   spool_.store_group({}, std::move(records), [entries = std::move(entries), done = std::move(done)](std::error_code ec) {
-    if (!ec) emit_added(entries);
+    if (!ec) {
+      emit_added(entries);
+      std::vector<Change> changes;
+      changes.reserve(entries.size());
+      for (const Entry& e : entries) changes.push_back({Change::Op::add, e});
+      notify(changes);
+    }
     done(ec);
   });
 }
@@ -127,13 +158,20 @@ void SuppressionList::remove(std::string_view tenant, const std::vector<std::str
   for (const auto& a : addresses) records.push_back({record_key(tenant, a), std::nullopt});
   spool_.store_group({}, std::move(records),
                      [tenant = std::string(tenant), addresses, done = std::move(done)](std::error_code ec) {
-                       if (!ec && events::listened()) {
+                       if (!ec) {
+                         const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch());
+                         std::vector<Change> changes;
                          for (const auto& a : addresses) {
                            Entry e;
                            e.tenant = tenant;
                            e.address = a;
-                           events::emit(suppression_event(events::Type::Suppression, e, "removed"));
+                           e.at = now.count();
+                           if (events::listened()) events::emit(suppression_event(events::Type::Suppression, e, "removed"));
+                           e.address = normalize(a);
+                           changes.push_back({Change::Op::remove, std::move(e)});
                          }
+                         notify(changes);
                        }
                        done(ec);
                      });

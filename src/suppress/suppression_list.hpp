@@ -70,5 +70,21 @@ class SuppressionList {
 // of their own (spool::Spool::store_group).
 std::string record_key(std::string_view tenant, std::string_view address);
 std::string record_value(const Entry& entry);
+// An entry back from its record; nullopt if the record is not one.
+std::optional<Entry> parse_record(std::string_view key, std::string_view value);
+
+// A change made on this node, once it is durable: what a cluster's shared
+// list (docs/cluster.md) sends on to the other nodes. For a removal, the
+// entry has the tenant, the address and `at`, the time of the removal.
+struct Change {
+  enum class Op { add, remove };
+  Op op = Op::add;
+  Entry entry;
+};
+using ChangeObserver = std::function<void(const std::vector<Change>&)>;
+// Process-wide: every SuppressionList's add() and remove() reports to it,
+// on the spool's thread, after the write and before done. Set it before
+// the list is used and clear it (nullptr) before the observer goes away.
+void set_change_observer(ChangeObserver observer);
 
 }  // namespace petrel::suppress
