@@ -166,3 +166,22 @@ def test_petreld_starts_and_takes_mail_while_nats_is_not_there_yet(nats, petrel,
         assert_stream_holds_the_log_once(server, "PETREL_EVENTS", log)
     finally:
         server.stop()
+
+
+def test_cluster_status_of_a_node_with_nats_alone_shows_the_link(nats, petrel):
+    import subprocess
+    from harness import PETRELD
+    server = nats()
+    p, _ = petrel(server, node="solo")
+    assert wait_until(lambda: "petrel_nats_connected 1" in p.api.request("GET", "/metrics")[3].decode(), 15)
+    petrel_cli = os.path.join(os.path.dirname(PETRELD), "petrel")
+    r = subprocess.run([petrel_cli, "cluster", "--spool", p.spool, "status", "--json"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    status = json.loads(r.stdout)
+    assert status["cluster"] is True and status["node"] == "solo"
+    nats_link = status["links"]["nats"]
+    assert nats_link["connected"] is True and nats_link["url"] == server.url
+    r = subprocess.run([petrel_cli, "cluster", "--spool", p.spool, "status"], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0 and "connected" in r.stdout and "set [cluster] redis" in r.stdout, r.stdout
