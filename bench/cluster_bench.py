@@ -15,7 +15,12 @@ Reported per run: messages/s from the first message sent to the last one
 received, and the Redis round trips (petrel_redis_requests_total, by
 purpose, read from /metrics) per 1,000 messages.
 
-    /usr/bin/python3 bench/cluster_bench.py [--n 3000] [--repeat 1]
+With --nodes 3, three nodes (each its own spool, node_name and smtp-source
+with a third of the messages) relay to the same receiver at once: the
+aggregate messages/s. They share this machine's cores, so the figure says
+what the cluster costs, not how it scales.
+
+    /usr/bin/python3 bench/cluster_bench.py [--n 3000] [--repeat 1] [--nodes 1]
     PETRELD=build/petreld ...   (default: build/petreld next to this tree)
 """
 import argparse
@@ -55,7 +60,7 @@ def wait_port(port, timeout=10):
     return False
 
 
-def config(mode, receiver_port, redis_port, http_port):
+def config(mode, receiver_port, redis_port, http_port, node=1):
     lines = ["[relay]", 'trusted_networks = ["127.0.0.0/8"]',
              "[delivery]", 'retry_intervals = ["1s"]', "mta_sts = false",
              f'transport = {{ "bench.test" = "smtp:[{RECEIVER}]:{receiver_port}" }}',
@@ -66,7 +71,7 @@ def config(mode, receiver_port, redis_port, http_port):
     if mode == "cluster-rate":
         lines.append('max_message_rate = "100000/s"')
     if mode != "local":
-        lines += ["[cluster]", 'node_name = "bench1"', f'redis = "redis://127.0.0.1:{redis_port}"']
+        lines += ["[cluster]", f'node_name = "bench{node}"', f'redis = "redis://127.0.0.1:{redis_port}"']
     return "\n".join(lines) + "\n"
 
 
@@ -78,7 +83,23 @@ def redis_requests(http_port):
     return out
 
 
-def run(mode, n, scratch):
+def start_node(mode, d, node, receiver_port, redis_port):
+    """One petreld; returns (process, smtp port, http port)."""
+    smtp_port, http_port = free_port(), free_port()
+    conf = os.path.join(d, f"petreld{node}.toml")
+    with open(conf, "w") as f:
+        f.write(config(mode, receiver_port, redis_port, http_port, node))
+    log = open(os.path.join(d, f"petreld{node}.log"), "wb")
+    srv = subprocess.Popen([PETRELD, "--config", conf, "--listen", f"127.0.0.1:{smtp_port}", "--spool",
+                            os.path.join(d, f"spool{node}"), "--maildir", os.path.join(d, f"mail{node}"),
+                            "--local-domain", "localhost.test", "--hostname", f"bench{node}.local",
+                            "--no-auth-checks", "--log-level", "warn"],
+                           stdout=log, stderr=log, start_new_session=True)
+    assert wait_port(smtp_port), f"petreld did not start: see {d}/petreld{node}.log"
+    return srv, smtp_port, http_port
+
+
+def run(mode, n, scratch, nodes=1):
     d = tempfile.mkdtemp(prefix=f"{mode}.", dir=scratch)
     redis = None
     redis_port = free_port()
@@ -87,34 +108,39 @@ def run(mode, n, scratch):
                                   "--appendonly", "no", "--dir", d], stdout=subprocess.DEVNULL)
         assert wait_port(redis_port), "redis-server did not start"
     rec = Recorder(RECEIVER, port=free_port(RECEIVER)).start()
-    smtp_port, http_port = free_port(), free_port()
-    conf = os.path.join(d, "petreld.toml")
-    with open(conf, "w") as f:
-        f.write(config(mode, rec.port, redis_port, http_port))
-    log = open(os.path.join(d, "petreld.log"), "wb")
-    srv = subprocess.Popen([PETRELD, "--config", conf, "--listen", f"127.0.0.1:{smtp_port}", "--spool",
-                            os.path.join(d, "spool"), "--maildir", os.path.join(d, "mail"), "--local-domain",
-                            "localhost.test", "--hostname", "bench.local", "--no-auth-checks", "--log-level", "warn"],
-                           stdout=log, stderr=log, start_new_session=True)
+    started = []
     try:
-        assert wait_port(smtp_port), f"petreld did not start: see {d}/petreld.log"
+        for node in range(1, nodes + 1):
+            started.append(start_node(mode, d, node, rec.port, redis_port))
         time.sleep(1.0)
         start = time.monotonic()
-        subprocess.run(["smtp-source", "-s", "20", "-m", str(n), "-l", "1024", "-f", "sender@localhost.test",
-                        "-t", "user@bench.test", f"127.0.0.1:{smtp_port}"], check=True, capture_output=True)
+        each = n // nodes
+        sources = [subprocess.Popen(["smtp-source", "-s", str(max(1, 20 // nodes)), "-m", str(each), "-l", "1024",
+                                     "-f", "sender@localhost.test", "-t", "user@bench.test", f"127.0.0.1:{port}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   for _, port, _ in started]
+        for source in sources:
+            assert source.wait(600) == 0, "smtp-source failed"
+        total = each * nodes
         end = time.monotonic() + 300
-        while rec.message_count() < n and time.monotonic() < end:
+        while rec.message_count() < total and time.monotonic() < end:
             time.sleep(0.02)
         got = rec.message_count()
         last = max(m.time for m in rec.messages)
         rate = got / (last - start)
-        requests = redis_requests(http_port) if mode != "local" else {}
-        return {"mode": mode, "n": n, "delivered": got, "msg_per_s": round(rate, 1),
+        requests = {}
+        if mode != "local":
+            for _, _, http_port in started:
+                for k, v in redis_requests(http_port).items():
+                    requests[k] = requests.get(k, 0) + v
+        return {"mode": mode, "nodes": nodes, "n": total, "delivered": got, "msg_per_s": round(rate, 1),
                 "redis_per_1000": {k: round(v * 1000 / got, 1) for k, v in sorted(requests.items())},
                 "redis_total_per_1000": round(sum(requests.values()) * 1000 / got, 1) if requests else 0}
     finally:
-        srv.send_signal(signal.SIGTERM)
-        srv.wait(20)
+        for srv, _, _ in started:
+            srv.send_signal(signal.SIGTERM)
+        for srv, _, _ in started:
+            srv.wait(20)
         rec.stop()
         if redis:
             redis.kill()
@@ -125,6 +151,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=3000)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--nodes", type=int, default=1, help="petreld nodes relaying at once (default 1)")
     args = ap.parse_args()
     for tool in ("redis-server", "smtp-source"):
         if shutil.which(tool) is None:
@@ -133,7 +160,7 @@ def main():
     try:
         for _ in range(args.repeat):
             for mode in ("local", "cluster-lease", "cluster-rate"):
-                print(run(mode, args.n, scratch), flush=True)
+                print(run(mode, args.n, scratch, args.nodes), flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -8,6 +8,8 @@ namespace petrel::cluster {
 using std::chrono::microseconds;
 using std::chrono::nanoseconds;
 
+constexpr std::int64_t kMinHorizonUs = 20'000;
+
 GcraRequest gcra_request(shaping::Rate rate, std::size_t batch, std::size_t wanted) {
   GcraRequest r;
   const auto period_us = static_cast<std::uint64_t>(std::chrono::duration_cast<microseconds>(rate.period).count());
@@ -18,8 +20,13 @@ GcraRequest gcra_request(shaping::Rate rate, std::size_t batch, std::size_t want
   // The cells a batch spans, but never more than a second ahead (the
   // burst a cluster limit allows is at most a second's worth) and never
   // less than one interval (else a slow rate would grant nothing).
+  // At a high rate a batch spans less than a round trip: nodes asking at
+  // about the same time would find the next cells past a horizon that
+  // short and get none. Reserving up to 20 ms ahead lets them queue
+  // behind each other instead; the cells stay an interval apart, so the
+  // rate holds whatever the horizon.
   const std::int64_t span = r.interval_us * static_cast<std::int64_t>(std::max<std::size_t>(1, batch) - 1);
-  r.horizon_us = std::max<std::int64_t>(std::min<std::int64_t>(span, 1'000'000), 0);
+  r.horizon_us = std::clamp<std::int64_t>(std::max<std::int64_t>(span, kMinHorizonUs), 0, 1'000'000);
   return r;
 }
 
@@ -53,6 +60,11 @@ nanoseconds TokenPool::wait(Clock::time_point now) {
   expire(now);
   if (cells_.empty()) return kNoCell;
   return cells_.front() <= now ? nanoseconds(0) : cells_.front() - now;
+}
+
+nanoseconds TokenPool::until_ask(Clock::time_point now) const {
+  if (in_flight_ || now >= ask_after_) return nanoseconds(0);
+  return ask_after_ - now;
 }
 
 bool TokenPool::take(Clock::time_point now) {

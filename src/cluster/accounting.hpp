@@ -64,6 +64,9 @@ class TokenPool {
   // (half the horizon: asking sooner would only take cells from the
   // other nodes' next answers).
   bool should_ask(Clock::time_point now, std::chrono::nanoseconds lead, std::size_t wanted);
+  // How long Redis said to wait before asking again (it granted none
+  // within the horizon); 0 when a request may go now or one is in flight.
+  std::chrono::nanoseconds until_ask(Clock::time_point now) const;
   void asked() { in_flight_ = true; }
   bool in_flight() const { return in_flight_; }
   void clear() { cells_.clear(); }

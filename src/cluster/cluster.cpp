@@ -71,6 +71,8 @@ shaping::Throttle& Cluster::local(Shared& s, shaping::Rate rate) {
   return s.local;
 }
 
+constexpr nanoseconds kInFlightPoll = std::chrono::milliseconds(2);
+
 nanoseconds Cluster::wait(Kind kind, const std::string& site, const std::string& source, shaping::Rate rate,
                           std::size_t wanted, Clock::time_point now) {
   if (rate.unlimited()) return nanoseconds(0);
@@ -80,8 +82,13 @@ nanoseconds Cluster::wait(Kind kind, const std::string& site, const std::string&
   if (fallback_) return local(s, rate).wait(now);
   ask(kind, key_of(site, source), s, rate, wanted, now);
   const nanoseconds w = s.pool.wait(now);
-  // None held: the answer wakes the site; until then, as if for a timeout.
-  return w == TokenPool::kNoCell ? nanoseconds(options_.redis.timeout) : w;
+  if (w != TokenPool::kNoCell) return w;
+  // None held. Asked: look again shortly (a connection paced between
+  // messages sleeps this long; the answer comes in about a round trip,
+  // and a failed one is over within redis_timeout). Told to wait (none
+  // within the horizon): until then, when the next caller asks again.
+  if (s.pool.in_flight()) return std::min<nanoseconds>(kInFlightPoll, options_.redis.timeout);
+  return std::max<nanoseconds>(s.pool.until_ask(now), std::chrono::milliseconds(1));
 }
 
 bool Cluster::take(Kind kind, const std::string& site, const std::string& source, shaping::Rate rate,

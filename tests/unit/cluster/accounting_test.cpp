@@ -18,7 +18,10 @@ TEST(GcraRequest, the_interval_is_rounded_up_and_the_horizon_is_a_batch_at_most_
   EXPECT_EQ(gcra_request(shaping::Rate{30, 1000ms}, 100, 5).horizon_us, 1'000'000);  // a second at most
   EXPECT_EQ(gcra_request(shaping::Rate{30, 1000ms}, 100, 5).wanted, 5u);           // what waits
   EXPECT_EQ(gcra_request(shaping::Rate{30, 1000ms}, 100, 0).wanted, 1u);
-  EXPECT_EQ(gcra_request(shaping::Rate{1, 3600'000ms}, 1, 1).horizon_us, 0);
+  // A batch shorter than 20 ms: 20 ms ahead, so that nodes asking at once
+  // queue behind each other rather than get nothing.
+  EXPECT_EQ(gcra_request(shaping::Rate{1, 3600'000ms}, 1, 1).horizon_us, 20'000);
+  EXPECT_EQ(gcra_request(shaping::Rate{100'000, 1000ms}, 20, 20).horizon_us, 20'000);
 }
 
 TEST(TokenPool, granted_cells_are_due_one_interval_apart_from_the_answer) {
