@@ -185,3 +185,39 @@ def test_cluster_status_of_a_node_with_nats_alone_shows_the_link(nats, petrel):
     r = subprocess.run([petrel_cli, "cluster", "--spool", p.spool, "status"], capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 0 and "connected" in r.stdout and "set [cluster] redis" in r.stdout, r.stdout
+
+
+def test_three_nodes_publish_every_event_once_through_a_nats_restart(nats, start_petrel, tmp_path):
+    """Three petrelds, each with its own spool and event log, publish to one
+    JetStream; NATS is killed and started again while they take mail. The
+    stream holds every event of every node once, each with its node's name."""
+    server = nats()
+    nodes = []
+    for i in (1, 2, 3):
+        d = tmp_path / f"node{i}"
+        d.mkdir()
+        log = d / "events.jsonl"
+        path, http_port = write_config(d, extra=f'[events]\nfile = "{log}"\n'
+                                                f'[relay]\ntrusted_networks = ["127.0.0.0/8"]\n'
+                                                f'[cluster]\nnode_name = "node-{i}"\nnats = "{server.url}"\n')
+        nodes.append((start_petrel("--config", path), log, f"node-{i}"))
+    for p, _, _ in nodes:
+        send(p, 4, user="before")
+    server.stop()  # kill -9, mid-run
+    for p, _, _ in nodes:
+        send(p, 4, user="during")
+    for p, log, _ in nodes:
+        assert wait_until(lambda: len(deliveries(log, "during")) == 4, 15), p.log_text()
+    server.start()
+    for p, log, _ in nodes:
+        send(p, 2, user="after")
+        assert wait_until(lambda: len(deliveries(log, "after")) == 2, 15)
+    total = sum(len(logged(log)) for _, log, _ in nodes)
+    assert wait_stream_count(server, "PETREL_EVENTS", total, 60), (stream_count(server, "PETREL_EVENTS"), total)
+    with server.client() as n:
+        stored = n.stream_messages("PETREL_EVENTS")
+    ids = [h["Nats-Msg-Id"] for _, h, _ in stored]
+    assert len(ids) == len(set(ids)), "an event is in the stream twice"
+    for _, log, node in nodes:
+        mine = {h["Nats-Msg-Id"] for _, h, _ in stored if h["Petrel-Node"] == node}
+        assert mine == {e["event_id"] for e in logged(log)}, node
