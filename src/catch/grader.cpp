@@ -2,6 +2,7 @@
 // extensions offered and used. The message content is graded in
 // grader_message.cpp.
 #include "catch/grader.hpp"
+#include "util/ascii.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -12,14 +13,10 @@ namespace {
 
 constexpr std::size_t kMaxLineKept = 4096;  // a command line's octets kept; the rest are counted only
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
+using util::ascii_upper;
 
 bool consume_icase(std::string_view& s, std::string_view prefix) {
-  if (s.size() < prefix.size() || upper(s.substr(0, prefix.size())) != prefix) return false;
+  if (s.size() < prefix.size() || ascii_upper(s.substr(0, prefix.size())) != prefix) return false;
   s.remove_prefix(prefix.size());
   return true;
 }
@@ -54,7 +51,7 @@ PathAndParams split_path(std::string_view arg) {
     arg.remove_prefix(word.size());
     if (word.empty()) continue;
     const auto eq = word.find('=');
-    out.params.emplace_back(upper(word.substr(0, eq)), eq == std::string_view::npos ? "" : std::string(word.substr(eq + 1)));
+    out.params.emplace_back(ascii_upper(word.substr(0, eq)), eq == std::string_view::npos ? "" : std::string(word.substr(eq + 1)));
   }
   return out;
 }
@@ -62,7 +59,7 @@ PathAndParams split_path(std::string_view arg) {
 // The EHLO keyword that announces a MAIL or RCPT parameter (RFC 1870,
 // 6152, 3030, 6531, 3461, 8689, 4954 §5).
 std::string offering_extension(const std::string& key, const std::string& value) {
-  if (key == "BODY") return upper(value) == "BINARYMIME" ? "BINARYMIME" : "8BITMIME";
+  if (key == "BODY") return ascii_upper(value) == "BINARYMIME" ? "BINARYMIME" : "8BITMIME";
   if (key == "RET" || key == "ENVID" || key == "NOTIFY" || key == "ORCPT") return "DSN";
   if (key == "MT-PRIORITY") return "MT-PRIORITY";
   return key;  // SIZE, SMTPUTF8, REQUIRETLS, AUTH, and any other under its own name
@@ -143,7 +140,7 @@ void Grader::command_octets(std::string_view raw) {
 }
 
 void Grader::command(std::string_view line) {
-  const std::string verb = upper(first_word(line));
+  const std::string verb = ascii_upper(first_word(line));
   std::string_view argument = line.substr(std::min(line.size(), verb.size()));
   while (!argument.empty() && argument.front() == ' ') argument.remove_prefix(1);
   last_verb_ = verb;
@@ -176,7 +173,7 @@ void Grader::command(std::string_view line) {
     add("chunking-used", "the client sent the message in BDAT chunks (RFC 3030)");
     std::string_view rest = argument.substr(std::min(argument.size(), first_word(argument).size()));
     while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-    bdat_last_ = upper(rest) == "LAST";
+    bdat_last_ = ascii_upper(rest) == "LAST";
     if (transaction_ && !content_) content_ = std::make_unique<ContentScanner>(false, options_.max_line);
     if (transaction_) transaction_->chunked = true;
   }
@@ -204,7 +201,7 @@ void Grader::mail(std::string_view argument) {
       if (ec == std::errc() && end == value.data() + value.size()) m.declared_size = size;
       use("SIZE");
     } else if (key == "BODY") {
-      m.body = upper(value);
+      m.body = ascii_upper(value);
       if (m.body == "8BITMIME" || m.body == "BINARYMIME") use(m.body);
     } else if (key == "SMTPUTF8") {
       m.smtputf8 = true;
@@ -240,7 +237,7 @@ void Grader::auth(std::string_view argument) {
   before_mail_or_auth("AUTH");
   require_offer("AUTH", "AUTH");
   use("AUTH");
-  pending_auth_ = upper(first_word(argument));
+  pending_auth_ = ascii_upper(first_word(argument));
   if (!tls_ && sends_password(pending_auth_)) {
     add("auth-in-clear", "AUTH " + pending_auth_ + " sent the password without TLS");
   }
@@ -324,7 +321,7 @@ void Grader::ehlo_reply(int code, const std::vector<std::string>& lines) {
     return;
   }
   offered_.clear();
-  for (std::size_t i = 1; i < lines.size(); ++i) offered_.push_back(upper(first_word(lines[i])));
+  for (std::size_t i = 1; i < lines.size(); ++i) offered_.push_back(ascii_upper(first_word(lines[i])));
   starttls_offered_ = !tls_ && is_offered("STARTTLS");
 }
 
@@ -348,7 +345,7 @@ void Grader::transient(int code) {
 }
 
 void Grader::retried(std::string_view verb, const std::string& path) {
-  std::erase_if(deferrals_, [&](const Deferral& d) { return d.verb == verb && upper(d.path) == upper(path); });
+  std::erase_if(deferrals_, [&](const Deferral& d) { return d.verb == verb && ascii_upper(d.path) == ascii_upper(path); });
 }
 
 void Grader::closed() {

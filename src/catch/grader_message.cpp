@@ -5,15 +5,12 @@
 #include <string>
 
 #include "catch/grader.hpp"
+#include "util/ascii.hpp"
 
 namespace petrel::catcher {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using util::ascii_lower;
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -43,7 +40,7 @@ HeaderCounts count_fields(std::string_view header) {
     current = nullptr;
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    const std::string name = lower(trim(line.substr(0, colon)));
+    const std::string name = ascii_lower(trim(line.substr(0, colon)));
     if (name == "date") ++counts.date;
     if (name == "message-id") ++counts.message_id;
     if (name == "from") {

@@ -1,4 +1,5 @@
 #include "catch/script_hook.hpp"
+#include "util/ascii.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -6,16 +7,12 @@
 namespace petrel::catcher {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using util::ascii_lower;
 
 // "FROM:<a@b> SIZE=10" after the "FROM:" / "TO:": the address between
 // the angle brackets (or up to the first space without them).
 std::string address_in(std::string_view argument, std::string_view prefix) {
-  if (argument.size() < prefix.size() || lower(argument.substr(0, prefix.size())) != lower(prefix)) return "";
+  if (argument.size() < prefix.size() || ascii_lower(argument.substr(0, prefix.size())) != ascii_lower(prefix)) return "";
   argument.remove_prefix(prefix.size());
   while (!argument.empty() && argument.front() == ' ') argument.remove_prefix(1);
   if (!argument.empty() && argument.front() == '<') {
@@ -54,7 +51,7 @@ Moment ScriptHook::moment(smtp::HookPoint point, std::string_view argument, cons
   }
   if (point == smtp::HookPoint::rcpt) {
     m.rcpts.push_back(address_in(argument, "TO:"));
-    m.first_attempt = !memory_.seen(session.client_address() + "\n" + lower(m.mail.value_or("")) + "\n" + lower(m.rcpts[0]));
+    m.first_attempt = !memory_.seen(session.client_address() + "\n" + ascii_lower(m.mail.value_or("")) + "\n" + ascii_lower(m.rcpts[0]));
   } else if (point == smtp::HookPoint::data || point == smtp::HookPoint::bdat || point == smtp::HookPoint::end_of_data) {
     for (const auto& r : envelope.recipients) m.rcpts.push_back(r.forward_path.str());
   }
@@ -67,7 +64,7 @@ smtp::HookOverride ScriptHook::at(smtp::HookPoint point, std::string_view argume
   const auto decision = decide(script_, m, random_);
   if (point == smtp::HookPoint::rcpt) {
     // Seen from now on, whatever was decided: later tries are not first.
-    memory_.remember(session.client_address() + "\n" + lower(m.mail.value_or("")) + "\n" + lower(m.rcpts[0]));
+    memory_.remember(session.client_address() + "\n" + ascii_lower(m.mail.value_or("")) + "\n" + ascii_lower(m.rcpts[0]));
   }
   if (!decision) return {};
   const Action& action = decision->matched->action;

@@ -10,6 +10,7 @@
 #include "cli/catch_http.hpp"
 #include "cli/catch_server.hpp"
 #include "tls/self_signed.hpp"
+#include "util/ascii.hpp"
 
 namespace petrel::cli {
 namespace {
@@ -30,11 +31,7 @@ struct CatchFlags {
   std::string http;  // --http ADDR:PORT: the web view
 };
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
+using util::ascii_upper;
 
 std::string trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -135,13 +132,13 @@ std::optional<CatchOffer> parse_offer(std::string_view text, std::string& error)
     offer.keywords = catch_keywords();
     return offer;
   }
-  if (upper(trim(text)) == "NONE") {
+  if (ascii_upper(trim(text)) == "NONE") {
     offer.esmtp = false;
     return offer;
   }
   while (!text.empty()) {
     const auto comma = text.find(',');
-    const std::string keyword = upper(trim(text.substr(0, comma)));
+    const std::string keyword = ascii_upper(trim(text.substr(0, comma)));
     text.remove_prefix(comma == std::string_view::npos ? text.size() : comma + 1);
     if (keyword.empty()) continue;
     const auto& known = catch_keywords();

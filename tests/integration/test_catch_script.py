@@ -14,7 +14,7 @@ import pytest
 
 from harness import HOST, PETRELD, free_port, wait_until
 from postfix_peer import PostfixPeer
-from test_catch import HEADERS, Catch
+from test_catch import HEADERS, catch, ids  # noqa: F401 (catch is a fixture)
 
 PETREL = os.path.join(os.path.dirname(PETRELD), "petrel")
 MESSAGE = (HEADERS + "Hello.\r\n").encode()
@@ -24,20 +24,6 @@ def script(tmp_path, text, name="script.toml"):
     path = tmp_path / name
     path.write_text(text)
     return str(path)
-
-
-@pytest.fixture
-def catch(tmp_path):
-    started = []
-
-    def start(*args):
-        c = Catch(tmp_path, *args)
-        started.append(c)
-        return c
-
-    yield start
-    for c in started:
-        c.close()
 
 
 class CatchServer:
@@ -85,10 +71,6 @@ def catch_server(tmp_path):
     yield start
     for c in started:
         c.stop()
-
-
-def ids(report):
-    return [f["id"] for f in report["findings"]]
 
 
 def scripted(report):
