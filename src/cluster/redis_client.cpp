@@ -16,6 +16,7 @@
 #include <algorithm>
 
 #include "cluster/cluster_metrics.hpp"
+#include "cluster/tls_tunnel.hpp"
 
 namespace petrel::cluster {
 namespace asio = boost::asio;
@@ -146,6 +147,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
   std::chrono::milliseconds backoff{0};
   asio::steady_timer reconnect_timer;
   asio::ip::tcp::resolver resolver;
+  std::unique_ptr<TlsTunnel> tunnel;  // rediss://: hiredis speaks to it, it speaks TLS to Redis
   bool logged_down = false;
 
   void connect();
@@ -167,6 +169,17 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
 
 void RedisClient::Impl::connect() {
   if (closing) return;
+  if (options.url.tls) {
+    if (!tunnel) {
+      try {
+        tunnel = std::make_unique<TlsTunnel>(io, TlsTunnelOptions{options.url.host, options.url.port, options.tls_ca,
+                                                                   options.tls_cert, options.tls_key});
+      } catch (const std::exception& e) {
+        return lost(nullptr, e.what());
+      }
+    }
+    return connect_to("");  // the tunnel looks the name up itself
+  }
   boost::system::error_code ec;
   asio::ip::make_address(options.url.host, ec);
   if (!ec) return connect_to(options.url.host);
@@ -185,7 +198,8 @@ void RedisClient::Impl::connect() {
 }
 
 void RedisClient::Impl::connect_to(const std::string& address) {
-  redisAsyncContext* c = redisAsyncConnect(address.c_str(), options.url.port);
+  redisAsyncContext* c = tunnel ? redisAsyncConnectUnix(tunnel->socket_path().c_str())
+                                : redisAsyncConnect(address.c_str(), options.url.port);
   if (!c || c->err) {
     const std::string why = c ? c->errstr : "out of memory";
     if (c) redisAsyncFree(c);

@@ -47,6 +47,9 @@ struct RedisScript {
 struct RedisOptions {
   RedisUrl url;
   std::string password;  // used when the URL has none
+  // rediss:// (url.tls): the CAs that sign Redis' certificate ("": the
+  // system's), and a client certificate and key when Redis asks for one.
+  std::string tls_ca, tls_cert, tls_key;
   std::chrono::milliseconds timeout{200};
   std::size_t max_in_flight = 1000;  // beyond: failed at once
   std::chrono::milliseconds min_backoff{100};

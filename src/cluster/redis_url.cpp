@@ -24,18 +24,17 @@ bool valid_host(std::string_view host) {
 }  // namespace
 
 std::optional<RedisUrl> parse_redis_url(std::string_view text, std::string& error) {
-  constexpr std::string_view kScheme = "redis://";
-  if (text.starts_with("rediss://")) {
-    error = "rediss:// (TLS) is not supported: Debian's libhiredis 0.14 has no TLS; reach Redis over a TLS tunnel "
-            "such as stunnel with redis://127.0.0.1:PORT (docs/cluster.md)";
-    return std::nullopt;
-  }
-  if (!text.starts_with(kScheme)) {
-    error = "a URL such as \"redis://127.0.0.1:6379\" or \"redis://:password@host:6379/0\"";
-    return std::nullopt;
-  }
   RedisUrl url;
-  std::string_view rest = text.substr(kScheme.size());
+  std::string_view rest;
+  if (text.starts_with("rediss://")) {
+    url.tls = true;
+    rest = text.substr(9);
+  } else if (text.starts_with("redis://")) {
+    rest = text.substr(8);
+  } else {
+    error = "a URL such as \"redis://127.0.0.1:6379\", \"redis://:password@host:6379/0\" or \"rediss://host:6380\"";
+    return std::nullopt;
+  }
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
     std::uint64_t db = 0;
     if (!parse_number(rest.substr(slash + 1), 1'000'000, db)) {
@@ -95,7 +94,7 @@ std::optional<RedisUrl> parse_redis_url(std::string_view text, std::string& erro
 
 std::string redacted(const RedisUrl& url) {
   const bool v6 = url.host.find(':') != std::string::npos;
-  std::string s = "redis://";
+  std::string s = url.tls ? "rediss://" : "redis://";
   if (!url.password.empty()) s += ":***@";
   s += v6 ? "[" + url.host + "]" : url.host;
   s += ":" + std::to_string(url.port);

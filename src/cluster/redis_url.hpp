@@ -14,11 +14,12 @@ struct RedisUrl {
   std::uint16_t port = 6379;
   std::string password;            // "": none (AUTH is not sent)
   unsigned db = 0;                 // SELECT db, when not 0
+  bool tls = false;                // rediss://
   bool operator==(const RedisUrl&) const = default;
 };
 
-// nullopt with `error` saying why. "rediss://" (TLS) is refused: the
-// libhiredis of Debian 12 (0.14) has no TLS (docs/cluster.md: stunnel).
+// nullopt with `error` saying why. "rediss://" is TLS, which the client
+// adds itself (tls_tunnel.hpp): Debian 12's libhiredis 0.14 has none.
 std::optional<RedisUrl> parse_redis_url(std::string_view text, std::string& error);
 
 // The URL without its password, for the log.

@@ -66,6 +66,9 @@ const Key kClusterKeys[] = {
        if (!cluster::parse_redis_url(s->get(), error)) f.fail(error);
        c.cluster.redis = read_string(f, f.value, valid_redis_url, "a URL such as \"redis://127.0.0.1:6379\"");
      }},
+    {"redis_tls_ca", [](const Field& f, Config& c) { c.cluster.redis_tls_ca = read_path(f); }},
+    {"redis_tls_cert", [](const Field& f, Config& c) { c.cluster.redis_tls_cert = read_path(f); }},
+    {"redis_tls_key", [](const Field& f, Config& c) { c.cluster.redis_tls_key = read_path(f); }},
     {"redis_password", [](const Field& f, Config& c) { c.cluster.redis_password = read_string(f, f.value, non_empty, "a password"); }},
     {"redis_timeout",
      [](const Field& f, Config& c) {
@@ -134,6 +137,12 @@ void validate_cluster(const Config& c, const std::string& name) {
                                      {"nats_tls_key", &k.nats_tls_key}}) {
       if (!value->empty()) fail(std::string("[cluster] ") + key + " is set but nats is not");
     }
+  }
+  if (!k.redis_tls_ca.empty() || !k.redis_tls_cert.empty() || !k.redis_tls_key.empty()) {
+    if (!k.redis.starts_with("rediss://")) fail("[cluster] redis_tls_* are set but redis is not a rediss:// URL");
+  }
+  if (k.redis_tls_cert.empty() != k.redis_tls_key.empty()) {
+    fail("[cluster] redis_tls_cert and redis_tls_key go together (a client certificate and its key)");
   }
   if (k.nats_tls_cert.empty() != k.nats_tls_key.empty()) {
     fail("[cluster] nats_tls_cert and nats_tls_key go together (a client certificate and its key)");

@@ -227,6 +227,9 @@ struct ClusterConfig {
   // "": none. "redis://[:password@]host:port[/db]".
   std::string redis;
   std::string redis_password;  // when the URL has none
+  // rediss://: the CAs that sign Redis' certificate ("": the system's), a
+  // client certificate and key when Redis asks for one (tls-auth-clients).
+  std::string redis_tls_ca, redis_tls_cert, redis_tls_key;
   std::chrono::milliseconds redis_timeout{200};  // per request; slower counts as unreachable
   std::size_t token_batch = 20;                  // GCRA cells asked for at a time
   std::chrono::milliseconds heartbeat_interval{1000};

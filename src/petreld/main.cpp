@@ -146,6 +146,9 @@ void configure_remote(const Config& config, petrel::queue::QueueOptions& q) {
     cluster.node_name = config.cluster.node_name;
     cluster.redis.url = *petrel::cluster::parse_redis_url(config.cluster.redis, error);  // checked by the config
     cluster.redis.password = config.cluster.redis_password;
+    cluster.redis.tls_ca = config.cluster.redis_tls_ca;
+    cluster.redis.tls_cert = config.cluster.redis_tls_cert;
+    cluster.redis.tls_key = config.cluster.redis_tls_key;
     cluster.redis.timeout = config.cluster.redis_timeout;
     cluster.token_batch = config.cluster.token_batch;
     cluster.heartbeat_interval = config.cluster.heartbeat_interval;
@@ -371,6 +374,9 @@ petrel::cluster::NodeLinkOptions node_link_options(const Config& config) {
   o.node_name = config.cluster.node_name;
   o.redis.url = *petrel::cluster::parse_redis_url(config.cluster.redis, error);  // checked by the config
   o.redis.password = config.cluster.redis_password;
+  o.redis.tls_ca = config.cluster.redis_tls_ca;
+  o.redis.tls_cert = config.cluster.redis_tls_cert;
+  o.redis.tls_key = config.cluster.redis_tls_key;
   o.redis.timeout = config.cluster.redis_timeout;
   if (petrel::config::shares_suppression(config)) {
     petrel::cluster::SuppressSyncOptions s;

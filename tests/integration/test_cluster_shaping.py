@@ -248,3 +248,68 @@ def test_a_killed_node_leaves_leases_that_expire(recorders, cluster, redis):  # 
     # Limits held the whole time: at most 3 connections at once.
     assert mx.max_concurrency() <= 3, mx.summary()
     assert len(mx.recipients()) == len(set(mx.recipients())), "each message once"
+
+
+# --------------------------------------------------------------------------
+# rediss://: TLS to Redis (the client's own tunnel; libhiredis 0.14 has none)
+
+def tls_redis(tmp_path):
+    """redis-server with a plain port (for the test's own looks) and a TLS
+    one (for the node), its certificate for IP 127.0.0.1; returns
+    (process, plain port, tls port, CA file)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    d = tmp_path / "tls-redis"
+    d.mkdir()
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=redis.test", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    plain, tls = free_port("127.0.0.1"), free_port("127.0.0.1")
+    proc = subprocess.Popen([binary, "--port", str(plain), "--tls-port", str(tls), "--bind", "127.0.0.1",
+                             "--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-ca-cert-file",
+                             str(cert), "--tls-auth-clients", "no", "--save", "", "--appendonly", "no",
+                             "--dir", str(d)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    assert wait_until(lambda: _pong(plain), 10), "redis-server did not start"
+    return proc, plain, tls, cert
+
+
+def _pong(port):
+    try:
+        return resp(port, "PING", timeout=0.5) == "PONG"
+    except OSError:
+        return False
+
+
+def test_rediss_carries_the_shared_limits_over_tls(recorders, start_petrel, tmp_path, zone):  # noqa: F811
+    mx = recorders(FAST)
+    proc, plain, tls, ca = tls_redis(tmp_path)
+    try:
+        sections = {
+            "cluster": {"node_name": "tls1", "redis": f"rediss://127.0.0.1:{tls}", "redis_tls_ca": str(ca),
+                        "redis_timeout": "1s", "heartbeat_interval": "500ms", "heartbeat_ttl": "3s"},
+            domain_block("fast.test"): {"max_message_rate": f"{RATE}/s", "scope": "cluster"},
+        }
+        node = start_petrel("--config", write_config(tmp_path / "tls1.toml", zone, sections))
+        # The heartbeat arrived through TLS (seen on the plain port).
+        assert wait_until(lambda: resp(plain, "ZCARD", "petrel:nodes") == 1, 10), log_tail(node, 30)
+        inject(node, rcpts("tls", 20))
+        assert mx.wait_for_messages(20, 30), f"{mx.message_count()} of 20\n{log_tail(node, 30)}"
+        assert sorted(mx.recipients()) == sorted(rcpts("tls", 20))
+        assert resp(plain, "KEYS", "petrel:gcra:*"), "the rate's cells came from Redis"
+
+        # A CA that did not sign Redis' certificate: no connection, the
+        # node keeps its local share and says why.
+        other = tmp_path / "other-ca.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        str(tmp_path / "other-key.pem"), "-out", str(other), "-days", "1", "-subj", "/CN=other"],
+                       check=True, capture_output=True)
+        sections["cluster"] = dict(sections["cluster"], node_name="tls2", redis_tls_ca=str(other))
+        bad = start_petrel("--config", write_config(tmp_path / "tls2.toml", zone, sections))
+        assert wait_until(lambda: "redis TLS: cannot reach" in bad.log_text(), 15), log_tail(bad, 30)
+        assert resp(plain, "ZCARD", "petrel:nodes") == 1, "the untrusted node never beat"
+    finally:
+        proc.kill()
+        proc.wait(10)

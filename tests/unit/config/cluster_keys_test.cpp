@@ -36,10 +36,12 @@ TEST(ClusterKeys, every_key_is_read) {
   EXPECT_EQ(c.cluster.lease_ttl, std::chrono::seconds(30));
 }
 
-TEST(ClusterKeys, rediss_is_refused_with_the_reason_at_its_line) {
-  const std::string e = error_of("[cluster]\n\nredis = \"rediss://10.0.0.5:6380\"\n");
-  EXPECT_NE(e.find("petreld.toml:3:"), std::string::npos) << e;
-  EXPECT_NE(e.find("stunnel"), std::string::npos) << e;
+TEST(ClusterKeys, redis_tls_keys_need_rediss_and_go_in_pairs) {
+  EXPECT_NE(error_of("[cluster]\nredis = \"redis://h:1\"\nredis_tls_ca = \"/etc/ssl/certs/ca-certificates.crt\"\n")
+                .find("rediss://"),
+            std::string::npos);
+  EXPECT_NE(error_of("[cluster]\nredis = \"rediss://h:1\"\nredis_tls_cert = \"/etc/hostname\"\n").find("go together"),
+            std::string::npos);
 }
 
 TEST(ClusterKeys, bad_values_name_their_line) {
