@@ -119,6 +119,19 @@ petrel::smtp::TlsPolicy tls_policy(std::string_view word) {
   return TlsPolicy::may;
 }
 
+// [cluster] redis as both Redis clients (shared limits, node link) take it.
+petrel::cluster::RedisOptions redis_options(const Config& config) {
+  petrel::cluster::RedisOptions o;
+  std::string error;
+  o.url = *petrel::cluster::parse_redis_url(config.cluster.redis, error);  // checked by the config
+  o.password = config.cluster.redis_password;
+  o.tls_ca = config.cluster.redis_tls_ca;
+  o.tls_cert = config.cluster.redis_tls_cert;
+  o.tls_key = config.cluster.redis_tls_key;
+  o.timeout = config.cluster.redis_timeout;
+  return o;
+}
+
 void configure_remote(const Config& config, petrel::queue::QueueOptions& q) {
   const auto& r = config.remote;
   std::string error;
@@ -144,12 +157,7 @@ void configure_remote(const Config& config, petrel::queue::QueueOptions& q) {
   if (!config.cluster.redis.empty()) {
     petrel::cluster::ClusterOptions cluster;
     cluster.node_name = config.cluster.node_name;
-    cluster.redis.url = *petrel::cluster::parse_redis_url(config.cluster.redis, error);  // checked by the config
-    cluster.redis.password = config.cluster.redis_password;
-    cluster.redis.tls_ca = config.cluster.redis_tls_ca;
-    cluster.redis.tls_cert = config.cluster.redis_tls_cert;
-    cluster.redis.tls_key = config.cluster.redis_tls_key;
-    cluster.redis.timeout = config.cluster.redis_timeout;
+    cluster.redis = redis_options(config);
     cluster.token_batch = config.cluster.token_batch;
     cluster.heartbeat_interval = config.cluster.heartbeat_interval;
     cluster.heartbeat_ttl = config.cluster.heartbeat_ttl;
@@ -370,14 +378,8 @@ std::size_t open_outbox(const Config& config, petrel::spool::Spool& spool,
 // `petrel cluster status` (the shared limits have their own, in the queue).
 petrel::cluster::NodeLinkOptions node_link_options(const Config& config) {
   petrel::cluster::NodeLinkOptions o;
-  std::string error;
   o.node_name = config.cluster.node_name;
-  o.redis.url = *petrel::cluster::parse_redis_url(config.cluster.redis, error);  // checked by the config
-  o.redis.password = config.cluster.redis_password;
-  o.redis.tls_ca = config.cluster.redis_tls_ca;
-  o.redis.tls_cert = config.cluster.redis_tls_cert;
-  o.redis.tls_key = config.cluster.redis_tls_key;
-  o.redis.timeout = config.cluster.redis_timeout;
+  o.redis = redis_options(config);
   if (petrel::config::shares_suppression(config)) {
     petrel::cluster::SuppressSyncOptions s;
     s.stream_max = config.cluster.shared_suppression_log_length;
